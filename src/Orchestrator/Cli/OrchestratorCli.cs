@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace SpectralDiffusion.Orchestrator.Cli;
+
+/// <summary>The orchestrator executable's verbs: <c>serve</c> runs the gRPC server; the others are ops verbs that talk to one.</summary>
+public static class OrchestratorCli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Spectral Diffusion orchestrator: the gRPC server and the ops CLI.");
+        root.Subcommands.Add(ServeCommand.Create());
+        return root;
+    }
+}

@@ -1,0 +1,3 @@
+using SpectralDiffusion.Orchestrator.Cli;
+
+return await OrchestratorCli.Build().Parse(args).InvokeAsync();

@@ -1,0 +1,32 @@
+using System.CommandLine;
+using SpectralDiffusion.Worker.Torch;
+using TorchSharp;
+
+namespace SpectralDiffusion.Worker.Cli;
+
+/// <summary><c>worker doctor</c>: checks that libtorch loads here and prints what the worker would use.</summary>
+public static class DoctorCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("doctor", "Check that TorchSharp loads on this machine and show the devices and threads it would use.");
+        command.SetAction(_ =>
+        {
+            try
+            {
+                TorchRuntime.EnsureLoaded();
+            }
+            catch (TorchLoadException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            Console.WriteLine($"TorchSharp      {typeof(torch).Assembly.GetName().Version}");
+            Console.WriteLine($"torch threads   {torch.get_num_threads()}");
+            Console.WriteLine($"CUDA available  {torch.cuda.is_available()}");
+            Console.WriteLine($"CUDA devices    {(torch.cuda.is_available() ? torch.cuda.device_count() : 0)}");
+            return 0;
+        });
+        return command;
+    }
+}

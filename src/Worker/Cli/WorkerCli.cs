@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace SpectralDiffusion.Worker.Cli;
+
+/// <summary>The worker executable's verbs. Each verb lives in its own file and only parses and delegates.</summary>
+public static class WorkerCli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Spectral Diffusion worker: the training engine (TorchSharp) and the orchestrator agent.");
+        root.Subcommands.Add(DoctorCommand.Create());
+        return root;
+    }
+}

@@ -1,0 +1,3 @@
+using SpectralDiffusion.Worker.Cli;
+
+return WorkerCli.Build().Parse(args).Invoke();
