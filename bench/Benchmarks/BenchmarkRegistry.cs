@@ -1,0 +1,24 @@
+namespace SpectralDiffusion.Benchmarks;
+
+/// <summary>Every benchmark by name. Each prints ratios measured within one run, never absolute pass/fail thresholds.</summary>
+public static class BenchmarkRegistry
+{
+    static readonly Dictionary<string, (string Description, Func<string[], int> Run)> Benchmarks = new()
+    {
+        // name = (description, entry point); one file per benchmark beside this one.
+    };
+
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" || !Benchmarks.TryGetValue(args[0], out var benchmark))
+        {
+            if (args.Length > 0 && args[0] is not ("-h" or "--help"))
+                Console.Error.WriteLine($"unknown benchmark '{args[0]}'");
+            Console.WriteLine("usage: benchmarks NAME [options]\n\nbenchmarks:");
+            foreach (var (name, (description, _)) in Benchmarks.OrderBy(b => b.Key))
+                Console.WriteLine($"  {name,-24} {description}");
+            return args.Length == 0 || args[0] is "-h" or "--help" ? 0 : 2;
+        }
+        return benchmark.Run(args[1..]);
+    }
+}

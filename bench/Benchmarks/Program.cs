@@ -1,0 +1,3 @@
+using SpectralDiffusion.Benchmarks;
+
+return BenchmarkRegistry.Run(args);
