@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using SpectralDiffusion.Worker.Diffusion;
+using SpectralDiffusion.Worker.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpectralDiffusion.Worker.Training;
+
+/// <summary>
+/// The training loop shared by teachers, baselines and distilled students: AdamW with linear warm-up/decay,
+/// gradient clipping, LitEma, one dispose scope per step, and data parallelism through a gradient synchroniser.
+/// Noise, timesteps and label dropout for step s come from a generator seeded by (seed, s) and drawn for the
+/// whole global batch, of which this rank takes its slice: W ranks with batch B reproduce 1 rank with batch W·B,
+/// and a resumed run reproduces an uninterrupted one.
+/// </summary>
+public sealed class DiffusionTrainer : IDisposable
+{
+    readonly ITrainingObjective objective;
+    readonly NoiseSchedule schedule;
+    readonly TrainerOptions options;
+    readonly Action<IReadOnlyList<Parameter>>? synchronizeGradients;
+    readonly IReadOnlyList<Parameter> parameters;
+    readonly AdamW optimizer;
+    readonly ExponentialMovingAverage ema;
+    readonly LearningRateSchedule learningRate;
+    readonly long? nullClass;
+
+    /// <param name="synchronizeGradients">averages gradients across ranks before each optimiser step (null when training alone).</param>
+    public DiffusionTrainer(ITrainingObjective objective, NoiseSchedule schedule, TrainerOptions options, Action<IReadOnlyList<Parameter>>? synchronizeGradients = null)
+    {
+        options.Validate();
+        this.objective = objective;
+        this.schedule = schedule;
+        this.options = options;
+        this.synchronizeGradients = synchronizeGradients;
+        parameters = objective.TrainableParameters.Select(p => p.Parameter).ToList();
+        optimizer = optim.AdamW(parameters, options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: options.WeightDecay);
+        ema = new ExponentialMovingAverage(objective.Model, options.EmaDecay);
+        learningRate = options.Schedule;
+        if (objective.Model is UNetModel { Config: { NumClasses: int classes, NullClass: true } }) nullClass = classes;
+    }
+
+    /// <summary>Optimiser steps taken so far (the next step's index).</summary>
+    public long Step { get; private set; }
+    public ExponentialMovingAverage Ema => ema;
+    public TrainerOptions Options => options;
+
+    /// <summary>Runs from <see cref="Step"/> to the last step; returns early (after a whole step) when cancelled.</summary>
+    public void Run(ITrainingBatches batches, ITrainingObserver observer, CancellationToken cancellation = default)
+    {
+        objective.Model.train();
+        var clock = Stopwatch.StartNew();
+        long stepsSinceReport = 0;
+        var sums = new Dictionary<string, double>();
+        while (Step < options.Steps && !cancellation.IsCancellationRequested)
+        {
+            var (images, labels) = batches.Next();
+            var metrics = TrainStep(images, labels);
+            images.Dispose();
+            labels?.Dispose();
+            foreach (var (name, value) in metrics) sums[name] = sums.GetValueOrDefault(name) + value;
+            stepsSinceReport++;
+
+            if (Step % options.LogEvery == 0 || Step == options.Steps)
+            {
+                var rate = stepsSinceReport / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                var averages = sums.ToDictionary(m => m.Key, m => m.Value / stepsSinceReport);
+                averages["lr"] = metrics["lr"];
+                observer.OnProgress(new StepReport(Step, options.Steps, averages, rate, TimeSpan.FromSeconds((options.Steps - Step) / Math.Max(rate, 1e-9))));
+                sums.Clear();
+                stepsSinceReport = 0;
+                clock.Restart();
+            }
+            if (Step == options.Steps || (options.CheckpointEvery > 0 && Step % options.CheckpointEvery == 0))
+                observer.OnCheckpoint(CaptureState());
+        }
+    }
+
+    /// <summary>One optimiser step on this rank's batch; returns the step's scalar metrics.</summary>
+    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor? labels)
+    {
+        using var scope = NewDisposeScope();
+        var rate = learningRate.RateAt(Step);
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
+
+        var (timesteps, noise, stepLabels) = DrawStepRandomness(images, labels);
+        var losses = objective.Loss(images, stepLabels, timesteps, noise);
+        var metrics = new Dictionary<string, double>();
+        foreach (var (name, value) in losses)
+        {
+            var scalar = value.item<float>();
+            if (!float.IsFinite(scalar)) throw new TrainingDivergedException(Step, name, scalar);
+            metrics[name] = scalar;
+        }
+
+        optimizer.zero_grad();
+        losses["loss"].backward();
+        synchronizeGradients?.Invoke(parameters);
+        if (options.GradClip > 0)
+            metrics["grad_norm"] = nn.utils.clip_grad_norm_(parameters, options.GradClip).item<double>();
+        optimizer.step();
+        ema.Update();
+        Step++;
+        metrics["lr"] = rate;
+        return metrics;
+    }
+
+    /// <summary>Timesteps, noise and (for class-conditional models) label dropout for this step and rank.</summary>
+    (Tensor Timesteps, Tensor Noise, Tensor? Labels) DrawStepRandomness(Tensor images, Tensor? labels)
+    {
+        long local = images.shape[0];
+        long global = local * options.WorldSize;
+        long offset = local * options.Rank;
+        using var generator = new Generator((ulong)StepSeed(options.Seed, Step));
+        var shape = images.shape.ToArray();
+        shape[0] = global;
+        var timesteps = randint(0, schedule.Timesteps, new[] { global }, dtype: ScalarType.Int64, generator: generator).narrow(0, offset, local);
+        var noise = randn(shape, dtype: images.dtype, generator: generator).narrow(0, offset, local).to(images.device);
+        var dropout = rand(new[] { global }, generator: generator).narrow(0, offset, local);
+        if (labels is null || nullClass is null || options.ClassDropout <= 0) return (timesteps.to(images.device), noise, labels);
+        var dropped = where(dropout.lt(options.ClassDropout).to(labels.device), full_like(labels, nullClass.Value), labels);
+        return (timesteps.to(images.device), noise, dropped);
+    }
+
+    /// <summary>A well-mixed 63-bit seed for (run seed, step) (SplitMix64).</summary>
+    public static long StepSeed(long seed, long step)
+    {
+        unchecked
+        {
+            var z = (ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)step + 0x632BE59BD9B4E019UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return (long)((z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFFUL);
+        }
+    }
+
+    /// <summary>The complete state after <see cref="Step"/> steps (tensors are live references; write them out before the next step).</summary>
+    public TrainingState CaptureState(IReadOnlyDictionary<string, string>? info = null)
+    {
+        var tensors = new Dictionary<string, Tensor>();
+        foreach (var (name, tensor) in objective.StateTensors()) tensors[name] = tensor;
+        foreach (var (name, shadow) in ema.Shadows) tensors["ema." + name] = shadow;
+        var states = optimizer.state_dict().State;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var state = (AdamW.State)states[i];
+            var name = objective.TrainableParameters[i].Name;
+            tensors[$"optim.{name}.exp_avg"] = state.exp_avg;
+            tensors[$"optim.{name}.exp_avg_sq"] = state.exp_avg_sq;
+            tensors[$"optim.{name}.step"] = tensor(new[] { state.step });
+        }
+        return new TrainingState { Step = Step, Seed = options.Seed, EmaUpdates = ema.Updates, Info = info ?? new Dictionary<string, string>(), Tensors = tensors };
+    }
+
+    /// <summary>Loads a state captured by <see cref="CaptureState"/> (from any world size); every tensor must match by name and shape.</summary>
+    public void RestoreState(TrainingState state)
+    {
+        if (state.Seed != options.Seed)
+            throw new ArgumentException($"checkpoint was trained with seed {state.Seed}, this run uses {options.Seed}; resuming would not reproduce the run");
+        var targets = new Dictionary<string, Tensor>();
+        foreach (var (name, tensor) in objective.StateTensors()) targets[name] = tensor;
+        foreach (var (name, shadow) in ema.Shadows) targets["ema." + name] = shadow;
+        var states = optimizer.state_dict().State;
+        var steps = new Dictionary<string, AdamW.State>();
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var adam = (AdamW.State)states[i];
+            var name = objective.TrainableParameters[i].Name;
+            targets[$"optim.{name}.exp_avg"] = adam.exp_avg;
+            targets[$"optim.{name}.exp_avg_sq"] = adam.exp_avg_sq;
+            steps[$"optim.{name}.step"] = adam;
+        }
+
+        var missing = targets.Keys.Concat(steps.Keys).Where(k => !state.Tensors.ContainsKey(k)).ToList();
+        var unexpected = state.Tensors.Keys.Where(k => !targets.ContainsKey(k) && !steps.ContainsKey(k)).ToList();
+        var misshapen = targets.Where(t => state.Tensors.TryGetValue(t.Key, out var s) && !s.shape.SequenceEqual(t.Value.shape)).Select(t => t.Key).ToList();
+        if (missing.Count + unexpected.Count + misshapen.Count > 0)
+            throw new InvalidDataException("checkpoint does not match this run's model: " +
+                $"missing [{string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? ", ..." : "")}], " +
+                $"unexpected [{string.Join(", ", unexpected.Take(8))}{(unexpected.Count > 8 ? ", ..." : "")}], " +
+                $"wrong shape [{string.Join(", ", misshapen.Take(8))}]");
+
+        using (no_grad())
+            foreach (var (name, target) in targets) target.copy_(state.Tensors[name]);
+        foreach (var (name, adam) in steps) adam.step = state.Tensors[name].item<long>();
+        ema.RestoreUpdates(state.EmaUpdates);
+        Step = state.Step;
+    }
+
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        ema.Dispose();
+    }
+}

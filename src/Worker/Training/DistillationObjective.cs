@@ -1,0 +1,94 @@
+using SpectralDiffusion.Worker.Diffusion;
+using SpectralDiffusion.Worker.Models;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpectralDiffusion.Worker.Training;
+
+/// <summary>
+/// Spectrum-aware distillation (paper §5.2): the frozen teacher and the student see the same x_t; the student's
+/// tapped decoder features pass through 1×1 aligners and are compared with the teacher's at the same resolution.
+/// </summary>
+public sealed class DistillationObjective : ITrainingObjective
+{
+    readonly UNetModel teacher;
+    readonly UNetModel student;
+    readonly FeatureAligners aligners;
+    readonly SpectralDistillationLoss loss;
+    readonly NoiseSchedule schedule;
+    readonly IReadOnlyList<(string Student, string Teacher)> taps;
+    readonly List<(string, Parameter)> parameters;
+
+    /// <param name="studentTaps">student module names to distil; null = the student's default taps (last decoder block per resolution).</param>
+    public DistillationObjective(UNetModel teacher, UNetModel student, SpectralDistillationLoss loss, NoiseSchedule schedule, IReadOnlyList<string>? studentTaps = null)
+    {
+        CheckCompatible(teacher.Config, student.Config);
+        this.teacher = teacher;
+        this.student = student;
+        this.loss = loss;
+        this.schedule = schedule;
+        taps = MatchTaps(teacher, student, studentTaps ?? student.DefaultFeatureTaps);
+        aligners = new FeatureAligners(taps.ToDictionary(t => t.Student, t => (student.FeatureChannels(t.Student), teacher.FeatureChannels(t.Teacher))));
+
+        teacher.eval();
+        foreach (var parameter in teacher.parameters()) parameter.requires_grad = false;
+
+        parameters = student.named_parameters().Where(p => p.parameter.requires_grad).Select(p => ("model." + p.name, p.parameter))
+            .Concat(aligners.named_parameters().Select(p => ("aligners." + p.name, p.parameter))).ToList();
+    }
+
+    public nn.Module Model => student;
+    public FeatureAligners Aligners => aligners;
+    /// <summary>Student tap → teacher tap at the same resolution.</summary>
+    public IReadOnlyList<(string Student, string Teacher)> Taps => taps;
+    public IReadOnlyList<(string Name, Parameter Parameter)> TrainableParameters => parameters;
+
+    public IEnumerable<(string Name, Tensor Tensor)> StateTensors() =>
+        ModelState.Tensors("model.", student).Concat(ModelState.Tensors("aligners.", aligners));
+
+    public IReadOnlyDictionary<string, Tensor> Loss(Tensor x0, Tensor? labels, Tensor timesteps, Tensor noise)
+    {
+        var xt = schedule.QSample(x0, timesteps, noise);
+        Tensor teacherOutput;
+        IReadOnlyDictionary<string, Tensor> teacherFeatures;
+        using (no_grad())
+            (teacherOutput, teacherFeatures) = teacher.ForwardWithFeatures(xt, timesteps, labels, taps.Select(t => t.Teacher).ToList());
+        var (studentOutput, studentFeatures) = student.ForwardWithFeatures(xt, timesteps, labels, taps.Select(t => t.Student).ToList());
+
+        var pairs = new List<FeaturePair> { new("out", teacherOutput, studentOutput) };
+        foreach (var (studentTap, teacherTap) in taps)
+            pairs.Add(new FeaturePair(studentTap, teacherFeatures[teacherTap], aligners.forward(studentTap, studentFeatures[studentTap])));
+        var terms = loss.Compute(noise, studentOutput, pairs, x0);
+        return new Dictionary<string, Tensor>
+        {
+            ["loss"] = terms.Total, ["loss_ddpm"] = terms.Ddpm, ["loss_spatial"] = terms.Spatial, ["loss_freq"] = terms.Frequency,
+        };
+    }
+
+    static void CheckCompatible(UNetConfig teacher, UNetConfig student)
+    {
+        void Require(bool ok, string what) { if (!ok) throw new ArgumentException($"teacher and student cannot be distilled: {what}"); }
+        Require(teacher.ImageSize == student.ImageSize, $"image size {teacher.ImageSize} vs {student.ImageSize}");
+        Require(teacher.InChannels == student.InChannels && teacher.OutChannels == student.OutChannels,
+            $"channels in/out {teacher.InChannels}/{teacher.OutChannels} vs {student.InChannels}/{student.OutChannels}");
+        Require(teacher.NumClasses == student.NumClasses, $"classes {teacher.NumClasses?.ToString() ?? "none"} vs {student.NumClasses?.ToString() ?? "none"}");
+    }
+
+    /// <summary>Pairs each student tap with the teacher's default tap at the same downsampling factor.</summary>
+    static List<(string, string)> MatchTaps(UNetModel teacher, UNetModel student, IReadOnlyList<string> studentTaps)
+    {
+        var teacherByFactor = teacher.DefaultFeatureTaps.GroupBy(teacher.FeatureDownsampleFactor).ToDictionary(g => g.Key, g => g.Last());
+        var pairs = new List<(string, string)>();
+        foreach (var tap in studentTaps)
+        {
+            var factor = student.FeatureDownsampleFactor(tap);
+            if (!teacherByFactor.TryGetValue(factor, out var teacherTap))
+                throw new ArgumentException(
+                    $"student feature '{tap}' (1/{factor} resolution) cannot be aligned: the teacher has decoder taps only at 1/{string.Join(", 1/", teacherByFactor.Keys.Order())}");
+            pairs.Add((tap, teacherTap));
+        }
+        return pairs;
+    }
+
+    public void Dispose() => aligners.Dispose();
+}
