@@ -98,7 +98,7 @@ public sealed class DiffusionTrainer : IDisposable
         losses["loss"].backward();
         synchronizeGradients?.Invoke(parameters);
         if (options.GradClip > 0)
-            metrics["grad_norm"] = nn.utils.clip_grad_norm_(parameters, options.GradClip).item<double>();
+            metrics["grad_norm"] = nn.utils.clip_grad_norm_(parameters, options.GradClip);
         optimizer.step();
         ema.Update();
         Step++;
