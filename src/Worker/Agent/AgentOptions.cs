@@ -1,0 +1,37 @@
+namespace SpectralDiffusion.Worker.Agent;
+
+/// <summary>How a worker agent finds the orchestrator and what it offers. Each value comes from a flag or its environment variable.</summary>
+public sealed record AgentOptions
+{
+    public static readonly TimeSpan DefaultRegistrationBackoffCap = TimeSpan.FromSeconds(30);
+
+    /// <summary>Orchestrator address (SD_ORCHESTRATOR).</summary>
+    public string Orchestrator { get; init; } = "http://127.0.0.1:5080";
+    /// <summary>Registration token (SD_WORKER_TOKEN); never logged.</summary>
+    public string Token { get; init; } = "";
+    /// <summary>"cpu", "cuda" (device 0) or "cuda:N" (SD_WORKER_DEVICE); empty = CUDA device 0 when present, else CPU.</summary>
+    public string Device { get; init; } = "";
+    /// <summary>Unique name among live workers (SD_WORKER_NAME); default host-device.</summary>
+    public string Name { get; init; } = "";
+    /// <summary>Address peers reach this worker at for the TCP ring (SD_WORKER_ADDRESS).</summary>
+    public string AdvertiseAddress { get; init; } = "127.0.0.1";
+    /// <summary>Torch intra-op threads (SD_TORCH_THREADS); 0 = libtorch's default. A job's torch_threads wins.</summary>
+    public int Threads { get; init; }
+    /// <summary>Scratch folder for downloads, checkpoints and outputs (SD_WORKER_DIR); the file "alive" is touched on every heartbeat.</summary>
+    public string WorkDirectory { get; init; } = ".local/worker";
+    public Dictionary<string, string> Labels { get; init; } = new();
+    /// <summary>Collective timeout: a dead peer is detected within this.</summary>
+    public TimeSpan CollectiveTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan RegistrationBackoffCap { get; init; } = DefaultRegistrationBackoffCap;
+    /// <summary>Exit after this many attempts (tests and the local pipeline); 0 = run until stopped.</summary>
+    public int MaxAttempts { get; init; }
+
+    public void Validate()
+    {
+        if (!Uri.TryCreate(Orchestrator, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
+            throw new ArgumentException($"--orchestrator '{Orchestrator}' is not an http(s) address (e.g. http://127.0.0.1:5080)");
+        if (Threads < 0) throw new ArgumentException($"--threads must be >= 0 (got {Threads})");
+        if (Device.Length > 0 && Device != "cpu" && Device != "cuda" && !(Device.StartsWith("cuda:") && int.TryParse(Device[5..], out var index) && index >= 0))
+            throw new ArgumentException($"--device '{Device}' must be cpu, cuda or cuda:N");
+    }
+}

@@ -1,0 +1,51 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using Grpc.Net.Client.Configuration;
+using SpectralDiffusion.Shared.Contracts.V1;
+
+namespace SpectralDiffusion.Worker.Agent;
+
+/// <summary>
+/// The agent's gRPC channel to the orchestrator: the registration token on every call, and unary calls retried
+/// on UNAVAILABLE by the channel's declared retry policy (a brief orchestrator restart is ridden out).
+/// </summary>
+public sealed class OrchestratorConnection : IDisposable
+{
+    public const string TokenHeader = "x-worker-token";
+    readonly GrpcChannel channel;
+
+    public OrchestratorConnection(string address, string token)
+    {
+        var retry = new MethodConfig
+        {
+            Names = { MethodName.Default },
+            RetryPolicy = new RetryPolicy
+            {
+                MaxAttempts = 5,
+                InitialBackoff = TimeSpan.FromMilliseconds(200),
+                MaxBackoff = TimeSpan.FromSeconds(3),
+                BackoffMultiplier = 2,
+                RetryableStatusCodes = { StatusCode.Unavailable },
+            },
+        };
+        channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            ServiceConfig = new ServiceConfig { MethodConfigs = { retry } },
+            MaxReceiveMessageSize = 16 * 1024 * 1024,
+            MaxSendMessageSize = 16 * 1024 * 1024,
+        });
+        var invoker = channel.Intercept(metadata =>
+        {
+            if (token.Length > 0) metadata.Add(TokenHeader, token);
+            return metadata;
+        });
+        Workers = new Workers.WorkersClient(invoker);
+        Rendezvous = new Shared.Contracts.V1.Rendezvous.RendezvousClient(invoker);
+    }
+
+    public Workers.WorkersClient Workers { get; }
+    public Shared.Contracts.V1.Rendezvous.RendezvousClient Rendezvous { get; }
+
+    public void Dispose() => channel.Dispose();
+}
