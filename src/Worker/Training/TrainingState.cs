@@ -1,4 +1,5 @@
 using System.Globalization;
+using SpectralDiffusion.Worker.Models;
 using static TorchSharp.torch;
 
 namespace SpectralDiffusion.Worker.Training;
@@ -39,7 +40,7 @@ public sealed class TrainingState
             ["world_size"] = worldSize.ToString(CultureInfo.InvariantCulture),
             ["tensor_count"] = names.Count.ToString(CultureInfo.InvariantCulture),
         };
-        SafetensorsArchive.Write(path, mine, metadata);
+        SafetensorsFile.Write(path, mine.ToDictionary(), metadata);
     }
 
     /// <summary>Merges the shard files of one checkpoint (in any order); every rank must be present and agree.</summary>
@@ -52,7 +53,7 @@ public sealed class TrainingState
         string? firstPath = null;
         foreach (var path in paths)
         {
-            var (shardTensors, metadata) = SafetensorsArchive.Read(path);
+            var (shardTensors, metadata) = SafetensorsFile.Read(path);
             if (!metadata.TryGetValue("format", out var format) || format != Format)
                 throw new InvalidDataException($"{path}: not a training checkpoint shard (format '{format ?? "missing"}', expected '{Format}')");
             if (first is null) { first = metadata; firstPath = path; }

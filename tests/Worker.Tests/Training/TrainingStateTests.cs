@@ -1,3 +1,4 @@
+using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Torch;
 using SpectralDiffusion.Worker.Training;
 using static TorchSharp.torch;
@@ -71,7 +72,7 @@ public class TrainingStateTests : IDisposable
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..(bytes.Length - 10)]);
 
-        var error = Assert.Throws<InvalidDataException>(() => TrainingState.ReadShards(new[] { path }));
+        var error = Assert.Throws<CheckpointFormatException>(() => TrainingState.ReadShards(new[] { path }));
 
         Assert.Contains(path, error.Message);
         Assert.Contains("truncated", error.Message);

@@ -1,0 +1,117 @@
+using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Worker.Diffusion;
+using SpectralDiffusion.Worker.Distributed;
+using SpectralDiffusion.Worker.Models;
+using SpectralDiffusion.Worker.Training;
+using static TorchSharp.torch;
+
+namespace SpectralDiffusion.Worker.Jobs;
+
+/// <summary>
+/// One rank of a <c>train</c> (teacher or baseline, plain DDPM loss) or <c>distill</c> (SD student, spectrum-aware
+/// distillation) job: builds the models, joins the data-parallel group, resumes from the newest checkpoint, trains,
+/// writes sharded checkpoints, publishes the EMA model and, when the spec asks, evaluates it.
+/// </summary>
+public static class TrainingJob
+{
+    public static void Run(JobSpec spec, IJobHost host)
+    {
+        var seed = spec.Schedule.Seed;
+        var schedule = NoiseSchedule.LdmLinear();
+        using var model = ModelLoader.Load(spec.Model, host.WeightsPath(ModelRole.Model), seed);
+        using var teacher = spec.Type == JobType.Distill ? LoadTeacher(spec, host) : null;
+        using var objective = CreateObjective(spec, model, teacher, schedule);
+        var dataParallel = host.Collective is { } collective ? new DataParallel(collective) : null;
+        var options = Options(spec, host);
+        using var trainer = new DiffusionTrainer(objective, schedule, options, dataParallel is null ? null : dataParallel.SynchronizeGradients);
+
+        var resume = host.ResumeState();
+        if (resume is not null)
+        {
+            trainer.RestoreState(resume);
+            host.Log.Information("Resumed from the checkpoint at step {Step} of {Steps}", resume.Step, options.Steps);
+        }
+        else if (dataParallel is not null)
+        {
+            // Every rank starts from rank 0's initialisation.
+            dataParallel.BroadcastParameters(objective.StateTensors().Select(t => t.Tensor));
+            dataParallel.BroadcastParameters(trainer.Ema.Shadows.Select(s => s.Shadow));
+        }
+        host.Log.Information("Training {Type} {Preset}: {Steps} steps, batch {Batch} per rank x {World} ranks = {Effective}, lr {LearningRate}",
+            spec.Type, spec.Model.Preset, options.Steps, options.BatchSize, options.WorldSize, options.BatchSize * options.WorldSize, options.LearningRate);
+
+        var dataset = DatasetFactory.Create(spec.Dataset, model.Config.ImageSize, model.Config.NumClasses ?? 0, host.Log);
+        using (var batches = new LoaderBatches(dataset, options.BatchSize, seed, options.WorldSize, options.Rank, trainer.Step,
+                   spec.Dataset.HorizontalFlip, model.Config.NumClasses is not null))
+            trainer.Run(batches, new HostTrainingObserver(host, spec), host.Cancellation);
+        if (host.Cancellation.IsCancellationRequested) return;
+
+        using var averaged = ExportAveraged(model, trainer.Ema);
+        if (host.Rank == 0)
+        {
+            var path = Path.Combine(host.WorkDirectory, "model-ema.safetensors");
+            UNetCheckpoint.Save(averaged, path, spec.Model.Preset);
+            host.PublishModel(path);
+        }
+        if (spec.Evaluation is { NumSamples: > 0 })
+            EvaluationJob.Evaluate(spec, averaged, dataset, host);
+    }
+
+    static UNetModel LoadTeacher(JobSpec spec, IJobHost host)
+    {
+        var path = host.WeightsPath(ModelRole.Teacher)
+                   ?? throw new ArgumentException("teacher.checkpoint: a distill job needs trained teacher weights (job:<id>, artifact:<sha256> or a path)");
+        var teacher = ModelLoader.Load(spec.Teacher, path, spec.Schedule.Seed);
+        if (host.Collective is { } collective)
+            TeacherConsistency.Verify(collective, teacher, path);
+        return teacher;
+    }
+
+    static ITrainingObjective CreateObjective(JobSpec spec, UNetModel model, UNetModel? teacher, NoiseSchedule schedule)
+    {
+        if (teacher is null) return new DdpmObjective(model, schedule);
+        var distillation = spec.Distillation ?? new DistillationSpec();
+        var weights = new DistillationWeights
+        {
+            LambdaSpatial = distillation.HasLambdaSpatial ? distillation.LambdaSpatial : 0.1,
+            LambdaFrequency = distillation.HasLambdaFreq ? distillation.LambdaFreq : 0.1,
+            Alpha = distillation.HasAlpha ? distillation.Alpha : 1.0,
+            UseDdpm = !distillation.DisableDdpm,
+            UseSpatial = !distillation.DisableSpatial,
+            UseFrequency = !distillation.DisableFreq,
+        };
+        var taps = distillation.FeatureTaps.Count > 0 ? distillation.FeatureTaps.ToList() : null;
+        return new DistillationObjective(teacher, model, new SpectralDistillationLoss(weights), schedule, taps);
+    }
+
+    public static TrainerOptions Options(JobSpec spec, IJobHost host)
+    {
+        var optimizer = spec.Optimizer ?? new OptimizerSpec();
+        return new TrainerOptions
+        {
+            Steps = spec.Schedule.Steps,
+            BatchSize = spec.Schedule.BatchSize,
+            Seed = spec.Schedule.Seed,
+            Rank = host.Rank,
+            WorldSize = host.WorldSize,
+            LogEvery = Math.Max(1, spec.Schedule.LogEvery),
+            CheckpointEvery = spec.Schedule.CheckpointEvery,
+            LearningRate = optimizer.LearningRate > 0 ? optimizer.LearningRate : 2e-4,
+            WeightDecay = optimizer.WeightDecay,
+            WarmupSteps = optimizer.WarmupSteps,
+            MinLrRatio = optimizer.MinLrRatio,
+            GradClip = optimizer.GradClip,
+            EmaDecay = optimizer.EmaDecay > 0 ? optimizer.EmaDecay : 0.9999,
+        };
+    }
+
+    /// <summary>A copy of the trained architecture carrying the EMA weights: what is published and evaluated.</summary>
+    static UNetModel ExportAveraged(UNetModel model, ExponentialMovingAverage ema)
+    {
+        var copy = new UNetModel(model.Config);
+        copy.load_state_dict(model.state_dict());
+        ema.CopyTo(copy);
+        copy.eval();
+        return copy;
+    }
+}
