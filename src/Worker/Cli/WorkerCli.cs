@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Worker.Cli;
 
@@ -9,6 +10,8 @@ public static class WorkerCli
     {
         var root = new RootCommand("Spectral Diffusion worker: the training engine (TorchSharp) and the orchestrator agent.");
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(JobSpecVerb.Create("train", JobType.Train, "Train a teacher or baseline from a job spec, in this process."));
+        root.Subcommands.Add(JobSpecVerb.Create("distill", JobType.Distill, "Distil an SD student from a teacher checkpoint, in this process."));
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(CheckpointCommand.Create());
         root.Subcommands.Add(UNetEvalCommand.Create());
