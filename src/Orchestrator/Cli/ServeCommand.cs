@@ -1,25 +1,21 @@
 using System.CommandLine;
-using Serilog;
-using SpectralDiffusion.Shared.Logging;
+using SpectralDiffusion.Orchestrator.Hosting;
 
 namespace SpectralDiffusion.Orchestrator.Cli;
 
-/// <summary><c>orchestrator serve</c>: runs the gRPC server until SIGINT/SIGTERM.</summary>
+/// <summary><c>orchestrator serve</c>: runs the gRPC server until SIGINT/SIGTERM, then stops gracefully (in-flight work commits).</summary>
 public static class ServeCommand
 {
     public static Command Create()
     {
-        var command = new Command("serve", "Run the gRPC orchestrator (configuration: appsettings.json, environment, --key=value).");
+        var command = new Command("serve", "Run the gRPC orchestrator (configuration: appsettings.json, environment Orchestrator__X, --Orchestrator:X=value).");
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellation) =>
         {
             var builder = WebApplication.CreateBuilder(parse.UnmatchedTokens.ToArray());
-            Log.Logger = SerilogSetup.CreateLogger(builder.Configuration, "orchestrator");
-            builder.Host.UseSerilog();
-            builder.Services.AddGrpc();
-            builder.Services.AddGrpcHealthChecks();
-            var app = builder.Build();
-            app.MapGrpcHealthChecksService();
+            builder.AddOrchestrator();
+            await using var app = builder.Build();
+            app.MapOrchestrator();
             await app.RunAsync(cancellation);
             return 0;
         });

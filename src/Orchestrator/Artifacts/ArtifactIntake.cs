@@ -1,0 +1,80 @@
+using Serilog.Context;
+using SpectralDiffusion.Orchestrator.Domain;
+using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Shared.Contracts.V1;
+
+namespace SpectralDiffusion.Orchestrator.Artifacts;
+
+/// <summary>
+/// Uploads: the header is checked, the content stored (hash and size verified), then recorded in one transaction. A
+/// checkpoint shard joins its manifest, which becomes complete in the transaction that stores its last shard.
+/// </summary>
+public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogger<ArtifactIntake> logger)
+{
+    public async Task<ArtifactReceipt> UploadAsync(ArtifactHeader header, IAsyncEnumerable<ReadOnlyMemory<byte>> content, CancellationToken cancellation)
+    {
+        var jobId = await CheckHeaderAsync(header, cancellation);
+        await store.StoreAsync(content, header.Sha256, header.Size, cancellation);
+        var row = new ArtifactRepository.ArtifactRow(header.Sha256, header.Size, KindName(header.Kind), header.Name);
+        try
+        {
+            var receipt = await database.TransactAsync(async (connection, token) =>
+            {
+                await ArtifactRepository.InsertAsync(connection, row, jobId, token);
+                var receipt = new ArtifactReceipt { Artifact = Ids.Artifact(header.Sha256) };
+                if (header.Kind != ArtifactKind.CheckpointShard) return receipt;
+                var outcome = await CheckpointRepository.AddShardAsync(connection, jobId!.Value, header.Attempt, header.Step, header.WorldSize,
+                    header.Rank, header.Sha256, header.Size, token);
+                if (outcome.Conflict is not null) throw OrchestratorException.Precondition(outcome.Conflict);
+                receipt.CheckpointId = outcome.CheckpointId.ToString();
+                receipt.CheckpointComplete = outcome.CompletedNow;
+                return receipt;
+            }, cancellation);
+            if (receipt.CheckpointComplete)
+                using (LogContext.PushProperty("JobId", jobId))
+                    logger.LogInformation("Job {JobId} checkpoint of step {Step} complete ({WorldSize} shards)", jobId, header.Step, header.WorldSize);
+            return receipt;
+        }
+        catch
+        {
+            // The content is in the store but its record is not: remove it unless another upload recorded the same content.
+            if (await database.ReadAsync((connection, token) => ArtifactRepository.FindAsync(connection, header.Sha256, token), CancellationToken.None) is null)
+                store.Forget(header.Sha256);
+            throw;
+        }
+    }
+
+    /// <summary>The header's fields, and for checkpoint shards the job and attempt they belong to; returns the job id if any.</summary>
+    async Task<Guid?> CheckHeaderAsync(ArtifactHeader header, CancellationToken cancellation)
+    {
+        if (header.Kind == ArtifactKind.Unspecified) throw OrchestratorException.Invalid("header.kind", "is required: checkpoint_shard, model or file");
+        if (!Shared.Jobs.ModelReference.IsSha256(header.Sha256)) throw OrchestratorException.Invalid("header.sha256", $"'{header.Sha256}' is not 64 lower-case hex digits");
+        if (header.Size < 0) throw OrchestratorException.Invalid("header.size", $"is {header.Size}; must not be negative");
+        if (header.JobId.Length == 0)
+            return header.Kind == ArtifactKind.CheckpointShard ? throw OrchestratorException.Invalid("header.job_id", "a checkpoint shard needs its job") : null;
+        var jobId = Ids.Parse(header.JobId, "header.job_id");
+        if (header.Kind == ArtifactKind.CheckpointShard)
+        {
+            if (header.WorldSize < 1) throw OrchestratorException.Invalid("header.world_size", $"is {header.WorldSize}; must be positive");
+            if (header.Rank < 0 || header.Rank >= header.WorldSize)
+                throw OrchestratorException.Invalid("header.rank", $"is {header.Rank}; must be in 0..{header.WorldSize - 1}");
+            if (header.Step < 0) throw OrchestratorException.Invalid("header.step", $"is {header.Step}; must not be negative");
+        }
+        var attemptWorldSize = await database.ReadAsync((connection, token) => connection.QuerySingleOrDefaultAsync<int?>(
+            "SELECT a.world_size FROM jobs j LEFT JOIN attempts a ON a.job_id = j.id AND a.attempt = @attempt WHERE j.id = @job",
+            r => r.IsDBNull(0) ? -1 : r.GetInt32(0), token, ("job", jobId), ("attempt", header.Attempt)), cancellation)
+            ?? throw OrchestratorException.NotFound($"job {jobId} does not exist");
+        if (header.Kind == ArtifactKind.CheckpointShard && attemptWorldSize != header.WorldSize)
+            throw attemptWorldSize < 0
+                ? OrchestratorException.Invalid("header.attempt", $"job {jobId} has no attempt {header.Attempt}")
+                : OrchestratorException.Invalid("header.world_size", $"is {header.WorldSize}; attempt {header.Attempt} runs {attemptWorldSize} ranks");
+        return jobId;
+    }
+
+    static string KindName(ArtifactKind kind) => kind switch
+    {
+        ArtifactKind.CheckpointShard => "checkpoint_shard",
+        ArtifactKind.Model => "model",
+        _ => "file",
+    };
+}

@@ -1,0 +1,86 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Polly;
+using Serilog;
+using SpectralDiffusion.Orchestrator.Artifacts;
+using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Coordination;
+using SpectralDiffusion.Orchestrator.Scheduling;
+using SpectralDiffusion.Orchestrator.Security;
+using SpectralDiffusion.Orchestrator.Services;
+using SpectralDiffusion.Shared.Logging;
+
+namespace SpectralDiffusion.Orchestrator.Hosting;
+
+/// <summary>Wires the orchestrator: options, Kestrel (HTTP/2, TLS when configured), PostgreSQL, the domain, background loops, gRPC.</summary>
+public static class OrchestratorSetup
+{
+    public static WebApplicationBuilder AddOrchestrator(this WebApplicationBuilder builder)
+    {
+        Log.Logger = SerilogSetup.CreateLogger(builder.Configuration, "orchestrator");
+        builder.Host.UseSerilog();
+        var settings = builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new OrchestratorOptions();
+        builder.Services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<OrchestratorOptions>, OrchestratorOptions.Validator>();
+        builder.WebHost.ConfigureKestrel(kestrel => Listen(kestrel, settings));
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(20));
+
+        var services = builder.Services;
+        services.AddSingleton(provider => NpgsqlDataSource.Create(provider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.Database));
+        services.AddSingleton(provider => DatabaseResilience.Create(provider.GetRequiredService<NpgsqlDataSource>(),
+            provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DatabaseResilience).FullName!)));
+        services.AddSingleton(provider => new Database(provider.GetRequiredService<NpgsqlDataSource>(), provider.GetRequiredService<ResiliencePipeline>()));
+        services.AddSingleton(provider => new ArtifactStore(provider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.ArtifactRoot));
+        services.AddSingleton<RendezvousStore>().AddSingleton<AssignmentHub>().AddSingleton<JobEventHub>().AddSingleton<SchedulerSignal>()
+            .AddSingleton<NotificationDispatcher>().AddSingleton<JobSubmission>().AddSingleton<WorkerRegistry>().AddSingleton<AttemptReports>()
+            .AddSingleton<ArtifactIntake>().AddSingleton<Scheduler>().AddSingleton<LeaseWatchdog>();
+
+        services.AddHostedService<MigrationService>();
+        services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<Scheduler>>(provider));
+        services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<LeaseWatchdog>>(provider));
+
+        services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.Interceptors.Add<AuthInterceptor>();
+            grpc.MaxReceiveMessageSize = settings.MaxMessageBytes;
+            grpc.MaxSendMessageSize = settings.MaxMessageBytes;
+        });
+        services.AddGrpcHealthChecks();
+        services.AddGrpcReflection();
+        return builder;
+    }
+
+    public static WebApplication MapOrchestrator(this WebApplication app)
+    {
+        app.MapGrpcService<JobsService>();
+        app.MapGrpcService<WorkersService>();
+        app.MapGrpcService<RendezvousService>();
+        app.MapGrpcService<RunHistoryService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+
+    /// <summary>Host:Port over HTTP/2; with Tls:CertificatePath over TLS (PFX, or PEM with Tls:KeyPath).</summary>
+    static void Listen(KestrelServerOptions kestrel, OrchestratorOptions settings)
+    {
+        var address = settings.Host is "localhost" ? IPAddress.Loopback
+            : settings.Host is "*" or "" ? IPAddress.Any
+            : IPAddress.TryParse(settings.Host, out var parsed) ? parsed
+            : throw new OptionsValidationException(OrchestratorOptions.Section, typeof(OrchestratorOptions),
+                [$"Orchestrator:Host '{settings.Host}' is not an IP address (use 127.0.0.1, 0.0.0.0 or an interface address)"]);
+        kestrel.Listen(address, settings.Port, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            var tls = settings.Tls;
+            if (tls.CertificatePath.Length == 0) return;
+            listen.UseHttps(tls.KeyPath.Length > 0
+                ? X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath)
+                : X509CertificateLoader.LoadPkcs12FromFile(tls.CertificatePath, tls.Password.Length > 0 ? tls.Password : null));
+        });
+    }
+}

@@ -1,0 +1,63 @@
+using Npgsql;
+
+namespace SpectralDiffusion.Orchestrator.Persistence;
+
+/// <summary>The attempts and attempt_ranks tables: one row per scheduling of a job, one per rank with its worker and result.</summary>
+public static class AttemptRepository
+{
+    public sealed record Rank(int Index, Guid WorkerId, bool Completed, bool Succeeded, string FinalArtifact);
+
+    public static async Task InsertAsync(NpgsqlConnection connection, Guid jobId, int attempt, Guid rendezvousId,
+        Guid? resumeCheckpointId, IReadOnlyList<Guid> workersByRank, CancellationToken cancellation)
+    {
+        await connection.ExecuteAsync("""
+            INSERT INTO attempts (job_id, attempt, state, world_size, rendezvous_id, resume_checkpoint_id)
+            VALUES (@job, @attempt, 'scheduled', @world_size, @rendezvous, @resume);
+            INSERT INTO attempt_ranks (job_id, attempt, rank, worker_id)
+            SELECT @job, @attempt, r.rank - 1, r.worker_id FROM unnest(@workers) WITH ORDINALITY AS r (worker_id, rank);
+            """, cancellation,
+            ("job", jobId), ("attempt", attempt), ("world_size", workersByRank.Count), ("rendezvous", rendezvousId),
+            ("resume", resumeCheckpointId.HasValue ? resumeCheckpointId.Value : DBNull.Value), ("workers", workersByRank.ToArray()));
+    }
+
+    public static Task MarkRunningAsync(NpgsqlConnection connection, Guid jobId, int attempt, CancellationToken cancellation) =>
+        connection.ExecuteAsync("UPDATE attempts SET state = 'running' WHERE job_id = @job AND attempt = @attempt AND state = 'scheduled'",
+            cancellation, ("job", jobId), ("attempt", attempt));
+
+    /// <summary>Ends a live attempt (succeeded, aborted or cancelled); returns its rendezvous id, or null when it was not live.</summary>
+    public static Task<Guid?> EndAsync(NpgsqlConnection connection, Guid jobId, int attempt, string state, string reason,
+        CancellationToken cancellation) =>
+        connection.QuerySingleOrDefaultAsync<Guid?>("""
+            UPDATE attempts SET state = @state, ended_at = now(), end_reason = @reason
+            WHERE job_id = @job AND attempt = @attempt AND state IN ('scheduled', 'running')
+            RETURNING rendezvous_id
+            """, r => r.GetGuid(0), cancellation, ("job", jobId), ("attempt", attempt), ("state", state), ("reason", reason));
+
+    public static Task<List<Rank>> RanksAsync(NpgsqlConnection connection, Guid jobId, int attempt, CancellationToken cancellation) =>
+        connection.QueryAsync("""
+            SELECT rank, worker_id, completed, succeeded, final_artifact FROM attempt_ranks
+            WHERE job_id = @job AND attempt = @attempt ORDER BY rank
+            """, r => new Rank(r.GetInt32(0), r.GetGuid(1), r.GetBoolean(2), r.GetBoolean(3), r.GetString(4)),
+            cancellation, ("job", jobId), ("attempt", attempt));
+
+    /// <summary>Records one rank's result; false when that rank is not run by <paramref name="workerId"/>.</summary>
+    public static async Task<bool> CompleteRankAsync(NpgsqlConnection connection, Guid jobId, int attempt, int rank, Guid workerId,
+        bool succeeded, string error, string finalArtifact, CancellationToken cancellation) =>
+        await connection.ExecuteAsync("""
+            UPDATE attempt_ranks SET completed = true, succeeded = @succeeded, error = @error, final_artifact = @artifact
+            WHERE job_id = @job AND attempt = @attempt AND rank = @rank AND worker_id = @worker
+            """, cancellation, ("job", jobId), ("attempt", attempt), ("rank", rank), ("worker", workerId),
+            ("succeeded", succeeded), ("error", error), ("artifact", finalArtifact)) == 1;
+
+    public static Task<(Guid RendezvousId, Guid? ResumeCheckpointId)?> LiveAsync(NpgsqlConnection connection, Guid jobId, int attempt,
+        CancellationToken cancellation) =>
+        connection.QuerySingleOrDefaultAsync<(Guid, Guid?)?>("""
+            SELECT rendezvous_id, resume_checkpoint_id FROM attempts
+            WHERE job_id = @job AND attempt = @attempt AND state IN ('scheduled', 'running')
+            """, r => (r.GetGuid(0), r.IsDBNull(1) ? null : r.GetGuid(1)), cancellation, ("job", jobId), ("attempt", attempt));
+
+    public static async Task<bool> IsLiveRendezvousAsync(NpgsqlConnection connection, Guid rendezvousId, CancellationToken cancellation) =>
+        await connection.QuerySingleOrDefaultAsync(
+            "SELECT true FROM attempts WHERE rendezvous_id = @id AND state IN ('scheduled', 'running')",
+            r => r.GetBoolean(0), cancellation, ("id", rendezvousId));
+}

@@ -1,0 +1,112 @@
+using Google.Protobuf.WellKnownTypes;
+using Npgsql;
+using SpectralDiffusion.Orchestrator.Domain;
+using SpectralDiffusion.Shared.Contracts.V1;
+
+namespace SpectralDiffusion.Orchestrator.Persistence;
+
+/// <summary>
+/// The workers table. Leases are compared with the database clock: a heartbeat is a conditional
+/// <c>UPDATE … WHERE id = @id AND lease still fresh</c>, and zero rows means the worker is gone.
+/// </summary>
+public static class WorkerRepository
+{
+    public const string Idle = "idle", Busy = "busy", Lost = "lost", Gone = "gone";
+
+    public sealed record Assignment(Guid JobId, int Attempt, int Rank);
+
+    /// <summary>Inserts a live idle worker; null when a live worker already has the name.</summary>
+    public static async Task<(Guid Id, DateTime LeaseExpiresAt)?> RegisterAsync(NpgsqlConnection connection, RegisterWorkerRequest request,
+        TimeSpan lease, CancellationToken cancellation)
+    {
+        try
+        {
+            return await connection.QuerySingleOrDefaultAsync<(Guid, DateTime)?>("""
+                INSERT INTO workers (id, name, node, device, device_index, address, labels, version, state, lease_expires_at)
+                VALUES (@id, @name, @node, @device, @device_index, @address, @labels, @version, 'idle', now() + @lease)
+                RETURNING id, lease_expires_at
+                """, r => (r.GetGuid(0), r.GetDateTime(1)), cancellation,
+                ("id", Guid.CreateVersion7()), ("name", request.Name), ("node", request.Node), ("device", JobStates.Name(request.Device)),
+                ("device_index", request.DeviceIndex), ("address", request.Address), ("labels", SqlExtensions.Jsonb(request.Labels.ToDictionary())),
+                ("version", request.Version), ("lease", lease));
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Extends the lease of a live worker whose lease has not expired; null when it is gone.</summary>
+    public static Task<DateTime?> HeartbeatAsync(NpgsqlConnection connection, Guid id, TimeSpan lease, CancellationToken cancellation) =>
+        connection.QuerySingleOrDefaultAsync<DateTime?>("""
+            UPDATE workers SET lease_expires_at = now() + @lease, last_heartbeat_at = now()
+            WHERE id = @id AND state IN ('idle', 'busy') AND lease_expires_at > now()
+            RETURNING lease_expires_at
+            """, r => r.GetDateTime(0), cancellation, ("id", id), ("lease", lease));
+
+    public static async Task<bool> IsLiveAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellation) =>
+        await connection.QuerySingleOrDefaultAsync("SELECT true FROM workers WHERE id = @id AND state IN ('idle', 'busy')",
+            r => r.GetBoolean(0), cancellation, ("id", id));
+
+    /// <summary>Ends a live worker (lost or gone) and returns what it was running, if anything. Null when it was not live.</summary>
+    public static Task<(bool Ended, Assignment? Assignment)> EndAsync(NpgsqlConnection connection, Guid id, string state, string reason,
+        CancellationToken cancellation) =>
+        connection.QuerySingleOrDefaultAsync("""
+            UPDATE workers w SET state = @state, ended_reason = @reason, job_id = NULL, attempt = NULL, rank = NULL
+            FROM (SELECT id, job_id, attempt, rank FROM workers WHERE id = @id AND state IN ('idle', 'busy') FOR UPDATE) old
+            WHERE w.id = old.id
+            RETURNING old.job_id, old.attempt, old.rank
+            """, r => (true, r.IsDBNull(0) ? null : new Assignment(r.GetGuid(0), r.GetInt32(1), r.GetInt32(2))), cancellation,
+            ("id", id), ("state", state), ("reason", reason));
+
+    /// <summary>Live workers whose lease passed, by the database clock.</summary>
+    public static Task<List<Guid>> ExpiredAsync(NpgsqlConnection connection, CancellationToken cancellation) =>
+        connection.QueryAsync("SELECT id FROM workers WHERE state IN ('idle', 'busy') AND lease_expires_at < now()",
+            r => r.GetGuid(0), cancellation);
+
+    /// <summary>Locks up to <paramref name="count"/> free live workers of a device kind among <paramref name="connected"/>, oldest first.</summary>
+    public static Task<List<Guid>> ClaimIdleAsync(NpgsqlConnection connection, DeviceKind device, int count, Guid[] connected,
+        CancellationToken cancellation) =>
+        connection.QueryAsync("""
+            SELECT id FROM workers
+            WHERE state = 'idle' AND device = @device AND lease_expires_at > now() AND id = ANY(@connected)
+            ORDER BY registered_at, id
+            LIMIT @count
+            FOR UPDATE SKIP LOCKED
+            """, r => r.GetGuid(0), cancellation, ("device", JobStates.Name(device)), ("count", count), ("connected", connected));
+
+    public static Task AssignAsync(NpgsqlConnection connection, IReadOnlyList<Guid> workersByRank, Guid jobId, int attempt, CancellationToken cancellation) =>
+        connection.ExecuteAsync("""
+            UPDATE workers w SET state = 'busy', job_id = @job, attempt = @attempt, rank = r.rank - 1
+            FROM unnest(@workers) WITH ORDINALITY AS r (worker_id, rank)
+            WHERE w.id = r.worker_id AND w.state = 'idle'
+            """, cancellation, ("workers", workersByRank.ToArray()), ("job", jobId), ("attempt", attempt));
+
+    /// <summary>Frees the live workers still busy with this attempt.</summary>
+    public static Task FreeAsync(NpgsqlConnection connection, Guid jobId, int attempt, CancellationToken cancellation) =>
+        connection.ExecuteAsync("""
+            UPDATE workers SET state = 'idle', job_id = NULL, attempt = NULL, rank = NULL
+            WHERE job_id = @job AND attempt = @attempt AND state = 'busy'
+            """, cancellation, ("job", jobId), ("attempt", attempt));
+
+    public static Task<Assignment?> AssignmentAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellation) =>
+        connection.QuerySingleOrDefaultAsync("SELECT job_id, attempt, rank FROM workers WHERE id = @id AND state = 'busy'",
+            r => new Assignment(r.GetGuid(0), r.GetInt32(1), r.GetInt32(2)), cancellation, ("id", id));
+
+    public static Task<List<WorkerInfo>> ListAsync(NpgsqlConnection connection, bool includeGone, CancellationToken cancellation) =>
+        connection.QueryAsync("""
+            SELECT id, name, node, device, device_index, state, job_id, rank, lease_expires_at, labels::text FROM workers
+            WHERE @all OR state IN ('idle', 'busy')
+            ORDER BY registered_at
+            """, r =>
+            {
+                var worker = new WorkerInfo
+                {
+                    Id = r.GetGuid(0).ToString(), Name = r.GetString(1), Node = r.GetString(2), Device = JobStates.ParseDevice(r.GetString(3)),
+                    DeviceIndex = r.GetInt32(4), State = r.GetString(5), JobId = r.IsDBNull(6) ? "" : r.GetGuid(6).ToString(),
+                    Rank = r.IsDBNull(7) ? 0 : r.GetInt32(7), LeaseExpiresAt = Timestamp.FromDateTime(r.GetDateTime(8)),
+                };
+                worker.Labels.Add(r.JsonMap<string>(9));
+                return worker;
+            }, cancellation, ("all", includeGone));
+}

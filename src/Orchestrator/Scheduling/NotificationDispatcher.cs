@@ -1,0 +1,26 @@
+using Google.Protobuf.WellKnownTypes;
+using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Coordination;
+using SpectralDiffusion.Shared.Contracts.V1;
+
+namespace SpectralDiffusion.Orchestrator.Scheduling;
+
+/// <summary>Delivers the <see cref="Notifications"/> of a committed transaction: orders to worker streams, events to watchers.</summary>
+public sealed class NotificationDispatcher(Database database, AssignmentHub assignments, JobEventHub events, RendezvousStore rendezvous,
+    ILogger<NotificationDispatcher> logger)
+{
+    public async Task DispatchAsync(Notifications notifications, CancellationToken cancellation)
+    {
+        foreach (var (workerId, assignment) in notifications.Assignments)
+            if (!assignments.Send(workerId, assignment))
+                logger.LogDebug("Worker {WorkerId} has no open assignment stream; its {Order} order is not delivered",
+                    workerId, assignment.KindCase);
+        foreach (var rendezvousId in notifications.EndedRendezvous) rendezvous.Drop(rendezvousId);
+        foreach (var (jobId, message) in notifications.JobEvents)
+        {
+            if (!events.HasWatchers(jobId)) continue;
+            var job = await database.ReadAsync((connection, token) => JobRepository.GetAsync(connection, jobId, token), cancellation);
+            if (job is not null) events.Publish(jobId, new JobEvent { Job = job, Message = message, At = Timestamp.FromDateTime(DateTime.UtcNow) });
+        }
+    }
+}

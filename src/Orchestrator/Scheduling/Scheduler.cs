@@ -1,0 +1,108 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Serilog.Context;
+using SpectralDiffusion.Orchestrator.Hosting;
+using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Shared.Contracts.V1;
+
+namespace SpectralDiffusion.Orchestrator.Scheduling;
+
+/// <summary>
+/// Gang scheduling, priority then FIFO. One iteration fails queued jobs whose input job can never deliver, then assigns
+/// queued jobs one transaction each: a job starts only when <c>world_size</c> free, live, connected workers of its device
+/// kind can be locked (FOR UPDATE SKIP LOCKED); they get ranks 0..W-1 of a new attempt with a fresh rendezvous id.
+/// A job that does not fit is passed over for this round (smaller jobs behind it may start).
+/// </summary>
+public sealed class Scheduler(Database database, AssignmentHub hub, NotificationDispatcher dispatcher, SchedulerSignal signal,
+    IOptions<OrchestratorOptions> options, ILogger<Scheduler> logger) : IPeriodicWork
+{
+    const int CandidatesPerRound = 64;
+
+    public string Name => "scheduler";
+    public TimeSpan Interval => options.Value.SchedulerInterval;
+    public Task WaitAsync(CancellationToken cancellation) => signal.WaitAsync(Interval, cancellation);
+
+    /// <summary>One scheduling round; returns how many jobs were assigned.</summary>
+    public async Task<int> ExecuteAsync(CancellationToken cancellation)
+    {
+        await FailUnsatisfiableAsync(cancellation);
+        var assigned = 0;
+        while (!cancellation.IsCancellationRequested && hub.ConnectedWorkers is { Length: > 0 } connected)
+        {
+            var notifications = await database.TransactAsync((connection, token) => AssignNextAsync(connection, connected, token), cancellation);
+            if (notifications is null) break;
+            await dispatcher.DispatchAsync(notifications, cancellation);
+            assigned++;
+        }
+        return assigned;
+    }
+
+    async Task<Notifications?> AssignNextAsync(NpgsqlConnection connection, Guid[] connected, CancellationToken cancellation)
+    {
+        var candidates = await connection.QueryAsync("""
+            SELECT j.id, j.world_size, j.device FROM jobs j
+            WHERE j.state = 'QUEUED'
+              AND NOT EXISTS (SELECT 1 FROM jobs d WHERE d.id = ANY(j.depends_on) AND d.state <> 'SUCCEEDED')
+            ORDER BY j.priority DESC, j.seq
+            LIMIT @limit
+            FOR UPDATE OF j SKIP LOCKED
+            """, r => (Id: r.GetGuid(0), WorldSize: r.GetInt32(1), Device: Domain.JobStates.ParseDevice(r.GetString(2))),
+            cancellation, ("limit", CandidatesPerRound));
+        foreach (var candidate in candidates)
+        {
+            var workers = await WorkerRepository.ClaimIdleAsync(connection, candidate.Device, candidate.WorldSize, connected, cancellation);
+            if (workers.Count < candidate.WorldSize) continue;
+            return await StartAttemptAsync(connection, candidate.Id, workers, cancellation);
+        }
+        return null;
+    }
+
+    async Task<Notifications> StartAttemptAsync(NpgsqlConnection connection, Guid jobId, List<Guid> workers, CancellationToken cancellation)
+    {
+        var job = (await JobRepository.LoadForUpdateAsync(connection, jobId, cancellation))!;
+        var resume = await CheckpointRepository.NewestCompleteAsync(connection, jobId, cancellation);
+        var attempt = job.StartAttempt(resume?.Step ?? 0);
+        var rendezvousId = Guid.NewGuid();
+        await AttemptRepository.InsertAsync(connection, jobId, attempt, rendezvousId,
+            resume is null ? null : Guid.Parse(resume.CheckpointId), workers, cancellation);
+        await WorkerRepository.AssignAsync(connection, workers, jobId, attempt, cancellation);
+        await JobRepository.SaveAsync(connection, job, JobState.Queued, cancellation);
+        var notifications = new Notifications();
+        for (var rank = 0; rank < workers.Count; rank++)
+            notifications.Send(workers[rank], new Assignment
+            {
+                Start = await AssignmentFactory.StartAsync(connection, job, rank, rendezvousId, resume, cancellation),
+            });
+        notifications.JobChanged(jobId, resume is null
+            ? $"attempt {attempt} scheduled on {workers.Count} workers"
+            : $"attempt {attempt} scheduled on {workers.Count} workers, resuming from step {resume.Step}");
+        using (LogContext.PushProperty("JobId", jobId))
+        using (LogContext.PushProperty("Attempt", attempt))
+            logger.LogInformation("Job {JobId} attempt {Attempt} scheduled on workers {Workers}, resuming from step {ResumeStep}",
+                jobId, attempt, workers, resume?.Step ?? 0);
+        return notifications;
+    }
+
+    /// <summary>Queued jobs whose input job failed, was cancelled, or succeeded without a model can never run: FAILED.</summary>
+    async Task FailUnsatisfiableAsync(CancellationToken cancellation)
+    {
+        var notifications = await database.TransactAsync(async (connection, token) =>
+        {
+            var blocked = await connection.QueryAsync("""
+                SELECT j.id, d.id, d.state FROM jobs j JOIN jobs d ON d.id = ANY(j.depends_on)
+                WHERE j.state = 'QUEUED' AND (d.state IN ('FAILED', 'CANCELLED') OR (d.state = 'SUCCEEDED' AND d.result_artifact = ''))
+                FOR UPDATE OF j SKIP LOCKED
+                """, r => (Job: r.GetGuid(0), Input: r.GetGuid(1), State: r.GetString(2)), token);
+            var notes = new Notifications();
+            foreach (var (jobId, input, state) in blocked.DistinctBy(b => b.Job))
+            {
+                var job = (await JobRepository.LoadForUpdateAsync(connection, jobId, token))!;
+                job.Fail(state == "SUCCEEDED" ? $"input job {input} produced no model" : $"input job {input} is {state}");
+                await JobRepository.SaveAsync(connection, job, JobState.Queued, token);
+                notes.JobChanged(jobId, job.FailureReason);
+            }
+            return notes;
+        }, cancellation);
+        await dispatcher.DispatchAsync(notifications, cancellation);
+    }
+}

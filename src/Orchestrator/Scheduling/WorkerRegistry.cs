@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Options;
+using Serilog.Context;
+using SpectralDiffusion.Orchestrator.Domain;
+using SpectralDiffusion.Orchestrator.Hosting;
+using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Shared.Contracts.V1;
+
+namespace SpectralDiffusion.Orchestrator.Scheduling;
+
+/// <summary>Worker registration, leases and loss. Losing a busy worker aborts its attempt on every rank (and re-queues or fails the job).</summary>
+public sealed class WorkerRegistry(Database database, NotificationDispatcher dispatcher, AssignmentHub hub, SchedulerSignal scheduler,
+    IOptions<OrchestratorOptions> options, ILogger<WorkerRegistry> logger)
+{
+    TimeSpan Lease => options.Value.Lease;
+
+    public async Task<(Guid Id, DateTime LeaseExpiresAt)> RegisterAsync(RegisterWorkerRequest request, CancellationToken cancellation)
+    {
+        var registered = await database.TransactAsync((connection, token) => WorkerRepository.RegisterAsync(connection, request, Lease, token), cancellation)
+            ?? throw new OrchestratorException(OrchestratorErrorKind.AlreadyExists,
+                $"a live worker named '{request.Name}' is registered; deregister it or wait until its lease ({Lease.TotalSeconds:0.#} s) expires");
+        using (LogContext.PushProperty("WorkerId", registered.Id))
+            logger.LogInformation("Worker {WorkerId} registered: {WorkerName} on {Node}, {Device}:{DeviceIndex}",
+                registered.Id, request.Name, request.Node, request.Device, request.DeviceIndex);
+        return registered;
+    }
+
+    public async Task<DateTime> HeartbeatAsync(Guid workerId, CancellationToken cancellation) =>
+        await database.TransactAsync((connection, token) => WorkerRepository.HeartbeatAsync(connection, workerId, Lease, token), cancellation)
+        ?? throw OrchestratorException.NotFound($"worker gone: {workerId} is not registered or its lease expired; register again");
+
+    public async Task EnsureLiveAsync(Guid workerId, CancellationToken cancellation)
+    {
+        if (!await database.ReadAsync((connection, token) => WorkerRepository.IsLiveAsync(connection, workerId, token), cancellation))
+            throw OrchestratorException.NotFound($"worker gone: {workerId} is not registered or was lost; register again");
+    }
+
+    /// <summary>The start order to replay when a worker's stream opens while it has an assignment.</summary>
+    public Task<AssignmentStart?> CurrentAssignmentAsync(Guid workerId, CancellationToken cancellation) =>
+        database.TransactAsync((connection, token) => AssignmentFactory.CurrentAsync(connection, workerId, token), cancellation);
+
+    /// <summary>Ends a live worker (<c>lost</c> or <c>gone</c>), aborting the attempt it ran. False when it was not live.</summary>
+    public async Task<bool> EndAsync(Guid workerId, string state, string reason, CancellationToken cancellation)
+    {
+        var (ended, notifications) = await database.TransactAsync(async (connection, token) =>
+        {
+            var notes = new Notifications();
+            var (ended, assignment) = await WorkerRepository.EndAsync(connection, workerId, state, reason, token);
+            if (assignment is not null && await JobRepository.LoadForUpdateAsync(connection, assignment.JobId, token) is { } job
+                && job.HasLiveAttempt && job.Attempt == assignment.Attempt)
+                await AttemptTermination.AbortAsync(connection, job, $"worker {workerId} (rank {assignment.Rank}) {state}: {reason}",
+                    cancel: false, notes, token);
+            return (ended, notes);
+        }, cancellation);
+        if (!ended) return false;
+        using (LogContext.PushProperty("WorkerId", workerId))
+            logger.LogWarning("Worker {WorkerId} {WorkerState}: {Reason}", workerId, state, reason);
+        await dispatcher.DispatchAsync(notifications, cancellation);
+        hub.Close(workerId);
+        scheduler.Nudge();
+        return true;
+    }
+}

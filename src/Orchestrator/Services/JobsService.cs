@@ -1,0 +1,59 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using SpectralDiffusion.Orchestrator.Domain;
+using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Scheduling;
+using SpectralDiffusion.Shared.Contracts.V1;
+using Job = SpectralDiffusion.Shared.Contracts.V1.Job;
+
+namespace SpectralDiffusion.Orchestrator.Services;
+
+/// <summary>spectral.v1.Jobs: validates, delegates to <see cref="JobSubmission"/> and the job queries, streams job events.</summary>
+public sealed class JobsService(JobSubmission submission, Database database, JobEventHub events, IHostApplicationLifetime lifetime) : Jobs.JobsBase
+{
+    public const int DefaultPageSize = 50, MaxPageSize = 500;
+
+    public override Task<Job> Submit(SubmitJobRequest request, ServerCallContext context) =>
+        submission.SubmitAsync(request.Spec, context.CancellationToken);
+
+    public override async Task<Job> Get(GetJobRequest request, ServerCallContext context) =>
+        await GetAsync(Ids.Parse(request.Id, "id"), context.CancellationToken);
+
+    public override async Task<ListJobsResponse> List(ListJobsRequest request, ServerCallContext context)
+    {
+        if (request.PageSize is < 0 or > MaxPageSize) throw OrchestratorException.Invalid("page_size", $"is {request.PageSize}; must be 0..{MaxPageSize}");
+        long? before = request.PageToken.Length == 0 ? null
+            : long.TryParse(request.PageToken, out var seq) ? seq : throw OrchestratorException.Invalid("page_token", "is not a token this server returned");
+        var pageSize = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
+        var (jobs, next) = await database.ReadAsync((connection, token) => JobRepository.ListAsync(connection, request, pageSize, before, token),
+            context.CancellationToken);
+        return new ListJobsResponse { Jobs = { jobs }, NextPageToken = next?.ToString() ?? "" };
+    }
+
+    public override Task<Job> Cancel(CancelJobRequest request, ServerCallContext context) =>
+        submission.CancelAsync(Ids.Parse(request.Id, "id"), request.Reason, context.CancellationToken);
+
+    /// <summary>The current state first, then every change until the job ends, the client leaves or the server stops.</summary>
+    public override async Task Watch(WatchJobRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
+    {
+        var id = Ids.Parse(request.Id, "id");
+        using var subscription = events.Subscribe(id);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var job = await GetAsync(id, context.CancellationToken);
+        await responseStream.WriteAsync(new JobEvent { Job = job, Message = "current state", At = Timestamp.FromDateTime(DateTime.UtcNow) });
+        if (Domain.Job.IsTerminalState(job.State)) return;
+        try
+        {
+            await foreach (var jobEvent in subscription.Events.Reader.ReadAllAsync(stop.Token))
+            {
+                await responseStream.WriteAsync(jobEvent, stop.Token);
+                if (Domain.Job.IsTerminalState(jobEvent.Job.State)) return;
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+    }
+
+    async Task<Job> GetAsync(Guid id, CancellationToken cancellation) =>
+        await database.ReadAsync((connection, token) => JobRepository.GetAsync(connection, id, token), cancellation)
+        ?? throw OrchestratorException.NotFound($"job {id} does not exist");
+}

@@ -1,0 +1,62 @@
+using Grpc.Core;
+using SpectralDiffusion.Orchestrator.Domain;
+using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Shared.Contracts.V1;
+
+namespace SpectralDiffusion.Orchestrator.Services;
+
+/// <summary>spectral.v1.RunHistory: runs with final metrics, metric series, evaluations and checkpoints, for dashboards and the CLI.</summary>
+public sealed class RunHistoryService(Database database) : RunHistory.RunHistoryBase
+{
+    public const int DefaultLimit = 50, MaxLimit = 1000;
+
+    public override async Task<ListRunsResponse> ListRuns(ListRunsRequest request, ServerCallContext context)
+    {
+        var limit = Limit(request.Limit);
+        var runs = await database.ReadAsync((c, t) => RunRepository.ListAsync(c, request.Type, request.Preset, limit, t), context.CancellationToken);
+        return new ListRunsResponse { Runs = { runs } };
+    }
+
+    public override async Task<MetricSeries> GetMetricSeries(GetMetricSeriesRequest request, ServerCallContext context)
+    {
+        var id = Ids.Parse(request.JobId, "job_id");
+        if (request.Name.Length == 0) throw OrchestratorException.Invalid("name", "is required (e.g. loss)");
+        var samples = await database.ReadAsync(async (c, t) =>
+        {
+            await RequireJobAsync(c, id, t);
+            return await MetricRepository.SeriesAsync(c, id, request.Name, t);
+        }, context.CancellationToken);
+        return new MetricSeries { JobId = request.JobId, Name = request.Name, Samples = { samples } };
+    }
+
+    public override async Task<ListEvaluationsResponse> ListEvaluations(ListEvaluationsRequest request, ServerCallContext context)
+    {
+        var limit = Limit(request.Limit);
+        var evaluations = await database.ReadAsync((c, t) => EvaluationRepository.ListAsync(c, request.Preset, limit, t), context.CancellationToken);
+        return new ListEvaluationsResponse { Evaluations = { evaluations } };
+    }
+
+    public override async Task<ListCheckpointsResponse> ListCheckpoints(ListCheckpointsRequest request, ServerCallContext context)
+    {
+        var id = Ids.Parse(request.JobId, "job_id");
+        var checkpoints = await database.ReadAsync(async (c, t) =>
+        {
+            await RequireJobAsync(c, id, t);
+            return await CheckpointRepository.ListAsync(c, id, t);
+        }, context.CancellationToken);
+        return new ListCheckpointsResponse { Checkpoints = { checkpoints } };
+    }
+
+    static int Limit(int requested) => requested switch
+    {
+        0 => DefaultLimit,
+        < 0 or > MaxLimit => throw OrchestratorException.Invalid("limit", $"is {requested}; must be 0 (default {DefaultLimit}) to {MaxLimit}"),
+        _ => requested,
+    };
+
+    static async Task RequireJobAsync(Npgsql.NpgsqlConnection connection, Guid id, CancellationToken cancellation)
+    {
+        if (await connection.QuerySingleOrDefaultAsync("SELECT true FROM jobs WHERE id = @id", r => r.GetBoolean(0), cancellation, ("id", id)) != true)
+            throw OrchestratorException.NotFound($"job {id} does not exist");
+    }
+}

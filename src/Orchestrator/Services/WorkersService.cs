@@ -1,0 +1,138 @@
+using System.Runtime.CompilerServices;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using SpectralDiffusion.Orchestrator.Artifacts;
+using SpectralDiffusion.Orchestrator.Domain;
+using SpectralDiffusion.Orchestrator.Hosting;
+using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Scheduling;
+using SpectralDiffusion.Shared.Contracts.V1;
+
+namespace SpectralDiffusion.Orchestrator.Services;
+
+/// <summary>spectral.v1.Workers: registration and leases, the assignment stream, reports, and artifact upload/download.</summary>
+public sealed class WorkersService(WorkerRegistry registry, AttemptReports reports, ArtifactIntake intake, ArtifactStore store,
+    AssignmentHub hub, SchedulerSignal scheduler, Database database, IOptions<OrchestratorOptions> options,
+    IHostApplicationLifetime lifetime) : Workers.WorkersBase
+{
+    public override async Task<RegisterWorkerResponse> Register(RegisterWorkerRequest request, ServerCallContext context)
+    {
+        if (request.Name.Length is 0 or > 200) throw OrchestratorException.Invalid("name", "must be 1 to 200 characters");
+        if (request.Device == DeviceKind.Unspecified) throw OrchestratorException.Invalid("device", "is required: cpu or cuda");
+        if (request.DeviceIndex < 0) throw OrchestratorException.Invalid("device_index", $"is {request.DeviceIndex}; must not be negative");
+        var (id, _) = await registry.RegisterAsync(request, context.CancellationToken);
+        return new RegisterWorkerResponse
+        {
+            WorkerId = id.ToString(),
+            Lease = Duration.FromTimeSpan(options.Value.Lease),
+            HeartbeatInterval = Duration.FromTimeSpan(options.Value.HeartbeatInterval),
+        };
+    }
+
+    public override async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context) => new()
+    {
+        LeaseExpiresAt = Timestamp.FromDateTime(await registry.HeartbeatAsync(Ids.Parse(request.WorkerId, "worker_id"), context.CancellationToken)),
+    };
+
+    public override async Task<Ack> Deregister(DeregisterRequest request, ServerCallContext context)
+    {
+        var id = Ids.Parse(request.WorkerId, "worker_id");
+        if (!await registry.EndAsync(id, WorkerRepository.Gone, request.Reason.Length > 0 ? request.Reason : "deregistered", context.CancellationToken))
+            throw OrchestratorException.NotFound($"worker gone: {id} is not registered");
+        return new Ack();
+    }
+
+    /// <summary>
+    /// Replays the worker's current assignment (if any), then forwards start/abort orders. When the client goes away the
+    /// worker is lost and its attempt aborted; a server shutdown or a newer stream of the same worker does not lose it.
+    /// </summary>
+    public override async Task Assignments(AssignmentsRequest request, IServerStreamWriter<Assignment> responseStream, ServerCallContext context)
+    {
+        var id = Ids.Parse(request.WorkerId, "worker_id");
+        await registry.EnsureLiveAsync(id, context.CancellationToken);
+        var connection = hub.Connect(id);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        try
+        {
+            if (await registry.CurrentAssignmentAsync(id, context.CancellationToken) is { } current)
+                await responseStream.WriteAsync(new Assignment { Start = current }, stop.Token);
+            scheduler.Nudge();
+            await foreach (var order in connection.Orders.Reader.ReadAllAsync(stop.Token))
+                await responseStream.WriteAsync(order, stop.Token);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+        finally
+        {
+            hub.Disconnect(connection);
+            if (!connection.Replaced && !lifetime.ApplicationStopping.IsCancellationRequested)
+                await registry.EndAsync(id, WorkerRepository.Lost, "assignment stream closed", CancellationToken.None);
+        }
+    }
+
+    public override async Task<Ack> ReportProgress(ProgressReport request, ServerCallContext context)
+    {
+        await reports.ReportProgressAsync(request, context.CancellationToken);
+        return new Ack();
+    }
+
+    public override async Task<Ack> ReportEvaluation(EvaluationReport request, ServerCallContext context)
+    {
+        await reports.ReportEvaluationAsync(request, context.CancellationToken);
+        return new Ack();
+    }
+
+    public override async Task<Ack> CompleteAttempt(AttemptResult request, ServerCallContext context)
+    {
+        await reports.CompleteAsync(request, context.CancellationToken);
+        return new Ack();
+    }
+
+    public override async Task<ArtifactReceipt> UploadArtifact(IAsyncStreamReader<ArtifactChunk> requestStream, ServerCallContext context)
+    {
+        if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PartCase != ArtifactChunk.PartOneofCase.Header)
+            throw OrchestratorException.Invalid("header", "the first message of an upload must be the ArtifactHeader");
+        return await intake.UploadAsync(requestStream.Current.Header, Data(requestStream, context.CancellationToken), context.CancellationToken);
+    }
+
+    public override async Task DownloadArtifact(DownloadArtifactRequest request, IServerStreamWriter<ArtifactChunk> responseStream, ServerCallContext context)
+    {
+        var sha = Ids.ParseArtifact(request.Artifact, "artifact");
+        var artifact = await database.ReadAsync((c, t) => ArtifactRepository.FindAsync(c, sha, t), context.CancellationToken)
+            ?? throw OrchestratorException.NotFound($"artifact {sha} is not stored on this orchestrator");
+        if (!store.Exists(sha))
+            throw new OrchestratorException(OrchestratorErrorKind.DataLoss, $"artifact {sha} is recorded but missing from {store.Root}");
+        await responseStream.WriteAsync(new ArtifactChunk
+        {
+            Header = new ArtifactHeader { Sha256 = sha, Size = artifact.Size, Name = artifact.Name, Kind = KindOf(artifact.Kind) },
+        });
+        await using var file = store.OpenRead(sha);
+        var buffer = new byte[ArtifactStore.ChunkBytes];
+        int read;
+        while ((read = await file.ReadAsync(buffer, context.CancellationToken)) > 0)
+            await responseStream.WriteAsync(new ArtifactChunk { Data = ByteString.CopyFrom(buffer, 0, read) });
+    }
+
+    public override async Task<ListWorkersResponse> List(ListWorkersRequest request, ServerCallContext context) => new()
+    {
+        Workers = { await database.ReadAsync((c, t) => WorkerRepository.ListAsync(c, request.IncludeGone, t), context.CancellationToken) },
+    };
+
+    static async IAsyncEnumerable<ReadOnlyMemory<byte>> Data(IAsyncStreamReader<ArtifactChunk> stream, [EnumeratorCancellation] CancellationToken cancellation)
+    {
+        while (await stream.MoveNext(cancellation))
+        {
+            if (stream.Current.PartCase != ArtifactChunk.PartOneofCase.Data)
+                throw OrchestratorException.Invalid("data", "only the first message may be a header; the rest must be data chunks");
+            yield return stream.Current.Data.Memory;
+        }
+    }
+
+    static ArtifactKind KindOf(string kind) => kind switch
+    {
+        "checkpoint_shard" => ArtifactKind.CheckpointShard,
+        "model" => ArtifactKind.Model,
+        _ => ArtifactKind.File,
+    };
+}

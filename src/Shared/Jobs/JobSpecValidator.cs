@@ -1,0 +1,152 @@
+using SpectralDiffusion.Shared.Contracts.V1;
+
+namespace SpectralDiffusion.Shared.Jobs;
+
+/// <summary>
+/// Checks a job spec field by field, after <see cref="JobSpecDefaults.Apply"/>. Used by the server (INVALID_ARGUMENT with
+/// a BadRequest listing every violation) and by the CLI before it submits. Paths are proto field names under <c>spec.</c>.
+/// </summary>
+public sealed class JobSpecValidator(int maxWorldSize)
+{
+    public const int DefaultMaxWorldSize = 64;
+    public const int MaxRestartsLimit = 100;
+    public const int MaxNameLength = 200;
+
+    public int MaxWorldSize { get; } = maxWorldSize > 0
+        ? maxWorldSize
+        : throw new ArgumentOutOfRangeException(nameof(maxWorldSize), maxWorldSize, "the largest schedulable world size must be positive");
+
+    public IReadOnlyList<FieldViolation> Validate(JobSpec? spec)
+    {
+        var violations = new List<FieldViolation>();
+        void Fail(string field, string reason) => violations.Add(new FieldViolation("spec." + field, reason));
+        if (spec is null)
+        {
+            violations.Add(new FieldViolation("spec", "a job spec is required"));
+            return violations;
+        }
+
+        if (spec.Name.Length > MaxNameLength) Fail("name", $"is {spec.Name.Length} characters; at most {MaxNameLength}");
+        if (spec.Type == JobType.Unspecified) Fail("type", "is required: train, distill or evaluate");
+        if (spec.WorldSize < 1) Fail("world_size", $"is {spec.WorldSize}; a job needs at least 1 rank");
+        else if (spec.WorldSize > MaxWorldSize)
+            Fail("world_size", $"is {spec.WorldSize}; the orchestrator can schedule at most {MaxWorldSize} ranks (Orchestrator:MaxWorldSize)");
+        if (spec.MaxRestarts is < 0 or > MaxRestartsLimit) Fail("max_restarts", $"is {spec.MaxRestarts}; must be between 0 and {MaxRestartsLimit}");
+        if (spec.TorchThreads < 0) Fail("torch_threads", $"is {spec.TorchThreads}; must be 0 (worker default) or positive");
+        foreach (var key in spec.Labels.Keys.Where(k => k.Length == 0 || k.Length > 63))
+            Fail("labels", $"label key '{key}' must be 1 to 63 characters");
+
+        ValidateModel(spec.Model, "model", Fail);
+        ValidateTeacher(spec, Fail);
+        ValidateDataset(spec, Fail);
+        ValidateSchedule(spec, Fail);
+        ValidateOptimizer(spec, Fail);
+        ValidateDistillation(spec, Fail);
+        ValidateEvaluation(spec, Fail);
+        return violations;
+    }
+
+    static void ValidateModel(ModelSpec? model, string path, Action<string, string> fail)
+    {
+        if (model is null)
+        {
+            fail(path, "is required (a preset, and optionally a checkpoint)");
+            return;
+        }
+        if (model.Preset.Length == 0) fail(path + ".preset", $"is required; known presets: {string.Join(", ", KnownPresets.All)}");
+        else if (!KnownPresets.Contains(model.Preset))
+            fail(path + ".preset", $"unknown preset '{model.Preset}'{Spelling.Hint(model.Preset, KnownPresets.All)}; known presets: {string.Join(", ", KnownPresets.All)}");
+        var reference = ModelReference.Parse(model.Checkpoint);
+        if (reference.Kind == ModelReferenceKind.Job && !Guid.TryParse(reference.Value, out _))
+            fail(path + ".checkpoint", $"'{model.Checkpoint}' does not name a job id (expected job:<uuid>)");
+        if (reference.Kind == ModelReferenceKind.Artifact && !ModelReference.IsSha256(reference.Value))
+            fail(path + ".checkpoint", $"'{model.Checkpoint}' is not artifact:<64 lower-case hex sha256>");
+    }
+
+    static void ValidateTeacher(JobSpec spec, Action<string, string> fail)
+    {
+        if (spec.Type == JobType.Distill)
+        {
+            if (spec.Teacher is null) fail("teacher", "a distill job needs a teacher (preset and checkpoint)");
+            else
+            {
+                ValidateModel(spec.Teacher, "teacher", fail);
+                if (spec.Teacher.Checkpoint.Length == 0)
+                    fail("teacher.checkpoint", "a frozen teacher needs weights: job:<id>, artifact:<sha256> or a path");
+            }
+        }
+        else if (spec.Teacher is not null) fail("teacher", "only distill jobs have a teacher");
+    }
+
+    static void ValidateDataset(JobSpec spec, Action<string, string> fail)
+    {
+        var dataset = spec.Dataset;
+        if (dataset is null || dataset.SourceCase == DatasetSpec.SourceOneofCase.None)
+        {
+            fail("dataset", "is required: procedural {seed, count} or image_folder {path}");
+            return;
+        }
+        if (dataset.ImageSize < 0) fail("dataset.image_size", $"is {dataset.ImageSize}; must be 0 (the preset's size) or positive");
+        if (dataset.Procedural is { } procedural && procedural.Count <= 0)
+            fail("dataset.procedural.count", $"is {procedural.Count}; must be positive");
+        if (dataset.ImageFolder is { } folder && string.IsNullOrWhiteSpace(folder.Path))
+            fail("dataset.image_folder.path", "is required (a folder every worker can read)");
+    }
+
+    static void ValidateSchedule(JobSpec spec, Action<string, string> fail)
+    {
+        var schedule = spec.Schedule ?? new ScheduleSpec();
+        var trains = spec.Type is JobType.Train or JobType.Distill;
+        if (schedule.Steps < 0) fail("schedule.steps", $"is {schedule.Steps}; must not be negative");
+        else if (trains && schedule.Steps == 0) fail("schedule.steps", "is 0; a train or distill job needs a positive number of steps");
+        if (schedule.BatchSize < 0) fail("schedule.batch_size", $"is {schedule.BatchSize}; must not be negative");
+        else if (trains && schedule.BatchSize == 0) fail("schedule.batch_size", "is 0; must be positive");
+        if (schedule.LogEvery < 0) fail("schedule.log_every", $"is {schedule.LogEvery}; must be positive");
+        if (schedule.CheckpointEvery < 0) fail("schedule.checkpoint_every", $"is {schedule.CheckpointEvery}; must be 0 (only at the end) or positive");
+    }
+
+    static void ValidateOptimizer(JobSpec spec, Action<string, string> fail)
+    {
+        if (spec.Optimizer is not { } optimizer) return;
+        if (!(optimizer.LearningRate > 0) || !double.IsFinite(optimizer.LearningRate))
+            fail("optimizer.learning_rate", $"is {optimizer.LearningRate}; must be a positive number");
+        if (!(optimizer.WeightDecay >= 0)) fail("optimizer.weight_decay", $"is {optimizer.WeightDecay}; must not be negative");
+        if (optimizer.WarmupSteps < 0) fail("optimizer.warmup_steps", $"is {optimizer.WarmupSteps}; must not be negative");
+        if (!(optimizer.MinLrRatio is >= 0 and <= 1)) fail("optimizer.min_lr_ratio", $"is {optimizer.MinLrRatio}; must be between 0 and 1");
+        if (!(optimizer.GradClip >= 0)) fail("optimizer.grad_clip", $"is {optimizer.GradClip}; must be 0 (off) or positive");
+        if (!(optimizer.EmaDecay is > 0 and < 1)) fail("optimizer.ema_decay", $"is {optimizer.EmaDecay}; must be in (0, 1)");
+    }
+
+    static void ValidateDistillation(JobSpec spec, Action<string, string> fail)
+    {
+        if (spec.Distillation is not { } distillation) return;
+        if (spec.Type != JobType.Distill)
+        {
+            fail("distillation", "only distill jobs take distillation settings");
+            return;
+        }
+        if (distillation.HasLambdaSpatial && !(distillation.LambdaSpatial >= 0)) fail("distillation.lambda_spatial", $"is {distillation.LambdaSpatial}; must not be negative");
+        if (distillation.HasLambdaFreq && !(distillation.LambdaFreq >= 0)) fail("distillation.lambda_freq", $"is {distillation.LambdaFreq}; must not be negative");
+        if (distillation.HasAlpha && !(distillation.Alpha >= 0)) fail("distillation.alpha", $"is {distillation.Alpha}; must not be negative");
+        if (distillation.DisableDdpm && distillation.DisableSpatial && distillation.DisableFreq)
+            fail("distillation", "every loss term is disabled; nothing would be trained");
+        foreach (var tap in distillation.FeatureTaps.Where(string.IsNullOrWhiteSpace))
+            fail("distillation.feature_taps", "contains an empty module name");
+    }
+
+    static void ValidateEvaluation(JobSpec spec, Action<string, string> fail)
+    {
+        if (spec.Evaluation is not { } evaluation)
+        {
+            if (spec.Type == JobType.Evaluate) fail("evaluation", "an evaluate job needs evaluation settings (num_samples, ...)");
+            return;
+        }
+        if (evaluation.NumSamples <= 0) fail("evaluation.num_samples", $"is {evaluation.NumSamples}; must be positive");
+        if (evaluation.DdimSteps is < 1 or > 1000) fail("evaluation.ddim_steps", $"is {evaluation.DdimSteps}; must be between 1 and 1000");
+        if (!(evaluation.Eta >= 0)) fail("evaluation.eta", $"is {evaluation.Eta}; must not be negative");
+        if (evaluation.HasGuidanceScale && !(evaluation.GuidanceScale >= 0)) fail("evaluation.guidance_scale", $"is {evaluation.GuidanceScale}; must not be negative");
+        if (evaluation.NumReal < 0) fail("evaluation.num_real", $"is {evaluation.NumReal}; must not be negative");
+        if (spec.Type == JobType.Evaluate && spec.Model is { Checkpoint.Length: 0 })
+            fail("model.checkpoint", "an evaluate job needs weights: job:<id>, artifact:<sha256> or a path");
+    }
+}

@@ -1,0 +1,125 @@
+using System.Collections;
+using System.Globalization;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using SpectralDiffusion.Shared.Contracts.V1;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace SpectralDiffusion.Shared.Jobs;
+
+/// <summary>
+/// Job specs written as YAML for the CLI: snake_case keys exactly as the proto fields, enums by their short name
+/// (<c>type: distill</c>, <c>device: cuda</c>). Keys a file leaves out take <see cref="JobSpecDefaults"/>.
+/// An unknown key is an error naming the file, line and the closest known key.
+/// </summary>
+public static class JobSpecYaml
+{
+    public static JobSpec Load(string path)
+    {
+        if (!File.Exists(path)) throw new JobSpecFormatException($"{path}: no such file");
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    public static JobSpec Parse(string yaml, string source = "<yaml>")
+    {
+        var stream = new YamlStream();
+        try { stream.Load(new StringReader(yaml)); }
+        catch (YamlException e) { throw new JobSpecFormatException($"{source}:{e.Start.Line}: not valid YAML: {e.Message}"); }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+            throw new JobSpecFormatException($"{source}: expected a mapping of job spec keys (name, type, model, ...)");
+        var spec = JobSpecDefaults.YamlTemplate();
+        new Reader(source).Fill(spec, root, "");
+        return JobSpecDefaults.Apply(spec);
+    }
+
+    sealed class Reader(string source)
+    {
+        public void Fill(IMessage message, YamlMappingNode node, string path)
+        {
+            var fields = message.Descriptor.Fields.InDeclarationOrder();
+            foreach (var (keyNode, valueNode) in node.Children)
+            {
+                var key = ((YamlScalarNode)keyNode).Value ?? "";
+                var field = message.Descriptor.FindFieldByName(key)
+                    ?? throw Error(keyNode, $"unknown key '{Join(path, key)}'{Spelling.Hint(key, fields.Select(f => f.Name))}; " +
+                                            $"known keys{(path.Length > 0 ? " under " + path : "")}: {string.Join(", ", fields.Select(f => f.Name))}");
+                Set(message, field, valueNode, Join(path, key));
+            }
+        }
+
+        void Set(IMessage message, FieldDescriptor field, YamlNode node, string path)
+        {
+            if (field.IsMap)
+            {
+                var map = (IDictionary)field.Accessor.GetValue(message);
+                var valueField = field.MessageType.FindFieldByNumber(2);
+                foreach (var (key, value) in Expect<YamlMappingNode>(node, path, "a mapping").Children)
+                    map[((YamlScalarNode)key).Value ?? ""] = Scalar(valueField, value, $"{path}.{((YamlScalarNode)key).Value}");
+            }
+            else if (field.IsRepeated)
+            {
+                var list = (IList)field.Accessor.GetValue(message);
+                foreach (var item in Expect<YamlSequenceNode>(node, path, "a list").Children)
+                    list.Add(Scalar(field, item, path));
+            }
+            else if (field.FieldType == FieldType.Message)
+            {
+                var child = (IMessage?)field.Accessor.GetValue(message) ?? (IMessage)Activator.CreateInstance(field.MessageType.ClrType)!;
+                Fill(child, Expect<YamlMappingNode>(node, path, "a mapping"), path);
+                field.Accessor.SetValue(message, child);
+            }
+            else field.Accessor.SetValue(message, Scalar(field, node, path));
+        }
+
+        object Scalar(FieldDescriptor field, YamlNode node, string path)
+        {
+            var text = Expect<YamlScalarNode>(node, path, "a single value").Value ?? "";
+            var culture = CultureInfo.InvariantCulture;
+            object? value = field.FieldType switch
+            {
+                FieldType.String => text,
+                FieldType.Bool => bool.TryParse(text, out var b) ? b : null,
+                FieldType.Int32 => int.TryParse(text, NumberStyles.Integer, culture, out var i) ? i : null,
+                FieldType.Int64 => long.TryParse(text, NumberStyles.Integer, culture, out var l) ? l : null,
+                FieldType.Double => double.TryParse(text, NumberStyles.Float, culture, out var d) ? d : null,
+                FieldType.Enum => EnumValue(field.EnumType, text),
+                _ => throw Error(node, $"{path}: fields of type {field.FieldType} cannot be written in YAML"),
+            };
+            return value ?? throw Error(node, $"{path}: '{text}' is not {Describe(field)}");
+        }
+
+        static object? EnumValue(EnumDescriptor type, string text)
+        {
+            var prefix = EnumPrefix(type);
+            var match = type.Values.FirstOrDefault(v => v.Number != 0 &&
+                (string.Equals(v.Name, text, StringComparison.OrdinalIgnoreCase) ||
+                 string.Equals(v.Name[prefix.Length..], text, StringComparison.OrdinalIgnoreCase)));
+            return match is null ? null : Enum.ToObject(type.ClrType, match.Number);
+        }
+
+        static string Describe(FieldDescriptor field) => field.FieldType switch
+        {
+            FieldType.Enum => "one of " + string.Join(", ", field.EnumType.Values.Where(v => v.Number != 0)
+                .Select(v => v.Name[EnumPrefix(field.EnumType).Length..].ToLowerInvariant())),
+            FieldType.Int32 or FieldType.Int64 => "an integer",
+            FieldType.Double => "a number",
+            FieldType.Bool => "true or false",
+            _ => field.FieldType.ToString(),
+        };
+
+        /// <summary>JOB_TYPE_ for JobType: proto enum values carry their type's name as a prefix.</summary>
+        static string EnumPrefix(EnumDescriptor type) =>
+            string.Concat(type.Name.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : c.ToString())).ToUpperInvariant() + "_";
+
+        T Expect<T>(YamlNode node, string path, string what) where T : YamlNode =>
+            node as T ?? throw Error(node, $"{path}: expected {what}");
+
+        JobSpecFormatException Error(YamlNode node, string message) => new($"{source}:{node.Start.Line}: {message}");
+
+        static string Join(string path, string key) => path.Length == 0 ? key : path + "." + key;
+    }
+}
+
+/// <summary>A YAML job spec that cannot be read; the message names the file, line and key.</summary>
+public sealed class JobSpecFormatException(string message) : Exception(message);

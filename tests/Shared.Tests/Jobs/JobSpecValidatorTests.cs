@@ -1,0 +1,102 @@
+using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Jobs;
+
+namespace SpectralDiffusion.Shared.Tests.Jobs;
+
+public class JobSpecValidatorTests
+{
+    readonly JobSpecValidator validator = new(maxWorldSize: 8);
+
+    [Fact]
+    public void Validate_ValidSpecsOfEveryType_HasNoViolations()
+    {
+        Assert.Empty(validator.Validate(ValidSpecs.Train()));
+        Assert.Empty(validator.Validate(ValidSpecs.Distill()));
+        Assert.Empty(validator.Validate(ValidSpecs.Evaluate()));
+    }
+
+    public static TheoryData<string, string, string> BrokenSpecs => new()
+    {
+        // case name, field path expected, a word the reason must contain
+        { "world size 0", "spec.world_size", "at least 1" },
+        { "world size above max", "spec.world_size", "at most 8" },
+        { "unknown preset", "spec.model.preset", "tiny-sd" },
+        { "negative steps", "spec.schedule.steps", "negative" },
+        { "zero steps", "spec.schedule.steps", "positive" },
+        { "negative batch", "spec.schedule.batch_size", "negative" },
+        { "missing dataset", "spec.dataset", "required" },
+        { "empty image folder", "spec.dataset.image_folder.path", "required" },
+        { "distill without teacher", "spec.teacher", "teacher" },
+        { "teacher without weights", "spec.teacher.checkpoint", "weights" },
+        { "evaluate without settings", "spec.evaluation", "evaluation settings" },
+        { "missing type", "spec.type", "train, distill or evaluate" },
+        { "missing model", "spec.model", "required" },
+        { "bad artifact ref", "spec.model.checkpoint", "sha256" },
+        { "bad job ref", "spec.model.checkpoint", "job id" },
+        { "negative learning rate", "spec.optimizer.learning_rate", "positive" },
+        { "negative max restarts", "spec.max_restarts", "between 0" },
+        { "all losses disabled", "spec.distillation", "nothing would be trained" },
+        { "teacher on train job", "spec.teacher", "only distill" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BrokenSpecs))]
+    public void Validate_BrokenField_NamesFieldAndReason(string broken, string field, string reason)
+    {
+        var spec = Break(broken);
+
+        var violations = validator.Validate(spec);
+
+        var violation = Assert.Single(violations, v => v.Field == field);
+        Assert.Contains(reason, violation.Description);
+    }
+
+    [Fact]
+    public void Validate_NullSpec_IsRejected()
+    {
+        Assert.Equal("spec", Assert.Single(validator.Validate(null)).Field);
+    }
+
+    [Fact]
+    public void Constructor_NonPositiveMaxWorldSize_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new JobSpecValidator(0));
+    }
+
+    static JobSpec Break(string broken)
+    {
+        switch (broken)
+        {
+            case "distill without teacher": { var s = ValidSpecs.Distill(); s.Teacher = null; return s; }
+            case "teacher without weights": { var s = ValidSpecs.Distill(); s.Teacher.Checkpoint = ""; return s; }
+            case "evaluate without settings": { var s = ValidSpecs.Evaluate(); s.Evaluation = null; return s; }
+            case "all losses disabled":
+            {
+                var s = ValidSpecs.Distill();
+                s.Distillation.DisableDdpm = s.Distillation.DisableSpatial = s.Distillation.DisableFreq = true;
+                return s;
+            }
+        }
+        var spec = ValidSpecs.Train();
+        switch (broken)
+        {
+            case "world size 0": spec.WorldSize = 0; break;
+            case "world size above max": spec.WorldSize = 9; break;
+            case "unknown preset": spec.Model.Preset = "tiny-sdd"; break;
+            case "negative steps": spec.Schedule.Steps = -5; break;
+            case "zero steps": spec.Schedule.Steps = 0; break;
+            case "negative batch": spec.Schedule.BatchSize = -1; break;
+            case "missing dataset": spec.Dataset = null; break;
+            case "empty image folder": spec.Dataset.ImageFolder = new ImageFolderDataset(); break;
+            case "missing type": spec.Type = JobType.Unspecified; break;
+            case "missing model": spec.Model = null; break;
+            case "bad artifact ref": spec.Model.Checkpoint = "artifact:xyz"; break;
+            case "bad job ref": spec.Model.Checkpoint = "job:42"; break;
+            case "negative learning rate": spec.Optimizer.LearningRate = -1; break;
+            case "negative max restarts": spec.MaxRestarts = -1; break;
+            case "teacher on train job": spec.Teacher = new ModelSpec { Preset = "tiny-ldm", Checkpoint = "x.pt" }; break;
+            default: throw new ArgumentException($"unknown case {broken}");
+        }
+        return spec;
+    }
+}

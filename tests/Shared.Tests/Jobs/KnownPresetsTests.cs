@@ -1,0 +1,24 @@
+using SpectralDiffusion.Shared.Jobs;
+
+namespace SpectralDiffusion.Shared.Tests.Jobs;
+
+public class KnownPresetsTests
+{
+    [Fact]
+    public void All_EveryFamily_HasTeacherLiteAndStudent()
+    {
+        var families = new[] { "ffhq", "celebahq", "churches" };
+
+        foreach (var family in families)
+            Assert.All(new[] { "ldm-", "lite-ldm-", "sd-" }, prefix => Assert.True(KnownPresets.Contains(prefix + family)));
+        Assert.Equal(18, KnownPresets.All.Count);
+        Assert.Equal(KnownPresets.All.Count, KnownPresets.All.Distinct().Count());
+    }
+
+    [Fact]
+    public void Closest_OneLetterOff_SuggestsThePreset()
+    {
+        Assert.Equal("tiny-lite-ldm", KnownPresets.Closest("tiny-lite-lm"));
+        Assert.Null(KnownPresets.Closest("resnet50"));
+    }
+}
