@@ -45,25 +45,13 @@ public sealed class DdimSampler
     public Tensor Sample(Denoiser denoiser, long[] shape, Generator? generator = null, Tensor? classLabels = null,
         ClassifierFreeGuidance? guidance = null, bool clipDenoised = false, Tensor? xT = null, DenoisingStepCallback? onStep = null)
     {
-        if (guidance is not null && classLabels is null)
-            throw new ArgumentException("classifier-free guidance needs class labels", nameof(classLabels));
-        using var _ = no_grad();
-        var device = xT?.device ?? classLabels?.device ?? CPU;
-        var x = xT ?? randn(shape, generator: generator, device: device);
-        for (var step = 0; step < timesteps.Length; step++)
+        var noisiestFirst = timesteps.Reverse().ToArray();
+        return ReverseProcess.Run(denoiser, shape, noisiestFirst, (x, _, eps, step) =>
         {
             var index = timesteps.Length - 1 - step;
-            using var scope = NewDisposeScope();
-            var t = full([x.shape[0]], timesteps[index], ScalarType.Int64, device: x.device);
-            var eps = guidance is null || guidance.Scale == 1.0
-                ? denoiser(x, t, classLabels)
-                : guidance.PredictNoise(denoiser, x, t, classLabels!);
             var noise = sigmas[index] > 0 ? randn(x.shape, generator: generator, device: x.device) : null;
-            var (previous, _) = Step(x, eps, index, noise, clipDenoised);
-            ReplaceState(ref x, previous.MoveToOuterDisposeScope(), xT);
-            onStep?.Invoke(step, timesteps[index]);
-        }
-        return x;
+            return Step(x, eps, index, noise, clipDenoised).Previous;
+        }, generator, classLabels, guidance, xT, onStep);
     }
 
     /// <summary>
@@ -86,13 +74,6 @@ public sealed class DdimSampler
         var previous = Math.Sqrt(alphaPrev) * predictedStart + directionToXt;
         if (sigma > 0) previous = previous + sigma * noise!;
         return (previous, predictedStart);
-    }
-
-    /// <summary>Swaps in the next x_t and frees the previous one, unless it is the caller's own x_T.</summary>
-    internal static void ReplaceState(ref Tensor x, Tensor next, Tensor? callersStart)
-    {
-        if (!ReferenceEquals(x, callersStart)) x.Dispose();
-        x = next;
     }
 
     /// <summary>The schedule this sampler was built from.</summary>

@@ -14,24 +14,12 @@ public sealed class DdpmSampler(NoiseSchedule schedule)
     public Tensor Sample(Denoiser denoiser, long[] shape, Generator? generator = null, Tensor? classLabels = null,
         ClassifierFreeGuidance? guidance = null, bool clipDenoised = false, Tensor? xT = null, DenoisingStepCallback? onStep = null)
     {
-        if (guidance is not null && classLabels is null)
-            throw new ArgumentException("classifier-free guidance needs class labels", nameof(classLabels));
-        using var _ = no_grad();
-        var device = xT?.device ?? classLabels?.device ?? CPU;
-        var x = xT ?? randn(shape, generator: generator, device: device);
-        for (var step = 0; step < schedule.Timesteps; step++)
+        var noisiestFirst = Enumerable.Range(0, schedule.Timesteps).Reverse().ToArray();
+        return ReverseProcess.Run(denoiser, shape, noisiestFirst, (x, t, eps, step) =>
         {
-            var timestep = schedule.Timesteps - 1 - step;
-            using var scope = NewDisposeScope();
-            var t = full([x.shape[0]], timestep, ScalarType.Int64, device: x.device);
-            var eps = guidance is null || guidance.Scale == 1.0
-                ? denoiser(x, t, classLabels)
-                : guidance.PredictNoise(denoiser, x, t, classLabels!);
-            var noise = timestep > 0 ? randn(x.shape, generator: generator, device: x.device) : null;
-            DdimSampler.ReplaceState(ref x, Step(x, t, eps, noise, clipDenoised).MoveToOuterDisposeScope(), xT);
-            onStep?.Invoke(step, timestep);
-        }
-        return x;
+            var noise = noisiestFirst[step] > 0 ? randn(x.shape, generator: generator, device: x.device) : null;
+            return Step(x, t, eps, noise, clipDenoised);
+        }, generator, classLabels, guidance, xT, onStep);
     }
 
     /// <summary>One ancestral step: x_{t−1} = μ̃(x̂_0, x_t) + exp(½ log β̃_t) z, with z = 0 at t = 0.</summary>
