@@ -9,6 +9,9 @@ public static class WorkerCli
     {
         var root = new RootCommand("Spectral Diffusion worker: the training engine (TorchSharp) and the orchestrator agent.");
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(ModelsCommand.Create());
+        root.Subcommands.Add(CheckpointCommand.Create());
+        root.Subcommands.Add(UNetEvalCommand.Create());
         return root;
     }
 }
