@@ -12,6 +12,7 @@ public static class WorkerCli
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(CheckpointCommand.Create());
         root.Subcommands.Add(UNetEvalCommand.Create());
+        root.Subcommands.Add(EvaluateCommand.Create());
         return root;
     }
 }

@@ -1,0 +1,30 @@
+using static TorchSharp.torch;
+
+namespace SpectralDiffusion.Worker.Diffusion;
+
+/// <summary>The loop both samplers share: x_T ~ N(0, I), then for each timestep (noisiest first) ε̂ = network(x_t, t[, y]) and one update.</summary>
+static class ReverseProcess
+{
+    /// <param name="update">Computes the next, less noisy x from (x_t, t, ε̂, step index).</param>
+    public static Tensor Run(Denoiser denoiser, long[] shape, IReadOnlyList<int> timestepsNoisiestFirst, Func<Tensor, Tensor, Tensor, int, Tensor> update,
+        Generator? generator, Tensor? classLabels, ClassifierFreeGuidance? guidance, Tensor? xT, DenoisingStepCallback? onStep)
+    {
+        if (guidance is not null && classLabels is null)
+            throw new ArgumentException("classifier-free guidance needs class labels", nameof(classLabels));
+        using var _ = no_grad();
+        var x = xT ?? randn(shape, generator: generator, device: classLabels?.device ?? CPU);
+        for (var step = 0; step < timestepsNoisiestFirst.Count; step++)
+        {
+            using var scope = NewDisposeScope();
+            var t = full([x.shape[0]], timestepsNoisiestFirst[step], ScalarType.Int64, device: x.device);
+            var eps = guidance is null || guidance.Scale == 1.0
+                ? denoiser(x, t, classLabels)
+                : guidance.PredictNoise(denoiser, x, t, classLabels!);
+            var next = update(x, t, eps, step).MoveToOuterDisposeScope();
+            if (!ReferenceEquals(x, xT)) x.Dispose();   // free the previous x_t, unless it is the caller's own x_T
+            x = next;
+            onStep?.Invoke(step, timestepsNoisiestFirst[step]);
+        }
+        return x;
+    }
+}
