@@ -9,6 +9,7 @@ public static class WorkerCli
     {
         var root = new RootCommand("Spectral Diffusion worker: the training engine (TorchSharp) and the orchestrator agent.");
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(CollectiveCommand.Create());
         return root;
     }
 }
