@@ -1,0 +1,21 @@
+namespace SpectralDiffusion.Worker.Distributed;
+
+/// <summary>Creates the collective a job's spec names: <c>tcp</c> (CPU tensors) or <c>nccl</c> (CUDA tensors).</summary>
+public static class Collectives
+{
+    public const string Tcp = "tcp";
+    public const string Nccl = "nccl";
+
+    /// <summary>Joins the group <paramref name="prefix"/> (a run/attempt namespace in the rendezvous) as <paramref name="rank"/> of <paramref name="worldSize"/>.</summary>
+    public static async Task<ICollective> CreateAsync(string backend, int rank, int worldSize, IRendezvous rendezvous, string prefix, TimeSpan timeout,
+        CancellationToken ct = default) => backend switch
+    {
+        Tcp => await TcpRingCollective.ConnectAsync(rank, worldSize, rendezvous, prefix, new TcpRingOptions { Timeout = timeout }, ct),
+        Nccl => await NcclCollective.CreateAsync(rank, worldSize, rendezvous, prefix, timeout, ct),
+        _ => throw new ArgumentException($"collective backend '{backend}' is unknown: use \"{Tcp}\" (CPU) or \"{Nccl}\" (CUDA)", nameof(backend)),
+    };
+
+    /// <summary>Blocking form of <see cref="CreateAsync"/> for callers without an async context.</summary>
+    public static ICollective Create(string backend, int rank, int worldSize, IRendezvous rendezvous, string prefix, TimeSpan timeout) =>
+        CreateAsync(backend, rank, worldSize, rendezvous, prefix, timeout).GetAwaiter().GetResult();
+}

@@ -1,0 +1,136 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpectralDiffusion.Worker.Distributed;
+
+/// <summary>
+/// Data parallel over an <see cref="ICollective"/> (DESIGN §3): rank 0's parameters and buffers are broadcast at start,
+/// and before every optimiser step the gradients are concatenated into buckets, all-reduced and divided by the world size.
+/// With every rank holding the mean gradient of its shard, W ranks at batch B step exactly like one rank at batch W·B
+/// under a mean-reduced loss.
+/// TorchSharp 0.107 has no tensor gradient hooks, so all-reduce cannot start during backward; the overlap option
+/// instead pipelines buckets (reduce k while flattening k+1 and copying back k−1).
+/// </summary>
+public sealed class GradientSynchronizer(ICollective collective, GradientSynchronizerOptions? options = null)
+{
+    readonly GradientSynchronizerOptions options = (options ?? new GradientSynchronizerOptions()).Validated();
+
+    public ICollective Collective { get; } = collective ?? throw new ArgumentNullException(nameof(collective));
+
+    /// <summary>Makes every rank's parameters and buffers equal to rank 0's.</summary>
+    public void BroadcastParameters(nn.Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        BroadcastTensors(module.parameters().Cast<Tensor>().Concat(module.buffers()));
+    }
+
+    /// <summary>Makes every rank's <paramref name="tensors"/> equal to rank 0's (bucketed like the gradients).</summary>
+    public void BroadcastTensors(IEnumerable<Tensor> tensors)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        foreach (var bucket in Buckets(tensors.ToList()))
+        {
+            var flat = Flatten(bucket);
+            Collective.Broadcast(flat, root: 0);
+            CopyBack(flat, bucket);
+        }
+    }
+
+    /// <summary>Replaces each parameter's gradient by the mean over all ranks; a parameter without a gradient counts as zero.</summary>
+    public void SynchronizeGradients(IEnumerable<Parameter> parameters)
+    {
+        var trainable = parameters.Where(p => p.requires_grad).ToList();
+        MaterialiseMissingGradients(trainable);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var buckets = Buckets(trainable.Select(p => p.grad!).ToList());
+        if (options.OverlapBuckets) ReducePipelined(buckets);
+        else
+            foreach (var bucket in buckets)
+            {
+                var flat = Flatten(bucket);
+                ReduceMean(flat);
+                CopyBack(flat, bucket);
+            }
+    }
+
+    void ReducePipelined(List<List<Tensor>> buckets)
+    {
+        Task? reducing = null;
+        (Tensor Flat, List<Tensor> Bucket)? inFlight = null;
+        foreach (var bucket in buckets)
+        {
+            var flat = Flatten(bucket);
+            if (inFlight is var (previousFlat, previousBucket))
+            {
+                reducing!.GetAwaiter().GetResult();
+                reducing = ReduceInBackground(flat);
+                CopyBack(previousFlat, previousBucket);
+            }
+            else
+            {
+                reducing = ReduceInBackground(flat);
+            }
+            inFlight = (flat, bucket);
+        }
+        if (inFlight is var (lastFlat, lastBucket))
+        {
+            reducing!.GetAwaiter().GetResult();
+            CopyBack(lastFlat, lastBucket);
+        }
+    }
+
+    Task ReduceInBackground(Tensor flat) =>
+        Task.Factory.StartNew(() => ReduceMean(flat), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    void ReduceMean(Tensor flat)
+    {
+        Collective.AllReduceSum(flat);
+        if (Collective.WorldSize > 1) flat.div_(Collective.WorldSize);
+    }
+
+    /// <summary>Consecutive tensors of one dtype and device, closed once they reach the bucket size; every rank derives the same plan.</summary>
+    List<List<Tensor>> Buckets(List<Tensor> tensors)
+    {
+        var buckets = new List<List<Tensor>>();
+        List<Tensor>? current = null;
+        long bytes = 0;
+        foreach (var tensor in tensors)
+        {
+            var size = tensor.NumberOfElements * tensor.ElementSize;
+            if (current is null || bytes >= options.BucketBytes || current[0].dtype != tensor.dtype || current[0].device != tensor.device)
+            {
+                current = [];
+                buckets.Add(current);
+                bytes = 0;
+            }
+            current.Add(tensor);
+            bytes += size;
+        }
+        return buckets;
+    }
+
+    static Tensor Flatten(List<Tensor> bucket) => bucket.Count == 1 ? bucket[0].reshape(-1).clone() : cat(bucket.Select(t => t.reshape(-1)).ToList());
+
+    static void CopyBack(Tensor flat, List<Tensor> bucket)
+    {
+        long offset = 0;
+        foreach (var tensor in bucket)
+        {
+            tensor.copy_(flat.narrow(0, offset, tensor.NumberOfElements).view_as(tensor));
+            offset += tensor.NumberOfElements;
+        }
+    }
+
+    /// <summary>TorchSharp cannot assign .grad, so a zero gradient is accumulated through autograd for parameters backward did not reach.</summary>
+    static void MaterialiseMissingGradients(List<Parameter> parameters)
+    {
+        var missing = parameters.Where(p => p.grad is null).ToList();
+        if (missing.Count == 0) return;
+        using var scope = NewDisposeScope();
+        var zero = stack(missing.Select(p => p.sum().to_type(ScalarType.Float64)).ToList()).sum().mul(0);
+        zero.backward();
+    }
+}
