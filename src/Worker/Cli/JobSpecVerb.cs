@@ -38,7 +38,7 @@ public static class JobSpecVerb
             var file = parse.GetValue(specArgument)!;
             try
             {
-                var spec = JobSpecYaml.Load(file.FullName, parse.GetValue(overrides) ?? []);
+                var spec = JobSpecOverrides.Load(file.FullName, parse.GetValue(overrides) ?? []);
                 if (spec.Type == JobType.Unspecified) spec.Type = type;
                 if (spec.Type != type)
                     throw new JobSpecFormatException($"{file.FullName}: type is {spec.Type.ToString().ToLowerInvariant()}, but this verb runs {type.ToString().ToLowerInvariant()} jobs");

@@ -16,6 +16,7 @@ public static class WorkerCli
         root.Subcommands.Add(CheckpointCommand.Create());
         root.Subcommands.Add(UNetEvalCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(CollectiveCommand.Create());
         return root;
     }
 }

@@ -54,6 +54,26 @@ public sealed class SpectrumStatistics
         return radii;
     }
 
+    /// <summary>[count, Σ log-magnitude..., Σ power...]: summable across ranks; see <see cref="Unpack"/>.</summary>
+    public double[] Pack()
+    {
+        if (logMagnitudeSum is null || powerSum is null) throw new InvalidOperationException("no images were added");
+        return [Count, .. logMagnitudeSum, .. powerSum];
+    }
+
+    /// <summary>The statistics whose packed sums are <paramref name="packed"/> (e.g. several ranks' <see cref="Pack"/> added up).</summary>
+    public static SpectrumStatistics Unpack(double[] packed, int height, int width)
+    {
+        var cells = height * width;
+        if (packed.Length != 1 + 2 * cells)
+            throw new ArgumentException($"packed spectrum statistics of {packed.Length} values do not fit {height}x{width}", nameof(packed));
+        return new SpectrumStatistics
+        {
+            Height = height, Width = width, Count = (long)packed[0],
+            logMagnitudeSum = packed[1..(1 + cells)], powerSum = packed[(1 + cells)..],
+        };
+    }
+
     double[] Mean(double[]? sum)
     {
         if (sum is null) throw new InvalidOperationException("no images were added");

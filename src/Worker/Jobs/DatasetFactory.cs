@@ -15,7 +15,7 @@ public static class DatasetFactory
         {
             DatasetSpec.SourceOneofCase.Procedural => new ProceduralTextureDataset(
                 spec.Procedural.Count, size, (int)spec.Procedural.Seed, Math.Max(1, classes)),
-            DatasetSpec.SourceOneofCase.ImageFolder => new ImageFolderDataset(
+            DatasetSpec.SourceOneofCase.ImageFolder => new Data.ImageFolderDataset(
                 spec.ImageFolder.Path, size, spec.ImageFolder.FailOnCorrupt ? CorruptFilePolicy.Fail : CorruptFilePolicy.Skip, log),
             _ => throw new ArgumentException("dataset: set either procedural or image_folder"),
         };

@@ -21,7 +21,7 @@ public static class TrainingJob
         using var model = ModelLoader.Load(spec.Model, host.WeightsPath(ModelRole.Model), seed);
         using var teacher = spec.Type == JobType.Distill ? LoadTeacher(spec, host) : null;
         using var objective = CreateObjective(spec, model, teacher, schedule);
-        var dataParallel = host.Collective is { } collective ? new DataParallel(collective) : null;
+        var dataParallel = host.Collective is { } collective ? new GradientSynchronizer(collective) : null;
         var options = Options(spec, host);
         using var trainer = new DiffusionTrainer(objective, schedule, options, dataParallel is null ? null : dataParallel.SynchronizeGradients);
 
@@ -34,8 +34,8 @@ public static class TrainingJob
         else if (dataParallel is not null)
         {
             // Every rank starts from rank 0's initialisation.
-            dataParallel.BroadcastParameters(objective.StateTensors().Select(t => t.Tensor));
-            dataParallel.BroadcastParameters(trainer.Ema.Shadows.Select(s => s.Shadow));
+            dataParallel.BroadcastTensors(objective.StateTensors().Select(t => t.Tensor));
+            dataParallel.BroadcastTensors(trainer.Ema.Shadows.Select(s => s.Shadow));
         }
         host.Log.Information("Training {Type} {Preset}: {Steps} steps, batch {Batch} per rank x {World} ranks = {Effective}, lr {LearningRate}",
             spec.Type, spec.Model.Preset, options.Steps, options.BatchSize, options.WorldSize, options.BatchSize * options.WorldSize, options.LearningRate);
@@ -63,7 +63,7 @@ public static class TrainingJob
                    ?? throw new ArgumentException("teacher.checkpoint: a distill job needs trained teacher weights (job:<id>, artifact:<sha256> or a path)");
         var teacher = ModelLoader.Load(spec.Teacher, path, spec.Schedule.Seed);
         if (host.Collective is { } collective)
-            TeacherConsistency.Verify(collective, teacher, path);
+            ModuleStateHash.VerifyIdenticalAcrossRanks(collective, ModuleStateHash.Compute(teacher), $"teacher ({path})");
         return teacher;
     }
 

@@ -79,7 +79,8 @@ public sealed class WaveletGate : nn.Module<Tensor, Tensor>
 
 /// <summary>
 /// WG-Down (paper Eq. 8): Σ_b g_b ⊙ DWT_b(X), C channels at half resolution. The gated sum of the four Haar bands
-/// is one per-sample depthwise stride-2 convolution whose 2×2 kernel is Σ_b g_b K_b, so no band is materialised.
+/// applies one per-sample 2×2 kernel Σ_b g_b K_b to the pixels of each block (a batched 1×4 · 4×hw product), so no
+/// band is materialised.
 /// </summary>
 public sealed class WaveletGatedDownsample : nn.Module<Tensor, Tensor>
 {
@@ -96,24 +97,20 @@ public sealed class WaveletGatedDownsample : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         var (batch, channels, height, width) = HaarWavelet.CheckEvenImage(x, nameof(x));
-        var kernels = GatedKernels(gate.forward(x), x.dtype, x.device);           // (B·C, 1, 2, 2)
-        var packed = x.reshape(1, batch * channels, height, width);
-        var gatedSum = nn.functional.conv2d(packed, kernels, strides: new long[] { 2, 2 }, groups: batch * channels);
+        var kernels = GatedKernels(gate.forward(x), x.dtype, x.device);           // (B, C, 4 taps)
+        var gatedSum = kernels.unsqueeze(2).matmul(HaarWavelet.Taps(x));          // (B, C, 1, h·w)
         return gatedSum.view(batch, channels, height / 2, width / 2);
     }
 
-    /// <summary>Per-sample 2×2 kernels Σ_b g_b K_b from gates (B, C, 4).</summary>
-    internal static Tensor GatedKernels(Tensor gates, ScalarType dtype, Device device)
-    {
-        var filters = HaarWavelet.Filters(dtype, device).view(HaarWavelet.BandCount, 4); // (4 bands, 4 taps)
-        var flatGates = gates.reshape(-1, HaarWavelet.BandCount);                       // (B·C, 4)
-        return flatGates.matmul(filters).view(-1, 1, 2, 2);
-    }
+    /// <summary>Per-sample 2×2 kernels Σ_b g_b K_b as (B, C, 4 taps) from gates (B, C, 4 bands).</summary>
+    internal static Tensor GatedKernels(Tensor gates, ScalarType dtype, Device device) =>
+        gates.matmul(HaarWavelet.Filters(dtype, device).view(HaarWavelet.BandCount, 4));
 }
 
 /// <summary>
 /// WG-Up (paper Eq. 9): IDWT(g_LL⊙X, g_LH⊙X, g_HL⊙X, g_HH⊙X), C channels at double resolution. X is the coefficient
-/// of every band; the gated inverse transform is one per-sample depthwise stride-2 transposed convolution.
+/// of every band; the gated inverse transform spreads each coefficient over its 2×2 block with the per-sample kernel
+/// Σ_b g_b K_b (a batched 4×1 · 1×hw product) and a pixel shuffle.
 /// </summary>
 public sealed class WaveletGatedUpsample : nn.Module<Tensor, Tensor>
 {
@@ -132,9 +129,8 @@ public sealed class WaveletGatedUpsample : nn.Module<Tensor, Tensor>
         if (x.dim() != 4)
             throw new ArgumentException($"WG-Up expects a (B, C, H, W) tensor; got ({string.Join(", ", x.shape)})", nameof(x));
         var (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
-        var kernels = WaveletGatedDownsample.GatedKernels(gate.forward(x), x.dtype, x.device);
-        var packed = x.reshape(1, batch * channels, height, width);
-        var upsampled = nn.functional.conv_transpose2d(packed, kernels, strides: new long[] { 2, 2 }, groups: batch * channels);
-        return upsampled.view(batch, channels, height * 2, width * 2);
+        var kernels = WaveletGatedDownsample.GatedKernels(gate.forward(x), x.dtype, x.device); // (B, C, 4 taps)
+        var taps = kernels.unsqueeze(3).matmul(x.reshape(batch, channels, 1, height * width)); // (B, C, 4, h·w)
+        return HaarWavelet.FromTaps(taps, height, width);
     }
 }

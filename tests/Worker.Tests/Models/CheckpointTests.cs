@@ -1,4 +1,5 @@
 using SpectralDiffusion.Worker.Models;
+using SpectralDiffusion.Worker.Tests.TestSupport;
 using SpectralDiffusion.Worker.Torch;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -84,7 +85,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains(garbage, Assert.Throws<CheckpointFormatException>(() => UNetCheckpoint.LoadAny(garbage, "tiny-ldm")).Message);
     }
 
-    [RequiresPyTorchFact]
+    [PythonTorchFact]
     public void LoadInto_LightningCkptWrittenByPyTorch_LoadsModelAndEmaStrictly()
     {
         manual_seed(9);
@@ -103,8 +104,7 @@ public sealed class CheckpointTests : IDisposable
             state["model_ema.num_updates"] = torch.tensor(10, dtype=torch.int)
             torch.save({"epoch": 3, "global_step": 10, "state_dict": state}, r"{{ckptPath}}")
             """;
-        var (exitCode, errors) = RequiresPyTorchFactAttribute.Run(script);
-        Assert.True(exitCode == 0, errors);
+        PythonTorch.RunInline(script);
 
         using var model = new UNetModel(UNetPresets.TinySd());
         CompVisCheckpoint.LoadInto(model, ckptPath);

@@ -23,6 +23,15 @@ public static class PythonTorch
         return output;
     }
 
+    /// <summary>Runs an inline script given on stdin; a non-zero exit fails the test with the script's stderr.</summary>
+    public static string RunInline(string script)
+    {
+        var scriptPath = Path.Combine(Path.GetTempPath(), $"sd-inline-{Guid.NewGuid():N}.py");
+        File.WriteAllText(scriptPath, script);
+        try { return Run(scriptPath); }
+        finally { File.Delete(scriptPath); }
+    }
+
     /// <summary>The path of a script under the test output's py/ folders (copied there by the test project).</summary>
     public static string Script(string relativePath) => Path.Combine(AppContext.BaseDirectory, relativePath);
 
