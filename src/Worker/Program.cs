@@ -1,3 +1,5 @@
+using System.CommandLine;
 using SpectralDiffusion.Worker.Cli;
 
-return WorkerCli.Build().Parse(args).Invoke();
+// SIGINT/SIGTERM cancel the running verb's token; a training step in flight finishes (up to 2 minutes) before exit.
+return WorkerCli.Build().Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(2) });

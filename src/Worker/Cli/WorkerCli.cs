@@ -17,6 +17,7 @@ public static class WorkerCli
         root.Subcommands.Add(UNetEvalCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(CollectiveCommand.Create());
+        root.Subcommands.Add(AgentCommand.Create());
         return root;
     }
 }

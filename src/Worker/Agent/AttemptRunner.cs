@@ -1,0 +1,82 @@
+using System.Net;
+using Serilog;
+using Serilog.Context;
+using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Worker.Distributed;
+using SpectralDiffusion.Worker.Jobs;
+using SpectralDiffusion.Worker.Torch;
+
+namespace SpectralDiffusion.Worker.Agent;
+
+/// <summary>
+/// Runs this worker's rank of one attempt: joins the rank group through the orchestrator's rendezvous (TCP ring on CPU,
+/// NCCL on CUDA), runs the job, and reports the outcome. An abort tears the collective down at once, so a rank blocked
+/// in an all-reduce with a dead peer returns immediately.
+/// </summary>
+public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection connection, string workerId, DeviceKind device, ILogger log)
+{
+    /// <param name="stop">ends the job after its current step (agent stopping, or aborted).</param>
+    /// <param name="abort">the orchestrator aborted the attempt or the session was lost: also tears the collective down at once.</param>
+    public async Task RunAsync(AssignmentStart assignment, CancellationToken stop, CancellationToken abort)
+    {
+        using var _ = LogContext.PushProperty("JobId", assignment.JobId);
+        using var __ = LogContext.PushProperty("Attempt", assignment.Attempt);
+        using var ___ = LogContext.PushProperty("Rank", assignment.Rank);
+        var folder = Path.Combine(Path.GetFullPath(options.WorkDirectory), "jobs", assignment.JobId, $"attempt-{assignment.Attempt}", $"rank-{assignment.Rank}");
+        Directory.CreateDirectory(folder);
+        var artifacts = new ArtifactTransfer(connection.Workers, Path.Combine(Path.GetFullPath(options.WorkDirectory), "artifact-cache"));
+        ICollective? collective = null;
+        await using var abortRegistration = abort.Register(() => collective?.Abort());
+        var result = new AttemptResult { WorkerId = workerId, JobId = assignment.JobId, Attempt = assignment.Attempt, Rank = assignment.Rank };
+        try
+        {
+            var threads = assignment.Spec.TorchThreads > 0 ? assignment.Spec.TorchThreads : options.Threads;
+            if (threads > 0) TorchRuntime.SetThreads(threads);
+            if (assignment.WorldSize > 1)
+                collective = await JoinAsync(assignment, abort);
+            log.Information("Attempt {Attempt} of job {JobId} started as rank {Rank}/{World} ({Device}, {Threads} threads)",
+                assignment.Attempt, assignment.JobId, assignment.Rank, assignment.WorldSize, device, threads);
+            var host = new GrpcJobHost(assignment, workerId, connection, artifacts, collective, folder, log, stop);
+            await Task.Factory.StartNew(() => JobRunner.Run(assignment.Spec, host), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            if (stop.IsCancellationRequested)
+            {
+                log.Information("Attempt {Attempt} of job {JobId} stopped after step; its last checkpoint stands", assignment.Attempt, assignment.JobId);
+                return;
+            }
+            result.Succeeded = true;
+            result.FinalArtifact = host.ModelArtifact ?? "";
+        }
+        catch (Exception) when (stop.IsCancellationRequested)
+        {
+            log.Information("Attempt {Attempt} of job {JobId} aborted", assignment.Attempt, assignment.JobId);
+            return;
+        }
+        catch (Exception e)
+        {
+            log.Error(e, "Attempt {Attempt} of job {JobId} failed on rank {Rank}", assignment.Attempt, assignment.JobId, assignment.Rank);
+            collective?.Abort();
+            result.Succeeded = false;
+            result.Error = $"rank {assignment.Rank} on worker {workerId}: {e.Message}";
+        }
+        finally
+        {
+            collective?.Dispose();
+        }
+        await connection.Workers.CompleteAttemptAsync(result, cancellationToken: CancellationToken.None);
+    }
+
+    async Task<ICollective> JoinAsync(AssignmentStart assignment, CancellationToken abort)
+    {
+        var rendezvous = new GrpcRendezvous(connection.Rendezvous, assignment.RendezvousId);
+        if (device == DeviceKind.Cuda)
+            return await Collectives.CreateAsync(Collectives.Nccl, assignment.Rank, assignment.WorldSize, rendezvous, "collective", options.CollectiveTimeout, abort);
+        var loopback = IPAddress.TryParse(options.AdvertiseAddress, out var address) && IPAddress.IsLoopback(address);
+        var ring = new TcpRingOptions
+        {
+            BindAddress = loopback ? IPAddress.Loopback : IPAddress.Any,
+            AdvertisedHost = options.AdvertiseAddress,
+            Timeout = options.CollectiveTimeout,
+        };
+        return await TcpRingCollective.ConnectAsync(assignment.Rank, assignment.WorldSize, rendezvous, "collective", ring, abort);
+    }
+}

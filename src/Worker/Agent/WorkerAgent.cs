@@ -1,0 +1,193 @@
+using Grpc.Core;
+using Polly;
+using Polly.Retry;
+using Serilog;
+using Serilog.Context;
+using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Worker.Torch;
+
+namespace SpectralDiffusion.Worker.Agent;
+
+/// <summary>
+/// The worker agent: registers this device with the orchestrator, heartbeats, takes assignments from the stream and
+/// runs one attempt at a time. A refused or unreachable orchestrator is retried with jittered back-off; a lost
+/// registration is renewed. Stopping (SIGTERM) lets the current training step finish, then deregisters.
+/// </summary>
+public sealed class WorkerAgent(AgentOptions options, ILogger log)
+{
+    static readonly StatusCode[] Retryable =
+        [StatusCode.Unavailable, StatusCode.Unauthenticated, StatusCode.PermissionDenied, StatusCode.AlreadyExists, StatusCode.Internal, StatusCode.DeadlineExceeded, StatusCode.Unknown];
+
+    readonly ResiliencePipeline reconnect = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<RpcException>(e => Retryable.Contains(e.StatusCode)).Handle<HttpRequestException>(),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(500),
+            MaxDelay = options.RegistrationBackoffCap,
+            MaxRetryAttempts = int.MaxValue,
+            OnRetry = arguments =>
+            {
+                var reason = arguments.Outcome.Exception switch
+                {
+                    RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
+                    { } other => other.Message,
+                    null => "unknown",
+                };
+                log.Warning("Orchestrator at {Address} refused or unreachable ({Reason}); retrying in {Delay}", options.Orchestrator, reason, arguments.RetryDelay);
+                return ValueTask.CompletedTask;
+            },
+        })
+        .Build();
+
+    int attemptsRun;
+
+    public async Task<int> RunAsync(CancellationToken stop)
+    {
+        options.Validate();
+        TorchRuntime.EnsureLoaded();
+        if (options.Threads > 0) TorchRuntime.SetThreads(options.Threads);
+        var (device, index) = DeviceDetector.Detect(options.Device);
+        var name = options.Name.Length > 0 ? options.Name : $"{Environment.MachineName}-{(device == DeviceKind.Cuda ? $"cuda{index}" : "cpu")}";
+        Directory.CreateDirectory(options.WorkDirectory);
+        using var connection = new OrchestratorConnection(options.Orchestrator, options.Token);
+        using var _ = LogContext.PushProperty("Worker", name);
+
+        string? workerId = null;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var registration = await reconnect.ExecuteAsync(async ct => await connection.Workers.RegisterAsync(new RegisterWorkerRequest
+                {
+                    Name = name, Node = Environment.MachineName, Device = device, DeviceIndex = index,
+                    Address = options.AdvertiseAddress, Version = typeof(WorkerAgent).Assembly.GetName().Version?.ToString() ?? "",
+                    Labels = { options.Labels },
+                }, cancellationToken: ct), stop);
+                workerId = registration.WorkerId;
+                using var __ = LogContext.PushProperty("WorkerId", workerId);
+                log.Information("Registered as {WorkerId} ({Device} {Index}) with {Address}; lease {Lease}", workerId, device, index, options.Orchestrator, registration.Lease.ToTimeSpan());
+
+                // The session ends when the registration is lost (or the agent stops); an attempt running in it is aborted then.
+                using var session = new CancellationTokenSource();
+                using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(session.Token, stop);
+                var heartbeat = HeartbeatAsync(connection, workerId, registration.HeartbeatInterval.ToTimeSpan(), session, heartbeatStop.Token);
+                var finished = await ServeAssignmentsAsync(connection, workerId, device, session.Token, stop);
+                await session.CancelAsync();
+                await heartbeat;
+                if (finished) break;
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+        if (workerId is not null)
+        {
+            try
+            {
+                await connection.Workers.DeregisterAsync(new DeregisterRequest { WorkerId = workerId, Reason = "agent stopped" },
+                    deadline: DateTime.UtcNow.AddSeconds(5));
+                log.Information("Deregistered {WorkerId}", workerId);
+            }
+            catch (RpcException e)
+            {
+                log.Warning("Could not deregister {WorkerId}: {Status}", workerId, e.Status.Detail);
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>Runs attempts from the stream until stopped (true) or until the registration must be renewed (false).</summary>
+    async Task<bool> ServeAssignmentsAsync(OrchestratorConnection connection, string workerId, DeviceKind device, CancellationToken session, CancellationToken stop)
+    {
+        var runner = new AttemptRunner(options, connection, workerId, device, log);
+        Task running = Task.CompletedTask;
+        CancellationTokenSource? abort = null;
+        CancellationTokenSource? graceful = null;
+        AssignmentStart? current = null;
+        using var listening = CancellationTokenSource.CreateLinkedTokenSource(session, stop);
+        try
+        {
+            while (!listening.IsCancellationRequested)
+            {
+                try
+                {
+                    using var call = connection.Workers.Assignments(new AssignmentsRequest { WorkerId = workerId }, cancellationToken: listening.Token);
+                    await foreach (var assignment in call.ResponseStream.ReadAllAsync(listening.Token))
+                    {
+                        if (assignment.KindCase == Assignment.KindOneofCase.Start)
+                        {
+                            if (!running.IsCompleted)
+                            {
+                                log.Warning("Ignoring assignment of job {JobId}: attempt {Attempt} of job {Running} is still running", assignment.Start.JobId, current?.Attempt, current?.JobId);
+                                continue;
+                            }
+                            current = assignment.Start;
+                            abort?.Dispose();
+                            graceful?.Dispose();
+                            // Abort: tear the collective down now. Stop: let the current step finish, then return.
+                            abort = CancellationTokenSource.CreateLinkedTokenSource(session);
+                            graceful = CancellationTokenSource.CreateLinkedTokenSource(stop, abort.Token);
+                            running = runner.RunAsync(current, graceful.Token, abort.Token).ContinueWith(_ => Interlocked.Increment(ref attemptsRun), TaskScheduler.Default);
+                        }
+                        else if (assignment.Abort is { } order && current is not null && order.JobId == current.JobId && order.Attempt == current.Attempt)
+                        {
+                            log.Warning("Abort of job {JobId} attempt {Attempt}: {Reason}", order.JobId, order.Attempt, order.Reason);
+                            await (abort?.CancelAsync() ?? Task.CompletedTask);
+                        }
+                        if (options.MaxAttempts > 0 && running.IsCompleted && attemptsRun >= options.MaxAttempts) return true;
+                    }
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+                {
+                    log.Warning("The orchestrator no longer knows worker {WorkerId}; registering again", workerId);
+                    return false;
+                }
+                catch (RpcException e) when (!listening.IsCancellationRequested)
+                {
+                    log.Warning("Assignment stream broke ({Status}); reconnecting", e.Status.Detail);
+                    await Task.Delay(TimeSpan.FromSeconds(1), listening.Token);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (listening.IsCancellationRequested) { }
+        catch (RpcException) when (listening.IsCancellationRequested) { }
+        finally
+        {
+            // On stop the trainer sees the cancelled token, finishes its step and returns; a lost session aborts it.
+            if (session.IsCancellationRequested) await (abort?.CancelAsync() ?? Task.CompletedTask);
+            await running;
+            abort?.Dispose();
+            graceful?.Dispose();
+        }
+        return stop.IsCancellationRequested;
+    }
+
+    async Task HeartbeatAsync(OrchestratorConnection connection, string workerId, TimeSpan interval, CancellationTokenSource session, CancellationToken token)
+    {
+        var alive = Path.Combine(options.WorkDirectory, "alive");
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                try
+                {
+                    await connection.Workers.HeartbeatAsync(new HeartbeatRequest { WorkerId = workerId }, cancellationToken: token);
+                    File.WriteAllText(alive, DateTime.UtcNow.ToString("O"));
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+                {
+                    log.Warning("Heartbeat refused: worker {WorkerId} is gone on the orchestrator; registering again", workerId);
+                    await session.CancelAsync();
+                    return;
+                }
+                catch (RpcException e) when (!token.IsCancellationRequested)
+                {
+                    log.Warning("Heartbeat failed ({Status}); retrying", e.Status.Detail);
+                }
+                await Task.Delay(interval, token);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested) { }
+        catch (RpcException) when (token.IsCancellationRequested) { }
+    }
+}

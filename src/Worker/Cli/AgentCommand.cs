@@ -1,0 +1,47 @@
+using System.CommandLine;
+using SpectralDiffusion.Shared.Logging;
+using SpectralDiffusion.Worker.Agent;
+using SpectralDiffusion.Worker.Torch;
+
+namespace SpectralDiffusion.Worker.Cli;
+
+/// <summary><c>worker agent</c>: registers this device with the orchestrator and runs the ranks it is assigned.</summary>
+public static class AgentCommand
+{
+    public static Command Create()
+    {
+        var orchestrator = new Option<string>("--orchestrator") { Description = "orchestrator address (env SD_ORCHESTRATOR)", DefaultValueFactory = _ => Env("SD_ORCHESTRATOR", "http://127.0.0.1:5080") };
+        var token = new Option<string>("--token") { Description = "registration token (env SD_WORKER_TOKEN)", DefaultValueFactory = _ => Env("SD_WORKER_TOKEN", "") };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N; default CUDA device 0 when present, else cpu (env SD_WORKER_DEVICE)", DefaultValueFactory = _ => Env("SD_WORKER_DEVICE", "") };
+        var name = new Option<string>("--name") { Description = "unique worker name (env SD_WORKER_NAME; default host-device)", DefaultValueFactory = _ => Env("SD_WORKER_NAME", "") };
+        var address = new Option<string>("--advertise") { Description = "address peers reach this worker at for the TCP ring (env SD_WORKER_ADDRESS)", DefaultValueFactory = _ => Env("SD_WORKER_ADDRESS", "127.0.0.1") };
+        var threads = new Option<int>("--threads") { Description = "torch intra-op threads; agents sharing a node should split its cores (env SD_TORCH_THREADS)", DefaultValueFactory = _ => int.TryParse(Env("SD_TORCH_THREADS", "0"), out var t) ? t : 0 };
+        var workDirectory = new Option<string>("--work-dir") { Description = "scratch folder (env SD_WORKER_DIR)", DefaultValueFactory = _ => Env("SD_WORKER_DIR", ".local/worker") };
+        var timeout = new Option<double>("--collective-timeout") { Description = "seconds before a silent peer fails an all-reduce", DefaultValueFactory = _ => 60 };
+
+        var command = new Command("agent", "Register with the orchestrator, heartbeat, and run assigned ranks until stopped (SIGTERM finishes the current step and deregisters).");
+        foreach (var option in new Option[] { orchestrator, token, device, name, address, threads, workDirectory, timeout }) command.Options.Add(option);
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var options = new AgentOptions
+            {
+                Orchestrator = parse.GetValue(orchestrator)!, Token = parse.GetValue(token)!, Device = parse.GetValue(device)!,
+                Name = parse.GetValue(name)!, AdvertiseAddress = parse.GetValue(address)!, Threads = parse.GetValue(threads),
+                WorkDirectory = parse.GetValue(workDirectory)!, CollectiveTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+            };
+            var log = SerilogSetup.CreateLogger(SerilogSetup.DefaultConfiguration(), "worker");
+            try
+            {
+                return await new WorkerAgent(options, log).RunAsync(cancellation);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or TorchLoadException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    static string Env(string name, string fallback) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : fallback;
+}
