@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Serilog;
 using Serilog.Events;
+using Serilog.Settings.Configuration;
 
 namespace SpectralDiffusion.Shared.Logging;
 
@@ -16,7 +17,9 @@ public static class SerilogSetup
             .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
             .Enrich.FromLogContext()
             .Enrich.WithProperty("Application", application)
-            .ReadFrom.Configuration(configuration)
+            // Name the sink assemblies instead of letting Serilog scan the dependency context: executables that share
+            // an output folder (tests, containers) would otherwise look for each other's assemblies.
+            .ReadFrom.Configuration(configuration, new ConfigurationReaderOptions(typeof(ConsoleLoggerConfigurationExtensions).Assembly))
             .WriteTo.Console(
                 outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {Properties:j}{NewLine}{Exception}",
                 standardErrorFromLevel: LogEventLevel.Verbose);

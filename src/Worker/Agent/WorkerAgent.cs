@@ -116,6 +116,8 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
                     {
                         if (assignment.KindCase == Assignment.KindOneofCase.Start)
                         {
+                            if (!running.IsCompleted && abort is { IsCancellationRequested: true })
+                                await running;   // the previous attempt was aborted and is winding down: its successor waits for it
                             if (!running.IsCompleted)
                             {
                                 log.Warning("Ignoring assignment of job {JobId}: attempt {Attempt} of job {Running} is still running", assignment.Start.JobId, current?.Attempt, current?.JobId);

@@ -14,7 +14,7 @@ public static class ModelLoader
             manual_seed(seed);
             return new UNetModel(UNetPresets.Get(spec.Preset));
         }
-        var model = UNetCheckpoint.LoadAny(weightsPath, UsesOurFormat(weightsPath) && !spec.UseEma ? null : spec.Preset, spec.UseEma);
+        var model = UNetCheckpoint.LoadAny(weightsPath, UNetCheckpoint.IsOurFormat(weightsPath) && !spec.UseEma ? null : spec.Preset, spec.UseEma);
         var expected = UNetPresets.Get(spec.Preset);
         if (!SameArchitecture(model.Config, expected))
         {
@@ -22,12 +22,6 @@ public static class ModelLoader
             throw new ArgumentException($"{weightsPath} holds a different architecture than preset '{spec.Preset}'; name the preset it was trained as");
         }
         return model;
-    }
-
-    static bool UsesOurFormat(string path)
-    {
-        try { return UNetCheckpoint.ReadHeader(path).Config is not null; }
-        catch (CheckpointFormatException) { return false; }
     }
 
     static bool SameArchitecture(UNetConfig a, UNetConfig b) =>

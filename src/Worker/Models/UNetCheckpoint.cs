@@ -59,12 +59,18 @@ public static class UNetCheckpoint
         }
     }
 
+    /// <summary>Whether the file is our format, judged by its content (artifact caches name files by hash, without an extension).</summary>
+    public static bool IsOurFormat(string path)
+    {
+        try { return SafetensorsFile.ReadMetadata(path).GetValueOrDefault(FormatKey) == FormatName; }
+        catch (CheckpointFormatException) { return false; }
+    }
+
     /// <summary>Loads any supported checkpoint: ours (config from the file), or CompVis with the <paramref name="preset"/> it was trained as.</summary>
     public static UNetModel LoadAny(string path, string? preset = null, bool ema = false)
     {
         CheckpointFormatException.RequireFile(path);
-        var isOurs = Path.GetExtension(path).Equals(".safetensors", StringComparison.OrdinalIgnoreCase)
-                     && SafetensorsFile.ReadMetadata(path).GetValueOrDefault(FormatKey) == FormatName;
+        var isOurs = IsOurFormat(path);
         if (isOurs && preset is null && !ema) return Load(path);
         var config = preset is not null ? UNetPresets.Get(preset)
             : isOurs ? ReadHeader(path).Config

@@ -1,0 +1,46 @@
+using SpectralDiffusion.EndToEnd.Tests.Infrastructure;
+using SpectralDiffusion.Shared.Contracts.V1;
+using Xunit.Abstractions;
+
+namespace SpectralDiffusion.EndToEnd.Tests.Distributed;
+
+/// <summary>A job surviving a killed worker: SIGKILL mid-run, a replacement joins, the job resumes from its last complete checkpoint.</summary>
+[Collection(EndToEndCollection.Name)]
+public class WorkerFaultTests(ITestOutputHelper output)
+{
+    static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(4);
+
+    [Fact]
+    public async Task Distill_WorkerKilledMidRun_ResumesFromCheckpointAndEqualsUninterruptedRun()
+    {
+        await using var cluster = await LocalCluster.StartAsync(output);
+        var teacher = TinySpecs.WriteTeacher(cluster.Root);
+        cluster.StartWorker("worker-a");
+        var victim = cluster.StartWorker("worker-b");
+        var spec = TinySpecs.Distill(teacher, steps: 16, batch: 4, world: 2, checkpointEvery: 4);
+
+        // Act: kill one rank once the job is past its second checkpoint, then start a replacement.
+        var interrupted = await cluster.SubmitAsync(spec);
+        await cluster.WaitForStepAsync(interrupted, 9, JobTimeout);
+        victim.KillHard();
+        cluster.StartWorker("worker-c");
+        var finished = await cluster.WaitForAsync(interrupted, JobTimeout, JobState.Succeeded);
+
+        // Assert: a second attempt resumed from a complete checkpoint, and the loss series continues from there.
+        Assert.True(finished.Attempt >= 2, $"expected a restart, got attempt {finished.Attempt}");
+        Assert.True(finished.ResumeStep is > 0 and < 16 && finished.ResumeStep % 4 == 0, $"resumed from step {finished.ResumeStep}");
+        var series = await cluster.History.GetMetricSeriesAsync(new GetMetricSeriesRequest { JobId = interrupted, Name = "loss" });
+        var lastAttempt = series.Samples.Where(s => s.Attempt == finished.Attempt).Select(s => s.Step).Order().ToList();
+        Assert.Equal(finished.ResumeStep + 1, lastAttempt.First());
+        Assert.Equal(16, lastAttempt.Last());
+        Assert.Equal(lastAttempt.Count, lastAttempt.Distinct().Count());
+
+        // The same job without the failure ends with the same parameters.
+        var uninterrupted = await cluster.SubmitAsync(spec);
+        await cluster.WaitForAsync(uninterrupted, JobTimeout, JobState.Succeeded);
+        var resumed = await DataParallelProcessTests.FinalStateAsync(cluster, interrupted);
+        var reference = await DataParallelProcessTests.FinalStateAsync(cluster, uninterrupted);
+        foreach (var (name, tensor) in reference.Tensors.Where(t => t.Key.StartsWith("model.", StringComparison.Ordinal)))
+            Assert.True(tensor.allclose(resumed.Tensors[name], rtol: 1e-5, atol: 1e-6), $"{name} differs between the resumed and the uninterrupted run");
+    }
+}

@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using SpectralDiffusion.Shared.Contracts.V1;
+using Xunit.Abstractions;
+
+namespace SpectralDiffusion.EndToEnd.Tests.Infrastructure;
+
+/// <summary>
+/// A real local deployment for one test: a fresh PostgreSQL database, an orchestrator process on a free loopback port
+/// with short leases, and worker agent processes started on demand. Everything is stopped and removed on dispose.
+/// </summary>
+public sealed class LocalCluster : IAsyncDisposable
+{
+    public const string WorkerToken = "e2e-worker-token";
+    public const string ApiKey = "e2e-submit-key";
+    readonly EndToEndDatabase database;
+    readonly List<ChildProcess> workers = new();
+    readonly GrpcChannel channel;
+    readonly ITestOutputHelper? output;
+
+    LocalCluster(EndToEndDatabase database, string root, int port, ChildProcess orchestrator, ITestOutputHelper? output)
+    {
+        this.database = database;
+        this.output = output;
+        Root = root;
+        Port = port;
+        Orchestrator = orchestrator;
+        channel = GrpcChannel.ForAddress(Address);
+        var invoker = channel.Intercept(metadata => { metadata.Add("x-api-key", ApiKey); return metadata; });
+        Jobs = new Jobs.JobsClient(invoker);
+        History = new RunHistory.RunHistoryClient(invoker);
+        Workers = new Workers.WorkersClient(channel.Intercept(metadata => { metadata.Add("x-worker-token", WorkerToken); return metadata; }));
+    }
+
+    public string Root { get; }
+    public int Port { get; }
+    public string Address => $"http://127.0.0.1:{Port}";
+    public string ArtifactRoot => Path.Combine(Root, "artifacts");
+    public ChildProcess Orchestrator { get; }
+    public Jobs.JobsClient Jobs { get; }
+    public RunHistory.RunHistoryClient History { get; }
+    public Workers.WorkersClient Workers { get; }
+
+    public static async Task<LocalCluster> StartAsync(ITestOutputHelper? output = null)
+    {
+        var database = await EndToEndDatabase.CreateAsync();
+        var root = Directory.CreateTempSubdirectory("sd-e2e-").FullName;
+        var port = FreePort();
+        var orchestrator = ChildProcess.Start("orchestrator", "orchestrator",
+        [
+            "serve",
+            $"--Orchestrator:Database={database.ConnectionString}",
+            $"--Orchestrator:Port={port}",
+            $"--Orchestrator:ArtifactRoot={Path.Combine(root, "artifacts")}",
+            $"--Orchestrator:WorkerToken={WorkerToken}",
+            $"--Orchestrator:ApiKeys:0:Key={ApiKey}",
+            "--Orchestrator:ApiKeys:0:Role=submit",
+            "--Orchestrator:Lease=00:00:04",
+            "--Orchestrator:HeartbeatInterval=00:00:01",
+            "--Orchestrator:WatchdogInterval=00:00:00.500",
+            "--Orchestrator:SchedulerInterval=00:00:00.250",
+        ]);
+        var cluster = new LocalCluster(database, root, port, orchestrator, output);
+        await cluster.WaitUntilServingAsync(TimeSpan.FromSeconds(60));
+        return cluster;
+    }
+
+    /// <summary>Starts a worker agent process with one torch thread (agents share this machine's cores).</summary>
+    public ChildProcess StartWorker(string name)
+    {
+        var worker = ChildProcess.Start(name, "worker",
+        [
+            "agent", "--orchestrator", Address, "--token", WorkerToken, "--device", "cpu", "--name", name,
+            "--threads", "1", "--work-dir", Path.Combine(Root, name), "--collective-timeout", "20",
+        ]);
+        workers.Add(worker);
+        return worker;
+    }
+
+    public async Task<string> SubmitAsync(JobSpec spec) => (await Jobs.SubmitAsync(new SubmitJobRequest { Spec = spec })).Id;
+
+    /// <summary>Polls the job until it reaches one of <paramref name="states"/>; fails with every process's output after the timeout.</summary>
+    public async Task<Job> WaitForAsync(string jobId, TimeSpan timeout, params JobState[] states)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        Job job;
+        do
+        {
+            job = await Jobs.GetAsync(new GetJobRequest { Id = jobId });
+            if (states.Contains(job.State)) return job;
+            if (job.State is JobState.Failed or JobState.Cancelled && !states.Contains(job.State)) break;
+            await Task.Delay(250);
+        } while (DateTime.UtcNow < deadline);
+        throw new Xunit.Sdk.XunitException($"job {jobId} is {job.State} ({job.FailureReason}), expected {string.Join(" or ", states)}\n{Logs()}");
+    }
+
+    /// <summary>Waits until the job's progress reaches <paramref name="step"/>.</summary>
+    public async Task<Job> WaitForStepAsync(string jobId, long step, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var job = await Jobs.GetAsync(new GetJobRequest { Id = jobId });
+            if (job.Progress?.Step >= step && job.Progress.Phase == "train") return job;
+            if (job.State is JobState.Failed or JobState.Succeeded or JobState.Cancelled) throw new Xunit.Sdk.XunitException($"job {jobId} ended {job.State} before step {step}\n{Logs()}");
+            await Task.Delay(100);
+        }
+        throw new Xunit.Sdk.XunitException($"job {jobId} did not reach step {step}\n{Logs()}");
+    }
+
+    /// <summary>Downloads an artifact into the test folder and returns its path.</summary>
+    public async Task<string> DownloadAsync(string artifact)
+    {
+        var path = Path.Combine(Root, "downloads", artifact.Replace("artifact:", ""));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var call = Workers.DownloadArtifact(new DownloadArtifactRequest { Artifact = artifact });
+        await using var file = File.Create(path);
+        await foreach (var chunk in call.ResponseStream.ReadAllAsync())
+            if (chunk.PartCase == ArtifactChunk.PartOneofCase.Data) chunk.Data.WriteTo(file);
+        return path;
+    }
+
+    public string Logs() =>
+        string.Join("\n", new[] { Orchestrator }.Concat(workers).Select(p => $"----- {p.Name} -----\n{Tail(p.Output, 6000)}"));
+
+    static string Tail(string text, int characters) => text.Length <= characters ? text : text[^characters..];
+
+    async Task WaitUntilServingAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Orchestrator.HasExited) throw new InvalidOperationException($"orchestrator exited with {Orchestrator.ExitCode}:\n{Orchestrator.Output}");
+            try
+            {
+                await Jobs.ListAsync(new ListJobsRequest { PageSize = 1 }, deadline: DateTime.UtcNow.AddSeconds(2));
+                return;
+            }
+            catch (RpcException) { await Task.Delay(200); }
+        }
+        throw new TimeoutException($"orchestrator did not serve within {timeout}:\n{Orchestrator.Output}");
+    }
+
+    static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var worker in workers) await worker.DisposeAsync();
+        await Orchestrator.StopAsync(TimeSpan.FromSeconds(10));
+        await Orchestrator.DisposeAsync();
+        if (output is not null)
+            try { output.WriteLine(Logs()); } catch (InvalidOperationException) { }
+        channel.Dispose();
+        await database.DisposeAsync();
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
+    }
+}
