@@ -79,7 +79,7 @@ public sealed class WaveletGate : nn.Module<Tensor, Tensor>
 
 /// <summary>
 /// WG-Down (paper Eq. 8): Σ_b g_b ⊙ DWT_b(X), C channels at half resolution. The gated sum of the four Haar bands
-/// applies one per-sample 2×2 kernel Σ_b g_b K_b to the pixels of each block (a batched 1×4 · 4×hw product), so no
+/// applies one per-sample 2×2 kernel Σ_b g_b K_b to the pixels of each block (a depthwise stride-2 convolution), so no
 /// band is materialised.
 /// </summary>
 public sealed class WaveletGatedDownsample : nn.Module<Tensor, Tensor>
@@ -98,8 +98,10 @@ public sealed class WaveletGatedDownsample : nn.Module<Tensor, Tensor>
     {
         var (batch, channels, height, width) = HaarWavelet.CheckEvenImage(x, nameof(x));
         var kernels = GatedKernels(gate.forward(x), x.dtype, x.device);           // (B, C, 4 taps)
-        var gatedSum = kernels.unsqueeze(2).matmul(HaarWavelet.Taps(x));          // (B, C, 1, h·w)
-        return gatedSum.view(batch, channels, height / 2, width / 2);
+        // One depthwise stride-2 convolution with a 2×2 kernel per (sample, channel): the batch folds into the groups.
+        var folded = nn.functional.conv2d(x.reshape(1, batch * channels, height, width), kernels.reshape(batch * channels, 1, 2, 2),
+            null, [2, 2], [0, 0], [1, 1], batch * channels);
+        return folded.view(batch, channels, height / 2, width / 2);
     }
 
     /// <summary>Per-sample 2×2 kernels Σ_b g_b K_b as (B, C, 4 taps) from gates (B, C, 4 bands).</summary>
