@@ -6,6 +6,8 @@ public static class BenchmarkRegistry
     static readonly Dictionary<string, (string Description, Func<string[], int> Run)> Benchmarks = new()
     {
         // name = (description, entry point); one file per benchmark beside this one.
+        ["orchestrator"] = ("submits/s, time to gang-assign 100 workers, heartbeats/s (needs PostgreSQL: --database or SD_BENCH_DATABASE)",
+            OrchestratorThroughputBenchmark.Run),
     };
 
     public static int Run(string[] args)
