@@ -16,6 +16,8 @@ if [ -z "${SD_TEST_DATABASE:-}" ]; then
   if ! deploy/local/postgres.sh status >/dev/null 2>&1; then started_postgres=1; fi
   SD_TEST_DATABASE="$(deploy/local/postgres.sh start)"
   export SD_TEST_DATABASE
+  # The fault test that restarts PostgreSQL needs this cluster's data folder (it is skipped without it).
+  export SD_TEST_PG_DATA_DIR="${SD_PG_DIR:-$repo/.local/postgres}/data"
 fi
 echo "tests use PostgreSQL: $SD_TEST_DATABASE"
 

@@ -8,7 +8,12 @@ public static class OrchestratorCli
     public static RootCommand Build()
     {
         var root = new RootCommand("Spectral Diffusion orchestrator: the gRPC server and the ops CLI.");
-        root.Subcommands.Add(ServeCommand.Create());
+        foreach (var verb in new[]
+                 {
+                     ServeCommand.Create(), SubmitCommand.Create(), ListCommand.Create(), ShowCommand.Create(), WatchCommand.Create(),
+                     CancelCommand.Create(), WorkersCommand.Create(), RunsCommand.Create(),
+                 })
+            root.Subcommands.Add(verb);
         return root;
     }
 }

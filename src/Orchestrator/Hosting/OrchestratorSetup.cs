@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Polly;
@@ -49,7 +50,12 @@ public static class OrchestratorSetup
             grpc.MaxReceiveMessageSize = settings.MaxMessageBytes;
             grpc.MaxSendMessageSize = settings.MaxMessageBytes;
         });
-        services.AddGrpcHealthChecks();
+        services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        services.Configure<HealthCheckPublisherOptions>(publisher =>
+        {
+            publisher.Delay = TimeSpan.Zero;
+            publisher.Period = TimeSpan.FromSeconds(10);
+        });
         services.AddGrpcReflection();
         return builder;
     }

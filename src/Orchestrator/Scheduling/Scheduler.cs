@@ -22,7 +22,7 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
     public TimeSpan Interval => options.Value.SchedulerInterval;
     public Task WaitAsync(CancellationToken cancellation) => signal.WaitAsync(Interval, cancellation);
 
-    /// <summary>One scheduling round; returns how many jobs were assigned.</summary>
+    /// <summary>One scheduling round; returns how many jobs were assigned. Candidates are only jobs that enough free workers of their device could take.</summary>
     public async Task<int> ExecuteAsync(CancellationToken cancellation)
     {
         await FailUnsatisfiableAsync(cancellation);
@@ -40,14 +40,18 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
     async Task<Notifications?> AssignNextAsync(NpgsqlConnection connection, Guid[] connected, CancellationToken cancellation)
     {
         var candidates = await connection.QueryAsync("""
-            SELECT j.id, j.world_size, j.device FROM jobs j
+            WITH free AS (
+                SELECT device, count(*) AS workers FROM workers
+                WHERE state = 'idle' AND lease_expires_at > now() AND id = ANY(@connected)
+                GROUP BY device)
+            SELECT j.id, j.world_size, j.device FROM jobs j JOIN free f ON f.device = j.device AND f.workers >= j.world_size
             WHERE j.state = 'QUEUED'
               AND NOT EXISTS (SELECT 1 FROM jobs d WHERE d.id = ANY(j.depends_on) AND d.state <> 'SUCCEEDED')
             ORDER BY j.priority DESC, j.seq
             LIMIT @limit
             FOR UPDATE OF j SKIP LOCKED
             """, r => (Id: r.GetGuid(0), WorldSize: r.GetInt32(1), Device: Domain.JobStates.ParseDevice(r.GetString(2))),
-            cancellation, ("limit", CandidatesPerRound));
+            cancellation, ("limit", CandidatesPerRound), ("connected", connected));
         foreach (var candidate in candidates)
         {
             var workers = await WorkerRepository.ClaimIdleAsync(connection, candidate.Device, candidate.WorldSize, connected, cancellation);

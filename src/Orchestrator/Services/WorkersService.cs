@@ -52,12 +52,13 @@ public sealed class WorkersService(WorkerRegistry registry, AttemptReports repor
     {
         var id = Ids.Parse(request.WorkerId, "worker_id");
         await registry.EnsureLiveAsync(id, context.CancellationToken);
-        var connection = hub.Connect(id);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        // Replay before connecting: the scheduler assigns connected workers only, so no start order is sent twice.
+        if (await registry.CurrentAssignmentAsync(id, context.CancellationToken) is { } current)
+            await responseStream.WriteAsync(new Assignment { Start = current }, stop.Token);
+        var connection = hub.Connect(id);
         try
         {
-            if (await registry.CurrentAssignmentAsync(id, context.CancellationToken) is { } current)
-                await responseStream.WriteAsync(new Assignment { Start = current }, stop.Token);
             scheduler.Nudge();
             await foreach (var order in connection.Orders.Reader.ReadAllAsync(stop.Token))
                 await responseStream.WriteAsync(order, stop.Token);

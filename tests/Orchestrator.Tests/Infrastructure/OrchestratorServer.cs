@@ -1,8 +1,6 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using SpectralDiffusion.Orchestrator.Hosting;
 
 namespace SpectralDiffusion.Orchestrator.Tests;
@@ -57,13 +55,7 @@ public sealed class OrchestratorServer : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Testing" });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.AddOrchestrator();
-        app = builder.Build();
-        app.MapOrchestrator();
-        await app.StartAsync();
-        Address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        (app, Address) = await OrchestratorHost.StartAsync(settings);
         settings["Orchestrator:Port"] = new Uri(Address).Port.ToString();
         channel ??= GrpcChannel.ForAddress(Address, new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
     }

@@ -29,9 +29,10 @@ public sealed class FreshDatabase(string name, string connectionString) : IAsync
     public string Name { get; } = name;
     public string ConnectionString { get; } = connectionString;
 
+    /// <summary>One value from a query, on an unpooled connection (a pooled one may be stale after a cluster restart).</summary>
     public async Task<T?> ScalarAsync<T>(string sql)
     {
-        await using var connection = new NpgsqlConnection(ConnectionString);
+        await using var connection = new NpgsqlConnection(ConnectionString + ";Pooling=false");
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         var value = await command.ExecuteScalarAsync();

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using Npgsql;
+using SpectralDiffusion.Orchestrator.Hosting;
+using SpectralDiffusion.Shared.Contracts.V1;
+
+namespace SpectralDiffusion.Benchmarks;
+
+/// <summary>
+/// <c>benchmarks orchestrator [--database CS] [--workers 100] [--jobs 50] [--submits 500] [--heartbeats 5000]</c>:
+/// an in-process orchestrator on a fresh PostgreSQL database, driven over real gRPC by fake clients. Measures submits/s,
+/// the time from W registered workers opening their streams to all W holding an assignment (J jobs of world size W/J),
+/// and heartbeats/s; prints each against what a cluster of that size needs.
+/// </summary>
+public static class OrchestratorThroughputBenchmark
+{
+    const int Concurrency = 16;
+
+    public static int Run(string[] args)
+    {
+        string? Arg(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+        var cluster = Arg("--database") ?? Environment.GetEnvironmentVariable("SD_BENCH_DATABASE") ?? Environment.GetEnvironmentVariable("SD_TEST_DATABASE");
+        if (cluster is null)
+        {
+            Console.Error.WriteLine("orchestrator: needs a PostgreSQL connection string: --database \"Host=...;Username=...\" or env SD_BENCH_DATABASE " +
+                                    "(deploy/local/postgres.sh start prints one); a fresh database is created on that server and dropped after");
+            return 2;
+        }
+        var workers = int.Parse(Arg("--workers") ?? "100");
+        var jobs = int.Parse(Arg("--jobs") ?? "50");
+        if (jobs < 1 || workers % jobs != 0)
+        {
+            Console.Error.WriteLine($"orchestrator: --workers {workers} must be a positive multiple of --jobs {jobs}");
+            return 2;
+        }
+        return RunAsync(cluster, workers, jobs, int.Parse(Arg("--submits") ?? "500"), int.Parse(Arg("--heartbeats") ?? "5000")).GetAwaiter().GetResult();
+    }
+
+    static async Task<int> RunAsync(string cluster, int workerCount, int jobCount, int submits, int heartbeats)
+    {
+        var database = new NpgsqlConnectionStringBuilder(cluster) { Database = $"sd_bench_{Guid.NewGuid():N}" }.ConnectionString;
+        var artifacts = Path.Combine(Path.GetTempPath(), "sd-bench-" + Guid.NewGuid().ToString("N"));
+        var (app, address) = await OrchestratorHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Orchestrator:Database"] = database, ["Orchestrator:Port"] = "0", ["Orchestrator:ArtifactRoot"] = artifacts,
+            ["Orchestrator:MaxWorldSize"] = workerCount.ToString(), ["Orchestrator:Lease"] = "00:05:00",
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        });
+        try
+        {
+            using var channel = GrpcChannel.ForAddress(address);
+            var invoker = channel.CreateCallInvoker();
+            var jobsClient = new Jobs.JobsClient(invoker);
+            var workersClient = new Workers.WorkersClient(invoker);
+            Console.WriteLine($"orchestrator throughput: in-process server {address}, PostgreSQL {new NpgsqlConnectionStringBuilder(cluster).Host}:" +
+                              $"{new NpgsqlConnectionStringBuilder(cluster).Port}, {Environment.ProcessorCount} cores, {Concurrency} concurrent clients");
+
+            // 1. Submits: jobs that no worker can take (cuda), so only the submit path is measured.
+            var submitRate = await RateAsync(submits, _ => jobsClient.SubmitAsync(new SubmitJobRequest { Spec = Spec("submit-bench", 1, DeviceKind.Cuda) }).ResponseAsync);
+            Console.WriteLine($"  submits:            {submitRate,8:0} /s  ({submits} jobs)");
+
+            // 2. Gang assignment: J queued jobs of world size W/J; W workers register, then open their streams at once.
+            for (var j = 0; j < jobCount; j++)
+                await jobsClient.SubmitAsync(new SubmitJobRequest { Spec = Spec($"gang-{j}", workerCount / jobCount, DeviceKind.Cpu) });
+            var ids = await Task.WhenAll(Enumerable.Range(0, workerCount).Select(async w =>
+                (await workersClient.RegisterAsync(new RegisterWorkerRequest { Name = $"bench-worker-{w}", Node = "bench", Device = DeviceKind.Cpu })).WorkerId));
+            using var stop = new CancellationTokenSource();
+            var clock = Stopwatch.StartNew();
+            var assigned = await Task.WhenAll(ids.Select(id => FirstStartAsync(workersClient, id, stop.Token)));
+            var assignSeconds = clock.Elapsed.TotalSeconds;
+            Console.WriteLine($"  gang assignment:    {assignSeconds * 1000,8:0} ms from {workerCount} registered workers to all assigned " +
+                              $"({jobCount} jobs x {workerCount / jobCount} ranks, {assigned.Distinct().Count()} distinct jobs)");
+
+            // 3. Heartbeats of the registered workers, round robin.
+            var heartbeatRate = await RateAsync(heartbeats, i => workersClient.HeartbeatAsync(new HeartbeatRequest { WorkerId = ids[i % ids.Length] }).ResponseAsync);
+            Console.WriteLine($"  heartbeats:         {heartbeatRate,8:0} /s  ({heartbeats} calls)");
+
+            var interval = OrchestratorOptions.DefaultHeartbeatInterval.TotalSeconds;
+            Console.WriteLine("ratios (measured ÷ needed):");
+            Console.WriteLine($"  heartbeat headroom: {heartbeatRate / (workerCount / interval),8:0.0}x the load of {workerCount} workers at the default {interval:0} s interval " +
+                              $"(room for ~{heartbeatRate * interval:0} workers)");
+            Console.WriteLine($"  assignment vs lease:{OrchestratorOptions.DefaultLease.TotalSeconds / assignSeconds,8:0.0}x  (default lease {OrchestratorOptions.DefaultLease.TotalSeconds:0} s ÷ time to assign all)");
+            Console.WriteLine($"  per assigned job:   {assignSeconds * 1000 / jobCount,8:0.0} ms");
+            stop.Cancel();
+            return assigned.Distinct().Count() == jobCount ? 0 : 1;
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            NpgsqlConnection.ClearAllPools();
+            await using var admin = new NpgsqlConnection(cluster);
+            await admin.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{new NpgsqlConnectionStringBuilder(database).Database}\" WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync();
+            if (Directory.Exists(artifacts)) Directory.Delete(artifacts, recursive: true);
+        }
+    }
+
+    /// <summary>Calls per second of <paramref name="call"/>, <paramref name="count"/> calls from <see cref="Concurrency"/> concurrent callers.</summary>
+    static async Task<double> RateAsync<T>(int count, Func<int, Task<T>> call)
+    {
+        var next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count) await call(i);
+        }));
+        return count / clock.Elapsed.TotalSeconds;
+    }
+
+    static async Task<string> FirstStartAsync(Workers.WorkersClient client, string workerId, CancellationToken stop)
+    {
+        var call = client.Assignments(new AssignmentsRequest { WorkerId = workerId }, cancellationToken: stop);
+        await foreach (var order in call.ResponseStream.ReadAllAsync(stop))
+            if (order.Start is { } start) return start.JobId;
+        throw new InvalidOperationException($"worker {workerId}'s stream ended without an assignment");
+    }
+
+    static JobSpec Spec(string name, int worldSize, DeviceKind device) => new()
+    {
+        Name = name, Type = JobType.Train, Model = new ModelSpec { Preset = "tiny-sd" }, WorldSize = worldSize, Device = device,
+        Dataset = new DatasetSpec { Procedural = new ProceduralDataset { Seed = 1, Count = 64 } },
+        Schedule = new ScheduleSpec { Steps = 100, BatchSize = 8 },
+    };
+}

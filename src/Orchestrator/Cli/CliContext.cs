@@ -1,0 +1,93 @@
+using System.CommandLine;
+using Google.Protobuf;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using Spectre.Console;
+using SpectralDiffusion.Shared.Jobs;
+
+namespace SpectralDiffusion.Orchestrator.Cli;
+
+/// <summary>
+/// What every ops verb shares: <c>--address</c> (env SD_ORCHESTRATOR, default http://127.0.0.1:5080), <c>--api-key</c>
+/// (env SD_API_KEY), <c>--json</c>; the channel; and errors turned into one actionable line and an exit code.
+/// </summary>
+public sealed class CliContext(string address, string? apiKey, bool json)
+{
+    public const string DefaultAddress = "http://127.0.0.1:5080";
+
+    public static readonly Option<string> AddressOption = new("--address")
+    {
+        Description = "Orchestrator address (env SD_ORCHESTRATOR)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SD_ORCHESTRATOR") is { Length: > 0 } env ? env : DefaultAddress,
+    };
+    public static readonly Option<string?> ApiKeyOption = new("--api-key")
+    {
+        Description = "API key with role submit or read (env SD_API_KEY)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SD_API_KEY"),
+    };
+    public static readonly Option<bool> JsonOption = new("--json") { Description = "Print JSON for scripts instead of tables" };
+
+    public bool Json { get; } = json;
+    public CallInvoker Invoker { get; } = CreateInvoker(address, apiKey);
+
+    /// <summary>A verb with the shared options, whose action gets a <see cref="CliContext"/> and returns an exit code.</summary>
+    public static Command Verb(string name, string description, Func<ParseResult, CliContext, CancellationToken, Task<int>> action, params Symbol[] symbols)
+    {
+        var command = new Command(name, description);
+        foreach (var symbol in symbols)
+        {
+            if (symbol is Argument argument) command.Arguments.Add(argument);
+            else if (symbol is Option option) command.Options.Add(option);
+        }
+        command.Options.Add(AddressOption);
+        command.Options.Add(ApiKeyOption);
+        command.Options.Add(JsonOption);
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var address = parse.GetValue(AddressOption)!;
+            try
+            {
+                return await action(parse, new CliContext(address, parse.GetValue(ApiKeyOption), parse.GetValue(JsonOption)), cancellation);
+            }
+            catch (RpcException e) { return Fail(Explain(e, address)); }
+            catch (JobSpecFormatException e) { return Fail(e.Message, 2); }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested) { return 130; }
+        });
+        return command;
+    }
+
+    public void PrintJson(IMessage message) => Console.WriteLine(JsonFormatter.Default.Format(message));
+
+    public static int Fail(string message, int code = 1)
+    {
+        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {message}");
+        return code;
+    }
+
+    static string Explain(RpcException e, string address) => e.StatusCode switch
+    {
+        StatusCode.Unavailable => $"cannot reach the orchestrator at {address} ({e.Status.Detail}). Start one with `orchestrator serve`, " +
+                                  "or point --address / SD_ORCHESTRATOR at a running server.",
+        StatusCode.Unauthenticated => $"{e.Status.Detail}. Pass --api-key or set SD_API_KEY.",
+        StatusCode.PermissionDenied => $"{e.Status.Detail}. Use an API key with role submit.",
+        StatusCode.InvalidArgument when e.GetRpcStatus()?.GetDetail<BadRequest>() is { } bad =>
+            "the orchestrator rejected the request:\n" + string.Join("\n", bad.FieldViolations.Select(v => $"  {v.Field}: {v.Description}")),
+        _ => $"{e.StatusCode}: {e.Status.Detail}",
+    };
+
+    static CallInvoker CreateInvoker(string address, string? apiKey)
+    {
+        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            throw new ArgumentException($"--address '{address}' is not an http:// or https:// URL (e.g. {DefaultAddress})");
+        var invoker = GrpcChannel.ForAddress(uri).CreateCallInvoker();
+        return apiKey is { Length: > 0 } key
+            ? invoker.Intercept(metadata =>
+            {
+                metadata.Add("x-api-key", key);
+                return metadata;
+            })
+            : invoker;
+    }
+}

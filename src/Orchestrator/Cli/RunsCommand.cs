@@ -1,0 +1,45 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using SpectralDiffusion.Shared.Contracts.V1;
+
+namespace SpectralDiffusion.Orchestrator.Cli;
+
+/// <summary><c>orchestrator runs [--type T] [--preset P] [--limit N]</c>: run history with final metrics and the latest evaluations.</summary>
+public static class RunsCommand
+{
+    public static Command Create()
+    {
+        var type = new Option<JobType>("--type") { Description = "Only runs of this type (train, distill, evaluate)" };
+        var preset = new Option<string>("--preset") { Description = "Only runs of this preset", DefaultValueFactory = _ => "" };
+        var limit = new Option<int>("--limit") { Description = "At most this many runs", DefaultValueFactory = _ => 50 };
+        return CliContext.Verb("runs", "Show run history.", async (parse, cli, cancellation) =>
+        {
+            var history = new RunHistory.RunHistoryClient(cli.Invoker);
+            var runs = await history.ListRunsAsync(new ListRunsRequest { Type = parse.GetValue(type), Preset = parse.GetValue(preset)!, Limit = parse.GetValue(limit) },
+                cancellationToken: cancellation);
+            var evaluations = await history.ListEvaluationsAsync(new ListEvaluationsRequest { Preset = parse.GetValue(preset)!, Limit = parse.GetValue(limit) },
+                cancellationToken: cancellation);
+            if (cli.Json)
+            {
+                cli.PrintJson(runs);
+                cli.PrintJson(evaluations);
+                return 0;
+            }
+            string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
+            var table = new Table().Border(TableBorder.Rounded).Title("runs").AddColumns("job", "name", "type", "preset", "teacher", "state", "ranks", "attempts", "steps", "final metrics", "finished");
+            foreach (var run in runs.Runs)
+                table.AddRow(Markup.Escape(run.JobId), Markup.Escape(run.Name), JobFormatting.Type(run.Type), Markup.Escape(run.Preset), Markup.Escape(run.TeacherPreset),
+                    JobFormatting.Colored(run.State), run.WorldSize.ToString(), run.Attempts.ToString(), run.Steps.ToString(),
+                    Markup.Escape(string.Join(" ", run.FinalMetrics.OrderBy(m => m.Key).Select(m => $"{m.Key}={Number(m.Value)}"))), JobFormatting.Time(run.FinishedAt));
+            AnsiConsole.Write(table);
+            if (evaluations.Evaluations.Count == 0) return 0;
+            var scores = new Table().Border(TableBorder.Rounded).Title("evaluations").AddColumns("job", "preset", "samples", "FID", "low-freq error", "high-freq error", "at");
+            foreach (var e in evaluations.Evaluations)
+                scores.AddRow(Markup.Escape(e.JobId), Markup.Escape(e.Preset), e.NumSamples.ToString(), e.HasFid ? Number(e.Fid) : "-",
+                    Number(e.LowFrequencyError), Number(e.HighFrequencyError), JobFormatting.Time(e.CreatedAt));
+            AnsiConsole.Write(scores);
+            return 0;
+        }, type, preset, limit);
+    }
+}

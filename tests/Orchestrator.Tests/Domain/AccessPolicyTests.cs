@@ -1,0 +1,41 @@
+using SpectralDiffusion.Orchestrator.Hosting;
+using SpectralDiffusion.Orchestrator.Security;
+
+namespace SpectralDiffusion.Orchestrator.Tests.Domain;
+
+public class AccessPolicyTests
+{
+    [Theory]
+    [InlineData("/spectral.v1.Jobs/Submit", Credential.SubmitKey)]
+    [InlineData("/spectral.v1.Jobs/Cancel", Credential.SubmitKey)]
+    [InlineData("/spectral.v1.Jobs/Watch", Credential.ReadKey)]
+    [InlineData("/spectral.v1.RunHistory/ListRuns", Credential.ReadKey)]
+    [InlineData("/spectral.v1.Workers/Register", Credential.WorkerToken)]
+    [InlineData("/spectral.v1.Workers/List", Credential.ReadKey)]
+    [InlineData("/spectral.v1.Rendezvous/Get", Credential.WorkerToken)]
+    [InlineData("/grpc.health.v1.Health/Check", Credential.None)]
+    public void For_Method_NeedsCredential(string method, Credential expected)
+    {
+        Assert.Equal(expected, AccessPolicy.For(method));
+    }
+
+    [Fact]
+    public void Problems_PublicBindWithoutSecrets_RequiresTokenAndKeys()
+    {
+        var options = new OrchestratorOptions { Host = "0.0.0.0" };
+
+        var problems = options.Problems().ToList();
+
+        Assert.Contains(problems, p => p.Contains("Orchestrator:WorkerToken"));
+        Assert.Contains(problems, p => p.Contains("Orchestrator:ApiKeys"));
+        Assert.Empty(new OrchestratorOptions().Problems());
+    }
+
+    [Fact]
+    public void Problems_LeaseNotLongerThanHeartbeat_Named()
+    {
+        var options = new OrchestratorOptions { Lease = TimeSpan.FromSeconds(5), HeartbeatInterval = TimeSpan.FromSeconds(5) };
+
+        Assert.Contains(options.Problems(), p => p.Contains("Orchestrator:Lease"));
+    }
+}

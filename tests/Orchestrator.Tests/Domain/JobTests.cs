@@ -1,0 +1,70 @@
+using SpectralDiffusion.Orchestrator.Domain;
+using SpectralDiffusion.Shared.Contracts.V1;
+using Job = SpectralDiffusion.Orchestrator.Domain.Job;
+
+namespace SpectralDiffusion.Orchestrator.Tests.Domain;
+
+public class JobTests
+{
+    [Fact]
+    public void AbortAttempt_RestartsRemain_RequeuesThenFailsWhenExhausted()
+    {
+        var job = Job.Submit(Specs.Train(maxRestarts: 1));
+        job.StartAttempt(resumeStep: 0);
+
+        var requeued = job.AbortAttempt(1, "worker lost");
+        job.StartAttempt(resumeStep: 20);
+        var requeuedAgain = job.AbortAttempt(2, "worker lost again");
+
+        Assert.True(requeued);
+        Assert.False(requeuedAgain);
+        Assert.Equal(JobState.Failed, job.State);
+        Assert.Equal((2, 1, 20L), (job.Attempt, job.Restarts, job.ResumeStep));
+        Assert.Contains("no restarts left", job.FailureReason);
+    }
+
+    [Fact]
+    public void MarkRunning_StaleAttempt_Throws()
+    {
+        var job = Job.Submit(Specs.Train(maxRestarts: 1));
+        job.StartAttempt(0);
+        job.AbortAttempt(1, "lost");
+        job.StartAttempt(0);
+
+        var error = Assert.Throws<IllegalJobTransitionException>(() => job.MarkRunning(1));
+
+        Assert.Contains("attempt 1", error.Message);
+    }
+
+    [Fact]
+    public void MarkRunning_Twice_ChangesStateOnce()
+    {
+        var job = Job.Submit(Specs.Train());
+        job.StartAttempt(0);
+
+        Assert.True(job.MarkRunning(1));
+        Assert.False(job.MarkRunning(1));
+        Assert.Equal(JobState.Running, job.State);
+    }
+
+    [Fact]
+    public void Cancel_TerminalJob_Throws()
+    {
+        var job = Job.Submit(Specs.Train());
+        job.StartAttempt(0);
+        job.Succeed(1, "artifact:" + new string('a', 64));
+
+        Assert.Throws<IllegalJobTransitionException>(() => job.Cancel("too late"));
+        Assert.Equal(JobState.Succeeded, job.State);
+    }
+
+    [Fact]
+    public void StartAttempt_NotQueued_Throws()
+    {
+        var job = Job.Submit(Specs.Train());
+        job.StartAttempt(0);
+
+        Assert.Throws<IllegalJobTransitionException>(() => job.StartAttempt(0));
+        Assert.Equal(1, job.Attempt);
+    }
+}

@@ -1,0 +1,172 @@
+using Google.Protobuf;
+using Google.Rpc;
+using Grpc.Core;
+using SpectralDiffusion.Shared.Contracts.V1;
+
+namespace SpectralDiffusion.Orchestrator.Tests.Grpc;
+
+public class BadInputTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    readonly OrchestratorServer server = fixture.Server;
+    Jobs.JobsClient Jobs => new(server.AsSubmitter);
+
+    public static TheoryData<string, string> BrokenSpecs => new()
+    {
+        { "world size 0", "spec.world_size" },
+        { "world size above max", "spec.world_size" },
+        { "unknown preset", "spec.model.preset" },
+        { "negative steps", "spec.schedule.steps" },
+        { "missing dataset", "spec.dataset" },
+        { "teacher job unknown", "spec.teacher.checkpoint" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BrokenSpecs))]
+    public async Task Submit_InvalidField_InvalidArgumentNamingFieldAndNothingStored(string broken, string field)
+    {
+        var spec = Specs.Train(worldSize: 2);
+        switch (broken)
+        {
+            case "world size 0": spec.WorldSize = 0; break;
+            case "world size above max": spec.WorldSize = 9; break;
+            case "unknown preset": spec.Model.Preset = "huge-ldm"; break;
+            case "negative steps": spec.Schedule.Steps = -1; break;
+            case "missing dataset": spec.Dataset = null; break;
+            case "teacher job unknown":
+                spec.Type = JobType.Distill;
+                spec.Teacher = new ModelSpec { Preset = "tiny-ldm", Checkpoint = "job:" + Guid.NewGuid() };
+                break;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Jobs.SubmitAsync(new SubmitJobRequest { Spec = spec }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(field, error.Status.Detail);
+        var badRequest = error.GetRpcStatus()!.GetDetail<BadRequest>();
+        Assert.Contains(badRequest.FieldViolations, v => v.Field == field && v.Description.Length > 0);
+        Assert.Equal(0L, await fixture.Database.ScalarAsync<long>("SELECT count(*) FROM jobs"));
+    }
+
+    [Fact]
+    public async Task Get_UnknownJob_NotFound()
+    {
+        var id = Guid.NewGuid().ToString();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Jobs.GetAsync(new GetJobRequest { Id = id }).ResponseAsync);
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        Assert.Contains(id, error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Get_MalformedId_InvalidArgumentNamingField()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => Jobs.GetAsync(new GetJobRequest { Id = "job-42" }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith("id:", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Cancel_FinishedJob_FailedPrecondition()
+    {
+        var job = await Jobs.SubmitAsync(new SubmitJobRequest { Spec = Specs.Train(worldSize: 8) });
+        await Jobs.CancelAsync(new CancelJobRequest { Id = job.Id });
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Jobs.CancelAsync(new CancelJobRequest { Id = job.Id }).ResponseAsync);
+
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Contains("CANCELLED", error.Status.Detail);
+        await fixture.Database.ScalarAsync<int>("DELETE FROM jobs");
+    }
+
+    [Fact]
+    public async Task Register_LiveNameTwice_AlreadyExists()
+    {
+        await using var first = await FakeWorker.StartAsync(server.AsWorker, "duplicate-name");
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => FakeWorker.StartAsync(server.AsWorker, "duplicate-name"));
+
+        Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
+        Assert.Contains("duplicate-name", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Heartbeat_UnknownWorker_NotFoundWorkerGone()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => new Workers.WorkersClient(server.AsWorker)
+            .HeartbeatAsync(new HeartbeatRequest { WorkerId = Guid.NewGuid().ToString() }).ResponseAsync);
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        Assert.Contains("worker gone", error.Status.Detail);
+    }
+
+    [Theory]
+    [InlineData("hash", StatusCode.DataLoss)]
+    [InlineData("size", StatusCode.InvalidArgument)]
+    public async Task UploadArtifact_ContentDoesNotMatchHeader_RejectedAndNothingStored(string mismatch, StatusCode expected)
+    {
+        await using var worker = await FakeWorker.StartAsync(server.AsWorker, $"uploader-{mismatch}");
+        var content = new byte[1000];
+        var header = new ArtifactHeader
+        {
+            Kind = ArtifactKind.File, Sha256 = mismatch == "hash" ? FakeWorker.Sha256([1]) : FakeWorker.Sha256(content),
+            Size = mismatch == "size" ? 999 : content.Length,
+        };
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => worker.UploadAsync(header, content, chunk: 100));
+
+        Assert.Equal(expected, error.StatusCode);
+        Assert.Contains(mismatch == "hash" ? "sha256" : "size", error.Status.Detail);
+        Assert.Equal(0L, await fixture.Database.ScalarAsync<long>("SELECT count(*) FROM artifacts"));
+        Assert.Empty(Directory.Exists(server.ArtifactRoot) ? Directory.GetFiles(server.ArtifactRoot, "*", SearchOption.AllDirectories) : []);
+    }
+
+    [Fact]
+    public async Task DownloadArtifact_Unknown_NotFound()
+    {
+        using var call = new Workers.WorkersClient(server.AsWorker).DownloadArtifact(new DownloadArtifactRequest { Artifact = "artifact:" + new string('0', 64) });
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task Rendezvous_MessageAboveMaxMessageSize_ResourceExhausted()
+    {
+        var request = new PutRequest { RendezvousId = Guid.NewGuid().ToString(), Key = "big", Value = ByteString.CopyFrom(new byte[2 * 1024 * 1024]) };
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => new Rendezvous.RendezvousClient(server.AsWorker).PutAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task Rendezvous_GetOfKeyNeverPut_DeadlineExceededNamingKey()
+    {
+        await using var worker = await FakeWorker.StartAsync(server.AsWorker, "rendezvous-timeout");
+        var job = await Jobs.SubmitAsync(new SubmitJobRequest { Spec = Specs.Train(worldSize: 1) });
+        var start = await worker.NextStartAsync();
+        var rendezvous = new Rendezvous.RendezvousClient(server.AsWorker);
+
+        var timeout = await Assert.ThrowsAsync<RpcException>(() => rendezvous.GetAsync(new GetRequest
+        {
+            RendezvousId = start.RendezvousId, Key = "nccl-unique-id", Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromMilliseconds(200)),
+        }).ResponseAsync);
+        var tooLarge = await Assert.ThrowsAsync<RpcException>(() => rendezvous.PutAsync(new PutRequest
+        {
+            RendezvousId = start.RendezvousId, Key = "blob", Value = ByteString.CopyFrom(new byte[65 * 1024]),
+        }).ResponseAsync);
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => rendezvous.PutAsync(new PutRequest
+        {
+            RendezvousId = Guid.NewGuid().ToString(), Key = "k",
+        }).ResponseAsync);
+
+        Assert.Equal(StatusCode.DeadlineExceeded, timeout.StatusCode);
+        Assert.Contains("nccl-unique-id", timeout.Status.Detail);
+        Assert.Equal(StatusCode.InvalidArgument, tooLarge.StatusCode);
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        await Jobs.CancelAsync(new CancelJobRequest { Id = job.Id });
+    }
+}
