@@ -11,7 +11,7 @@ public static class OrchestratorCli
         foreach (var verb in new[]
                  {
                      ServeCommand.Create(), SubmitCommand.Create(), ListCommand.Create(), ShowCommand.Create(), WatchCommand.Create(),
-                     CancelCommand.Create(), WorkersCommand.Create(), RunsCommand.Create(),
+                     CancelCommand.Create(), WorkersCommand.Create(), RunsCommand.Create(), HealthCommand.Create(),
                  })
             root.Subcommands.Add(verb);
         return root;

@@ -34,10 +34,13 @@ public static class RunsCommand
                     Markup.Escape(string.Join(" ", run.FinalMetrics.OrderBy(m => m.Key).Select(m => $"{m.Key}={Number(m.Value)}"))), JobFormatting.Time(run.FinishedAt));
             AnsiConsole.Write(table);
             if (evaluations.Evaluations.Count == 0) return 0;
-            var scores = new Table().Border(TableBorder.Rounded).Title("evaluations").AddColumns("job", "preset", "samples", "FID", "low-freq error", "high-freq error", "at");
+            var scores = new Table().Border(TableBorder.Rounded).Title("evaluations")
+                .AddColumns("job", "preset", "params", "MACs", "samples", "FID", "low-freq error", "high-freq error", "HF power gen/real", "at");
+            string Extra(Evaluation e, string key, Func<double, string> format) => e.Extra.TryGetValue(key, out var value) ? format(value) : "-";
             foreach (var e in evaluations.Evaluations)
-                scores.AddRow(Markup.Escape(e.JobId), Markup.Escape(e.Preset), e.NumSamples.ToString(), e.HasFid ? Number(e.Fid) : "-",
-                    Number(e.LowFrequencyError), Number(e.HighFrequencyError), JobFormatting.Time(e.CreatedAt));
+                scores.AddRow(Markup.Escape(e.JobId), Markup.Escape(e.Preset), Extra(e, "params", v => $"{v / 1e6:F3}M"), Extra(e, "macs", v => $"{v / 1e9:F3}G"),
+                    e.NumSamples.ToString(), e.HasFid ? Number(e.Fid) : "-", Number(e.LowFrequencyError), Number(e.HighFrequencyError),
+                    Extra(e, "high_frequency_power_ratio", v => v.ToString("0.##", CultureInfo.InvariantCulture)), JobFormatting.Time(e.CreatedAt));
             AnsiConsole.Write(scores);
             return 0;
         }, type, preset, limit);

@@ -11,10 +11,11 @@ public static class SubmitCommand
     public static Command Create()
     {
         var file = new Argument<FileInfo>("FILE") { Description = "YAML job spec (snake_case keys as in proto/spectral/v1/spec.proto)" };
+        var overrides = new Option<string[]>("--set") { Description = "override a spec key, e.g. --set teacher.checkpoint=job:ID (repeatable)" };
         return CliContext.Verb("submit", "Submit a job from a YAML spec.", async (parse, cli, cancellation) =>
         {
             var path = parse.GetValue(file)!.FullName;
-            var spec = JobSpecYaml.Load(path);
+            var spec = JobSpecOverrides.Load(path, parse.GetValue(overrides) ?? []);
             var violations = new JobSpecValidator(JobSpecValidator.DefaultMaxWorldSize).Validate(spec);
             if (violations.Count > 0)
                 return CliContext.Fail($"{path} is not a valid job spec:\n" + string.Join("\n", violations.Select(v => $"  {v.Field}: {v.Description}")), 2);
@@ -22,6 +23,6 @@ public static class SubmitCommand
             if (cli.Json) cli.PrintJson(job);
             else AnsiConsole.MarkupLineInterpolated($"submitted [bold]{job.Id}[/] ({JobFormatting.Type(spec.Type)} {spec.Model.Preset}, {spec.WorldSize} ranks); follow it with `orchestrator watch {job.Id}`");
             return 0;
-        }, file);
+        }, file, overrides);
     }
 }

@@ -62,7 +62,14 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         {
             collective?.Dispose();
         }
-        await connection.Workers.CompleteAttemptAsync(result, cancellationToken: CancellationToken.None);
+        try
+        {
+            await connection.Workers.CompleteAttemptAsync(result, cancellationToken: CancellationToken.None);
+        }
+        catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.FailedPrecondition)
+        {
+            log.Information("Attempt {Attempt} of job {JobId} already ended on the orchestrator: {Detail}", assignment.Attempt, assignment.JobId, e.Status.Detail);
+        }
     }
 
     async Task<ICollective> JoinAsync(AssignmentStart assignment, CancellationToken abort)

@@ -118,6 +118,8 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
                         {
                             if (!running.IsCompleted && abort is { IsCancellationRequested: true })
                                 await running;   // the previous attempt was aborted and is winding down: its successor waits for it
+                            if (!running.IsCompleted && current is not null && assignment.Start.JobId == current.JobId && assignment.Start.Attempt == current.Attempt)
+                                continue;   // a reopened stream repeats the order of the attempt already running
                             if (!running.IsCompleted)
                             {
                                 log.Warning("Ignoring assignment of job {JobId}: attempt {Attempt} of job {Running} is still running", assignment.Start.JobId, current?.Attempt, current?.JobId);

@@ -55,6 +55,8 @@ public class DataParallelTests
         var reference = Model(seed: 1, dtype);
         var initial = reference.parameters().Select(p => p.detach().clone()).ToList();
         var replicas = new[] { Model(seed: 1, dtype), Model(seed: 2, dtype) };
+        // Other test classes run in parallel and share torch's global generator: copy rank 0's start explicitly.
+        replicas[0].load_state_dict(reference.state_dict());
         var options = new GradientSynchronizerOptions { BucketBytes = 1024, OverlapBuckets = overlap };
         using var group = new RingGroup(2);
 

@@ -20,6 +20,14 @@ public class DiffusionTrainerTests : IDisposable
         return new UNetModel(config ?? TrainingFixtures.Micro());
     }
 
+    /// <summary>An identical copy (test classes run in parallel and share torch's global generator, so seeds alone do not guarantee it).</summary>
+    static UNetModel Copy(UNetModel source)
+    {
+        var copy = new UNetModel(source.Config);
+        copy.load_state_dict(source.state_dict());
+        return copy;
+    }
+
     static double HeldOutLoss(ITrainingObjective objective, Tensor images)
     {
         using var scope = NewDisposeScope();
@@ -52,13 +60,14 @@ public class DiffusionTrainerTests : IDisposable
         var images = TrainingFixtures.Images(24, seed: 6);
 
         // Uninterrupted: 6 steps.
-        using var straight = new DdpmObjective(NewModel(2), schedule);
+        var start = NewModel(2);
+        using var straight = new DdpmObjective(Copy(start), schedule);
         using (var trainer = new DiffusionTrainer(straight, schedule, TrainingFixtures.Options(6, 4)))
             trainer.Run(new CyclingBatches(images, 4), new RecordingObserver());
 
         // Interrupted: 3 steps, checkpoint as 2 shards, a fresh process-like restart, 3 more steps.
         var shards = new[] { Path.Combine(directory, "s0.safetensors"), Path.Combine(directory, "s1.safetensors") };
-        using (var first = new DdpmObjective(NewModel(2), schedule))
+        using (var first = new DdpmObjective(Copy(start), schedule))
         using (var trainer = new DiffusionTrainer(first, schedule, TrainingFixtures.Options(6, 4)))
         {
             var batches = new CyclingBatches(images, 4);
@@ -87,13 +96,14 @@ public class DiffusionTrainerTests : IDisposable
         // gradients equals the full batch's gradient, and the per-step randomness is sliced from the global batch.
         var schedule = NoiseSchedule.LdmLinear();
         var images = TrainingFixtures.Images(16, seed: 7);
-        using var single = new DdpmObjective(NewModel(4), schedule);
+        var start = NewModel(4);
+        using var single = new DdpmObjective(Copy(start), schedule);
         using var singleTrainer = new DiffusionTrainer(single, schedule, TrainingFixtures.Options(3, 8));
         var singleBatches = new CyclingBatches(images, 8);
         for (int i = 0; i < 3; i++) singleTrainer.TrainStep(singleBatches.Next().Images, null);
 
-        using var rank0 = new DdpmObjective(NewModel(4), schedule);
-        using var rank1 = new DdpmObjective(NewModel(4), schedule);
+        using var rank0 = new DdpmObjective(Copy(start), schedule);
+        using var rank1 = new DdpmObjective(Copy(start), schedule);
         // Both ranks register their parameters; the barrier's post-phase action averages the gradients once.
         var gradients = new List<IReadOnlyList<TorchSharp.Modules.Parameter>>();
         using var barrier = new Barrier(2, _ =>
