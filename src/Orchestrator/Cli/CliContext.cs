@@ -46,6 +46,8 @@ public sealed class CliContext(string address, string? apiKey, bool json)
         command.Options.Add(JsonOption);
         command.SetAction(async (parse, cancellation) =>
         {
+            // Piped or captured output has no terminal width; tables then get a readable width instead of 80 columns.
+            if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 180);
             var address = parse.GetValue(AddressOption)!;
             try
             {
