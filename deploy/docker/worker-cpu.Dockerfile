@@ -6,6 +6,10 @@ COPY . .
 RUN dotnet publish src/Worker/Worker.csproj -c Release -o /app
 
 FROM mcr.microsoft.com/dotnet/runtime:10.0
+# fontconfig and a font so evaluation plots have labels.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fontconfig fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app .
 ENV SD_WORKER_DEVICE=cpu \

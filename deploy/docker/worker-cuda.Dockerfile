@@ -9,7 +9,7 @@ RUN dotnet publish src/Worker/Worker.csproj -c Release -p:TorchBackend=cuda -o /
 FROM nvidia/cuda:12.8.1-runtime-ubuntu24.04
 # libnccl2 comes from NVIDIA's CUDA apt repository, which this base image already configures.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends dotnet-runtime-10.0 libnccl2 \
+ && apt-get install -y --no-install-recommends dotnet-runtime-10.0 libnccl2 fontconfig fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app .

@@ -1,0 +1,160 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using SpectralDiffusion.Orchestrator.Cli;
+using SpectralDiffusion.Worker.Cli;
+using YamlDotNet.RepresentationModel;
+
+namespace SpectralDiffusion.EndToEnd.Tests.Deployment;
+
+/// <summary>
+/// The deployment files cannot run here (no Docker engine, no cluster), so these check what can be checked: every file
+/// parses, and the files, ports, verbs, secrets and views they name exist.
+/// </summary>
+public partial class DeploymentFilesTests
+{
+    static readonly string Root = FindRoot();
+
+    static string FindRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            if (File.Exists(Path.Combine(directory.FullName, "Orchestrator.sln"))) return directory.FullName;
+        throw new DirectoryNotFoundException("repository root (Orchestrator.sln) not found above the test output");
+    }
+
+    static List<YamlMappingNode> Documents(string relativePath)
+    {
+        var stream = new YamlStream();
+        using var reader = new StreamReader(Path.Combine(Root, relativePath));
+        stream.Load(reader);
+        return stream.Documents.Select(d => (YamlMappingNode)d.RootNode).ToList();
+    }
+
+    static YamlNode? At(YamlNode node, params string[] path)
+    {
+        foreach (var key in path)
+        {
+            if (node is not YamlMappingNode mapping || !mapping.Children.TryGetValue(new YamlScalarNode(key), out var child)) return null;
+            node = child;
+        }
+        return node;
+    }
+
+    static string? Scalar(YamlNode node, params string[] path) => (At(node, path) as YamlScalarNode)?.Value;
+
+    static ISet<string> Verbs(RootCommand root) => root.Subcommands.Select(c => c.Name).ToHashSet();
+
+    [Fact]
+    public void DockerCompose_ServicesFilesPortsAndVerbs_Exist()
+    {
+        var compose = Documents("docker-compose.yml").Single();
+        var services = (YamlMappingNode)At(compose, "services")!;
+        var names = services.Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToHashSet();
+        Assert.Superset(new HashSet<string> { "postgres", "orchestrator", "worker-1", "worker-2", "grafana", "worker-gpu" }, names);
+        Assert.Equal("gpu", ((YamlSequenceNode)At(services, "worker-gpu", "profiles")!).Children.Single().ToString());
+
+        foreach (var (name, service) in services.Children)
+        {
+            if (Scalar(service, "build", "dockerfile") is { } dockerfile)
+                Assert.True(File.Exists(Path.Combine(Root, dockerfile)), $"{name}: {dockerfile} does not exist");
+            foreach (var volume in (At(service, "volumes") as YamlSequenceNode)?.Children ?? [])
+            {
+                var source = volume.ToString().Split(':')[0];
+                if (source.StartsWith("./", StringComparison.Ordinal))
+                    Assert.True(Directory.Exists(Path.Combine(Root, source)) || File.Exists(Path.Combine(Root, source)), $"{name}: {source} does not exist");
+            }
+        }
+        var port = Scalar(services, "orchestrator", "environment", "Orchestrator__Port");
+        Assert.Equal("5080", port);
+        Assert.Contains("5080:5080", ((YamlSequenceNode)At(services, "orchestrator", "ports")!).Children.Select(p => p.ToString()));
+        Assert.Equal("http://orchestrator:5080", Scalar(services, "worker-gpu", "environment", "SD_ORCHESTRATOR"));
+        var health = ((YamlSequenceNode)At(services, "orchestrator", "healthcheck", "test")!).Children.Select(c => c.ToString()).ToList();
+        Assert.Contains(health[health.IndexOf("orchestrator.dll") + 1], Verbs(OrchestratorCli.Build()));
+    }
+
+    [Theory]
+    [InlineData("deploy/docker/orchestrator.Dockerfile", "src/Orchestrator/Orchestrator.csproj", "orchestrator.dll", "serve")]
+    [InlineData("deploy/docker/worker-cpu.Dockerfile", "src/Worker/Worker.csproj", "worker.dll", "agent")]
+    [InlineData("deploy/docker/worker-cuda.Dockerfile", "src/Worker/Worker.csproj", "worker.dll", "agent")]
+    public void Dockerfile_PublishedProjectEntryPointAndVerb_Exist(string dockerfile, string project, string assembly, string verb)
+    {
+        var text = File.ReadAllText(Path.Combine(Root, dockerfile));
+
+        Assert.Contains($"dotnet publish {project}", text);
+        Assert.True(File.Exists(Path.Combine(Root, project)), project);
+        Assert.Contains($"ENTRYPOINT [\"dotnet\", \"{assembly}\"]", text);
+        Assert.Contains($"CMD [\"{verb}\"]", text);
+        var assemblyName = Regex.Match(File.ReadAllText(Path.Combine(Root, project)), "<AssemblyName>(.*)</AssemblyName>").Groups[1].Value;
+        Assert.Equal(assembly, assemblyName + ".dll");
+        var verbs = assembly == "worker.dll" ? Verbs(WorkerCli.Build()) : Verbs(OrchestratorCli.Build());
+        Assert.Contains(verb, verbs);
+        if (dockerfile.Contains("cuda")) Assert.Contains("-p:TorchBackend=cuda", text);
+    }
+
+    [Fact]
+    public void KubernetesManifests_ParseAndReferenceExistingPortsVerbsAndSecrets()
+    {
+        var documents = Directory.GetFiles(Path.Combine(Root, "deploy/k8s"), "*.yaml").SelectMany(f => Documents(Path.GetRelativePath(Root, f))).ToList();
+        string Kind(YamlMappingNode d) => $"{Scalar(d, "kind")}/{Scalar(d, "metadata", "name")}";
+        var kinds = documents.Select(Kind).ToHashSet();
+        Assert.Superset(new HashSet<string> { "Deployment/orchestrator", "Service/orchestrator", "StatefulSet/postgres", "Service/postgres", "DaemonSet/worker-gpu", "Secret/spectral-secrets" }, kinds);
+
+        var secretKeys = ((YamlMappingNode)At(documents.Single(d => Kind(d) == "Secret/spectral-secrets"), "stringData")!).Children.Keys.Select(k => k.ToString()).ToHashSet();
+        var referenced = documents.SelectMany(d => Descendants(d)).OfType<YamlMappingNode>()
+            .Select(m => At(m, "secretKeyRef")).OfType<YamlMappingNode>().Select(r => Scalar(r, "key")!).ToList();
+        Assert.NotEmpty(referenced);
+        Assert.All(referenced, key => Assert.Contains(key, secretKeys));
+
+        var orchestrator = documents.Single(d => Kind(d) == "Deployment/orchestrator");
+        var container = (YamlMappingNode)((YamlSequenceNode)At(orchestrator, "spec", "template", "spec", "containers")!).Children.Single();
+        Assert.Equal("5080", Scalar((YamlMappingNode)((YamlSequenceNode)At(container, "ports")!).Children.Single(), "containerPort"));
+        Assert.Equal("5080", Scalar(container, "readinessProbe", "grpc", "port"));
+        var servicePort = (YamlMappingNode)((YamlSequenceNode)At(documents.Single(d => Kind(d) == "Service/orchestrator"), "spec", "ports")!).Children.Single();
+        Assert.Equal("5080", Scalar(servicePort, "targetPort"));
+        Assert.Contains(((YamlSequenceNode)At(container, "args")!).Children.Single().ToString(), Verbs(OrchestratorCli.Build()));
+
+        var worker = documents.Single(d => Kind(d) == "DaemonSet/worker-gpu");
+        var workerContainer = (YamlMappingNode)((YamlSequenceNode)At(worker, "spec", "template", "spec", "containers")!).Children.Single();
+        Assert.Contains(((YamlSequenceNode)At(workerContainer, "args")!).Children.Single().ToString(), Verbs(WorkerCli.Build()));
+        Assert.Equal("1", Scalar(workerContainer, "resources", "limits", "nvidia.com/gpu"));
+        Assert.Equal("http://orchestrator.spectral.svc:5080", ((YamlSequenceNode)At(workerContainer, "env")!).Children.Cast<YamlMappingNode>()
+            .Single(e => Scalar(e, "name") == "SD_ORCHESTRATOR").Children[new YamlScalarNode("value")].ToString());
+    }
+
+    [Fact]
+    public void GrafanaDashboard_QueriesOnlyViewsTheMigrationsCreate()
+    {
+        foreach (var file in Directory.GetFiles(Path.Combine(Root, "deploy/grafana/provisioning"), "*.yaml", SearchOption.AllDirectories))
+            Assert.NotEmpty(Documents(Path.GetRelativePath(Root, file)));
+        var views = ViewName().Matches(string.Concat(Directory.GetFiles(Path.Combine(Root, "src/Orchestrator/Persistence/Migrations"), "*.sql").Select(File.ReadAllText)))
+            .Select(m => m.Groups[1].Value).ToHashSet();
+        using var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "deploy/grafana/dashboards/spectral.json")));
+
+        var queries = Descendants(dashboard.RootElement).Where(p => p.Name == "rawSql").Select(p => p.Value.GetString()!).ToList();
+
+        Assert.NotEmpty(queries);
+        foreach (var query in queries)
+            foreach (Match from in FromClause().Matches(query))
+                Assert.Contains(from.Groups[1].Value, views);
+    }
+
+    static IEnumerable<YamlNode> Descendants(YamlNode node) => node switch
+    {
+        YamlMappingNode mapping => new[] { node }.Concat(mapping.Children.Values.SelectMany(Descendants)),
+        YamlSequenceNode sequence => new[] { node }.Concat(sequence.Children.SelectMany(Descendants)),
+        _ => [node],
+    };
+
+    static IEnumerable<JsonProperty> Descendants(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => element.EnumerateObject().SelectMany(p => new[] { p }.Concat(Descendants(p.Value))),
+        JsonValueKind.Array => element.EnumerateArray().SelectMany(Descendants),
+        _ => [],
+    };
+
+    [GeneratedRegex(@"CREATE (?:OR REPLACE )?VIEW (\w+)", RegexOptions.IgnoreCase)]
+    private static partial Regex ViewName();
+
+    [GeneratedRegex(@"\bFROM\s+(\w+)", RegexOptions.IgnoreCase)]
+    private static partial Regex FromClause();
+}
