@@ -6,6 +6,7 @@
 #   deploy/local/postgres.sh status   say whether it runs
 #   deploy/local/postgres.sh url      print the connection string
 #   deploy/local/postgres.sh destroy  stop and delete the cluster's folder
+#   deploy/local/postgres.sh reset-db NAME   drop database NAME if it exists (the orchestrator recreates it)
 #
 # Configuration (environment): SD_PG_PORT (default 55432), SD_PG_DIR (default <repo>/.local/postgres),
 # SD_PG_DATABASE (default spectral). Idempotent. As root (CI) the cluster belongs to the `postgres`
@@ -89,5 +90,9 @@ case "${1:-start}" in
   status) if running; then echo "running on 127.0.0.1:$port ($data)"; else echo "stopped"; exit 3; fi ;;
   url) url ;;
   destroy) stop; rm -rf "$dir" ;;
-  *) die "unknown verb '$1' (start | stop | status | url | destroy)" ;;
+  reset-db)
+    [[ "${2:-}" =~ ^[a-z_][a-z0-9_]*$ ]] || die "reset-db needs a database name of lowercase letters, digits and _"
+    running || die "PostgreSQL is not running; start it first"
+    as_owner "$(find_bin)/psql" -h "$dir" -p "$port" -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$2\" WITH (FORCE)" >/dev/null ;;
+  *) die "unknown verb '$1' (start | stop | status | url | destroy | reset-db NAME)" ;;
 esac

@@ -1,0 +1,66 @@
+# Shared by deploy/local/demo.sh and bench/distill-scaling.sh (source it): starts the local PostgreSQL, an orchestrator
+# and N CPU worker agents from the Release build, and stops what it started on exit.
+# Needs: repo (repository root), state (a scratch folder), port (orchestrator port). Sets: orchestrator, worker (commands).
+
+stack_pids=()
+stack_started_postgres=0
+stack_token="local-worker-token"
+export SD_API_KEY="${SD_API_KEY:-local-submit-key}" SD_ORCHESTRATOR="http://127.0.0.1:$port"
+
+stack_say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+stack_build() {
+  if ! command -v dotnet >/dev/null || ! dotnet --list-sdks | grep -q '^10\.'; then
+    echo "The .NET 10 SDK is required (https://dot.net, or the dotnet-install script); then rerun this command." >&2
+    exit 1
+  fi
+  stack_say "building (Release)"
+  dotnet build "$repo/Orchestrator.sln" -c Release -nologo -v q
+  orchestrator=(dotnet "$repo/src/Orchestrator/bin/Release/net10.0/orchestrator.dll")
+  worker=(dotnet "$repo/src/Worker/bin/Release/net10.0/worker.dll")
+}
+
+stack_stop() {
+  stack_say "stopping what this script started"
+  for pid in "${stack_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${stack_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "$stack_started_postgres" = 1 ]; then "$repo/deploy/local/postgres.sh" stop || true; fi
+}
+
+# stack_start WORKERS: PostgreSQL, the orchestrator on $port, WORKERS agents with one torch thread each.
+stack_start() {
+  local workers="$1" database n
+  trap stack_stop EXIT
+  stack_say "starting PostgreSQL"
+  "$repo/deploy/local/postgres.sh" status >/dev/null 2>&1 || stack_started_postgres=1
+  database="$("$repo/deploy/local/postgres.sh" start)"
+  echo "$database"
+  rm -rf "$state"
+  mkdir -p "$state"
+  stack_say "starting the orchestrator on $SD_ORCHESTRATOR (log: $state/orchestrator.log)"
+  # A fresh database per run keeps this run's history apart from earlier ones (the orchestrator creates it).
+  local name="spectral_$(basename "$state" | tr -c 'a-z0-9\n' '_')"
+  "$repo/deploy/local/postgres.sh" reset-db "$name"
+  "${orchestrator[@]}" serve --Orchestrator:Database="${database%Database=*}Database=$name" \
+    --Orchestrator:Port="$port" --Orchestrator:ArtifactRoot="$state/artifacts" --Orchestrator:WorkerToken="$stack_token" \
+    --Orchestrator:ApiKeys:0:Key="$SD_API_KEY" --Orchestrator:ApiKeys:0:Role=submit >"$state/orchestrator.log" 2>&1 &
+  stack_pids+=($!)
+  for _ in $(seq 1 60); do "${orchestrator[@]}" health >/dev/null 2>&1 && break; sleep 1; done
+  "${orchestrator[@]}" health >/dev/null || { tail -n 30 "$state/orchestrator.log"; exit 1; }
+
+  stack_say "starting $workers CPU workers (1 torch thread each, so ranks sharing this machine do not oversubscribe it; logs: $state/worker-*.log)"
+  for n in $(seq 1 "$workers"); do
+    "${worker[@]}" agent --orchestrator "$SD_ORCHESTRATOR" --token "$stack_token" --device cpu --name "cpu-worker-$n" \
+      --threads 1 --work-dir "$state/worker-$n" >"$state/worker-$n.log" 2>&1 &
+    stack_pids+=($!)
+  done
+  for _ in $(seq 1 60); do
+    [ "$("${orchestrator[@]}" workers --json 2>/dev/null | grep -o '"idle"' | wc -l)" -ge "$workers" ] && break; sleep 1
+  done
+  "${orchestrator[@]}" workers
+}
+
+# stack_submit SPEC [--set k=v ...]: prints the new job's id.
+stack_submit() {
+  "${orchestrator[@]}" submit --json "$@" | sed -n 's/^{ *"id": *"\([^"]*\)".*/\1/p' | head -n 1
+}
