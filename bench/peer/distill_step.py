@@ -118,35 +118,32 @@ class WaveletGate(nn.Module):
         return per_band.transpose(1, 2)
 
 
-def gated_kernels(gates):
-    return gates.matmul(HAAR.to(gates.dtype))  # (B, C, 4 taps) = sum_b g_b K_b
-
-
-class WaveletGatedDownsample(nn.Module):
-    """WG-Down: sum_b g_b * DWT_b(X) as one depthwise stride-2 conv with a per-sample 2x2 kernel."""
+class WaveletGated(nn.Module):
+    """A wavelet-gated resampler: its gate's (B, C, 4 bands) gates as per-sample 2x2 kernels sum_b g_b K_b, (B, C, 4 taps)."""
 
     def __init__(self, channels):
         super().__init__()
         self.gate = WaveletGate(channels)
 
+    def kernels(self, x):
+        return self.gate(x).matmul(HAAR.to(x.dtype))
+
+
+class WaveletGatedDownsample(WaveletGated):
+    """WG-Down: sum_b g_b * DWT_b(X) as one depthwise stride-2 conv with a per-sample 2x2 kernel."""
+
     def forward(self, x):
         b, c, h, w = x.shape
-        kernels = gated_kernels(self.gate(x))
-        folded = F.conv2d(x.reshape(1, b * c, h, w), kernels.reshape(b * c, 1, 2, 2), None, 2, 0, 1, b * c)
+        folded = F.conv2d(x.reshape(1, b * c, h, w), self.kernels(x).reshape(b * c, 1, 2, 2), None, 2, 0, 1, b * c)
         return folded.view(b, c, h // 2, w // 2)
 
 
-class WaveletGatedUpsample(nn.Module):
+class WaveletGatedUpsample(WaveletGated):
     """WG-Up: IDWT(g_LL X, g_LH X, g_HL X, g_HH X) as a batched 4x1 . 1xhw product and a pixel shuffle."""
-
-    def __init__(self, channels):
-        super().__init__()
-        self.gate = WaveletGate(channels)
 
     def forward(self, x):
         b, c, h, w = x.shape
-        kernels = gated_kernels(self.gate(x))
-        taps = kernels.unsqueeze(3).matmul(x.reshape(b, c, 1, h * w))
+        taps = self.kernels(x).unsqueeze(3).matmul(x.reshape(b, c, 1, h * w))
         return F.pixel_shuffle(taps.reshape(b, c * 4, h, w), 2)
 
 
