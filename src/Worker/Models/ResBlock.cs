@@ -46,6 +46,11 @@ public sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>, ITimestepBlock
         register_module(nameof(skip_connection), skip_connection);
     }
 
+    /// <summary>The children are registered above under their CompVis names. TorchSharp's reflective registration (run when a
+    /// parent registers this block) would add the aliases <c>embProjection</c> and <c>dropout</c> as well, and
+    /// state_dict would then carry <c>*.embProjection.*</c> keys that no CompVis checkpoint has.</summary>
+    protected override void RegisterComponents() { }
+
     public override Tensor forward(Tensor x, Tensor emb)
     {
         Tensor h;

@@ -29,6 +29,19 @@ public class UNetModelTests
         Assert.DoesNotContain(shapes.Keys, k => k.StartsWith("label_emb"));
     }
 
+    [Theory]
+    [InlineData("tiny-ldm")]
+    [InlineData("tiny-sd")]
+    public void StateDict_TinyPreset_HoldsEachParameterOnceUnderItsCompVisName(string preset)
+    {
+        using var model = new UNetModel(UNetPresets.Get(preset));
+
+        var keys = model.state_dict().Keys.Order().ToList();
+
+        // A CompVis checkpoint holds exactly the named parameters: no alias such as ResBlock's embProjection.
+        Assert.Equal(model.named_parameters().Select(p => p.name).Order().ToList(), keys);
+    }
+
     [Fact]
     public void Forward_TinyClassConditional_ReturnsInputShapeAndUsesLabels()
     {
