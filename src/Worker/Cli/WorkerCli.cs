@@ -18,6 +18,7 @@ public static class WorkerCli
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(CollectiveCommand.Create());
         root.Subcommands.Add(AgentCommand.Create());
+        root.Subcommands.Add(SampleCommand.Create());
         return root;
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Worker.Evaluation;
 using SpectralDiffusion.Worker.Training;
 
 namespace SpectralDiffusion.Worker.Jobs;
@@ -7,8 +8,26 @@ namespace SpectralDiffusion.Worker.Jobs;
 /// <summary>Forwards a trainer's progress to the job host and writes this rank's checkpoint shards.</summary>
 public sealed class HostTrainingObserver(IJobHost host, JobSpec spec) : ITrainingObserver
 {
-    public void OnProgress(StepReport report) =>
+    readonly List<StepReport> history = new();
+
+    public void OnProgress(StepReport report)
+    {
+        history.Add(report);
         host.ReportProgress("train", report.Step, report.TotalSteps, report.StepsPerSecond, report.Metrics);
+    }
+
+    /// <summary>Plots every loss term reported in this attempt against the step (log scale) and returns the PNG's path, or null before any report.</summary>
+    public string? PlotLosses(string path)
+    {
+        if (history.Count == 0) return null;
+        var series = history.SelectMany(r => r.Metrics.Keys).Distinct().Where(name => name.StartsWith("loss", StringComparison.Ordinal)).Order()
+            .Select(name => new PlotSeries(name,
+                history.Where(r => r.Metrics.ContainsKey(name)).Select(r => (double)r.Step).ToArray(),
+                history.Where(r => r.Metrics.ContainsKey(name)).Select(r => r.Metrics[name]).ToArray()))
+            .Where(s => s.Y.Any(v => v > 0)).ToList();
+        Plots.LossCurves(path, series);
+        return path;
+    }
 
     public void OnCheckpoint(TrainingState state)
     {

@@ -41,10 +41,13 @@ public static class TrainingJob
             spec.Type, spec.Model.Preset, options.Steps, options.BatchSize, options.WorldSize, options.BatchSize * options.WorldSize, options.LearningRate);
 
         var dataset = DatasetFactory.Create(spec.Dataset, model.Config.ImageSize, model.Config.NumClasses ?? 0, host.Log);
+        var observer = new HostTrainingObserver(host, spec);
         using (var batches = new LoaderBatches(dataset, options.BatchSize, seed, options.WorldSize, options.Rank, trainer.Step,
                    spec.Dataset.HorizontalFlip, model.Config.NumClasses is not null))
-            trainer.Run(batches, new HostTrainingObserver(host, spec), host.Cancellation);
+            trainer.Run(batches, observer, host.Cancellation);
         if (host.Cancellation.IsCancellationRequested) return;
+        if (host.Rank == 0 && observer.PlotLosses(Path.Combine(host.WorkDirectory, "losses.png")) is { } lossPlot)
+            host.PublishFile(lossPlot);
 
         using var averaged = ExportAveraged(model, trainer.Ema);
         if (host.Rank == 0)

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using SpectralDiffusion.Worker.Data;
+using SpectralDiffusion.Worker.Diffusion;
+using SpectralDiffusion.Worker.Models;
+using SpectralDiffusion.Worker.Torch;
+using static TorchSharp.torch;
+
+namespace SpectralDiffusion.Worker.Cli;
+
+/// <summary><c>worker sample</c>: draws images from a trained model with DDIM (default, 200 steps) or DDPM ancestral sampling, as PNG files and a grid.</summary>
+public static class SampleCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Model weights: our .safetensors, or a CompVis checkpoint with --preset.", Required = true };
+        var preset = new Option<string?>("--preset") { Description = "Architecture of a CompVis checkpoint." };
+        var ema = new Option<bool>("--ema") { Description = "Use the EMA weights of a CompVis checkpoint." };
+        var count = new Option<int>("--num") { Description = "Number of images.", DefaultValueFactory = _ => 16 };
+        var sampler = new Option<string>("--sampler") { Description = "ddim or ddpm.", DefaultValueFactory = _ => "ddim" };
+        var steps = new Option<int>("--steps") { Description = "DDIM steps (uniform timesteps).", DefaultValueFactory = _ => 200 };
+        var eta = new Option<double>("--eta") { Description = "DDIM eta (0 = deterministic).", DefaultValueFactory = _ => 0.0 };
+        var guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance scale (class-conditional models)." };
+        var label = new Option<int?>("--class") { Description = "Class of every image (class-conditional models; default: random classes)." };
+        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0 };
+        var batch = new Option<int>("--batch") { Description = "Images per forward pass.", DefaultValueFactory = _ => 16 };
+        var output = new Option<string>("--out") { Description = "Output folder for sample-*.png and grid.png.", Required = true };
+        var noClip = new Option<bool>("--no-clip") { Description = "Do not clip the predicted x0 to [-1, 1] (latent-space models)." };
+        var command = new Command("sample", "Generate images from a trained model (PNG files and a grid) with progress.");
+        foreach (var option in new Option[] { checkpoint, preset, ema, count, sampler, steps, eta, guidance, label, seed, batch, output, noClip })
+            command.Options.Add(option);
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var total = parse.GetValue(count);
+            var perBatch = parse.GetValue(batch);
+            var kind = parse.GetValue(sampler)!;
+            if (total < 1) throw new ArgumentException($"--num must be at least 1 (got {total})");
+            if (perBatch < 1) throw new ArgumentException($"--batch must be at least 1 (got {perBatch})");
+            if (kind is not ("ddim" or "ddpm")) throw new ArgumentException($"--sampler '{kind}' is unknown: use ddim or ddpm");
+            TorchRuntime.EnsureLoaded();
+            using var model = UNetCheckpoint.LoadAny(parse.GetValue(checkpoint)!, parse.GetValue(preset), parse.GetValue(ema));
+            model.eval();
+            var config = model.Config;
+            var schedule = NoiseSchedule.LdmLinear();
+            var ddim = kind == "ddim" ? new DdimSampler(schedule, parse.GetValue(steps), parse.GetValue(eta)) : null;
+            var ddpm = kind == "ddpm" ? new DdpmSampler(schedule) : null;
+            ClassifierFreeGuidance? cfg = null;
+            if (parse.GetValue(guidance) is double scale)
+                cfg = config is { NumClasses: int classes, NullClass: true }
+                    ? new ClassifierFreeGuidance(scale, classes)
+                    : throw new ArgumentException("--guidance needs a class-conditional model with a null class");
+            Denoiser denoiser = (x, t, y) => model.forward(x, t, y);
+            var output_ = parse.GetValue(output)!;
+            var progress = new ConsoleProgress("sample", "images");
+            var all = new List<Tensor>();
+            using var generator = new Generator((ulong)parse.GetValue(seed));
+            for (var done = 0; done < total; done += perBatch)
+            {
+                var n = Math.Min(perBatch, total - done);
+                Tensor? labels = null;
+                if (config.NumClasses is int k)
+                    labels = parse.GetValue(label) is int fixedClass
+                        ? (fixedClass >= 0 && fixedClass < k ? full(n, fixedClass, ScalarType.Int64) : throw new ArgumentException($"--class must be in [0, {k})"))
+                        : randint(0, k, new long[] { n }, dtype: ScalarType.Int64, generator: generator);
+                long[] shape = [n, config.InChannels, config.ImageSize, config.ImageSize];
+                var clip = !parse.GetValue(noClip);
+                var samples = ddim is not null
+                    ? ddim.Sample(denoiser, shape, generator, labels, cfg, clip)
+                    : ddpm!.Sample(denoiser, shape, generator, labels, cfg, clip);
+                ImageFiles.SavePngs(samples, output_, startIndex: done);
+                all.Add(samples);
+                progress.Report(done + n, total);
+            }
+            var grid = Path.Combine(output_, "grid.png");
+            ImageFiles.SaveGrid(cat(all.ToArray()), grid);
+            Console.WriteLine($"wrote {total} images and {grid}");
+        }));
+        return command;
+    }
+}
