@@ -55,6 +55,16 @@ public sealed class ArtifactStore(string root)
     public Stream OpenRead(string sha256) =>
         new FileStream(PathOf(sha256), FileMode.Open, FileAccess.Read, FileShare.Read, ChunkBytes, useAsync: true);
 
+    /// <summary>Whether the stored file exists and its content still hashes to <paramref name="sha256"/> (a disk fault or a
+    /// truncated copy fails this).</summary>
+    public bool Verify(string sha256)
+    {
+        var path = PathOf(sha256);
+        if (!File.Exists(path)) return false;
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream)) == sha256;
+    }
+
     /// <summary>Removes a stored file whose database record was never written (a rolled-back upload).</summary>
     public void Forget(string sha256)
     {

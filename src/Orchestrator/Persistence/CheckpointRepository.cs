@@ -42,10 +42,6 @@ public static class CheckpointRepository
         return new(checkpointId, completedNow, null);
     }
 
-    /// <summary>The newest complete checkpoint of a job, over all its attempts: what a new attempt resumes from.</summary>
-    public static async Task<CheckpointRef?> NewestCompleteAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellation) =>
-        (await ListAsync(connection, jobId, cancellation, completeOnly: true)).FirstOrDefault() is { } newest ? ToRef(newest) : null;
-
     public static async Task<CheckpointRef?> GetAsync(NpgsqlConnection connection, Guid checkpointId, CancellationToken cancellation) =>
         (await connection.QueryAsync(SelectManifest + " WHERE c.id = @id", Read, cancellation, ("id", checkpointId), ("complete_only", false)))
             .FirstOrDefault() is { } checkpoint ? ToRef(checkpoint) : null;
@@ -73,7 +69,7 @@ public static class CheckpointRepository
         return checkpoint;
     }
 
-    static CheckpointRef ToRef(Checkpoint checkpoint) => new()
+    public static CheckpointRef ToRef(Checkpoint checkpoint) => new()
     {
         CheckpointId = checkpoint.CheckpointId, Step = checkpoint.Step, WorldSize = checkpoint.WorldSize,
         ShardArtifacts = { checkpoint.ShardArtifacts },

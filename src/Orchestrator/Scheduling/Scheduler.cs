@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Serilog.Context;
+using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Shared.Contracts.V1;
@@ -14,7 +15,7 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 /// A job that does not fit is passed over for this round (smaller jobs behind it may start).
 /// </summary>
 public sealed class Scheduler(Database database, AssignmentHub hub, NotificationDispatcher dispatcher, SchedulerSignal signal,
-    IOptions<OrchestratorOptions> options, ILogger<Scheduler> logger) : IPeriodicWork
+    ArtifactStore artifacts, IOptions<OrchestratorOptions> options, ILogger<Scheduler> logger) : IPeriodicWork
 {
     const int CandidatesPerRound = 64;
 
@@ -64,7 +65,7 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
     async Task<Notifications> StartAttemptAsync(NpgsqlConnection connection, Guid jobId, List<Guid> workers, CancellationToken cancellation)
     {
         var job = (await JobRepository.LoadForUpdateAsync(connection, jobId, cancellation))!;
-        var resume = await CheckpointRepository.NewestCompleteAsync(connection, jobId, cancellation);
+        var resume = await NewestIntactCheckpointAsync(connection, jobId, cancellation);
         var attempt = job.StartAttempt(resume?.Step ?? 0);
         var rendezvousId = Guid.NewGuid();
         await AttemptRepository.InsertAsync(connection, jobId, attempt, rendezvousId,
@@ -85,6 +86,22 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
             logger.LogInformation("Job {JobId} attempt {Attempt} scheduled on workers {Workers}, resuming from step {ResumeStep}",
                 jobId, attempt, workers, resume?.Step ?? 0);
         return notifications;
+    }
+
+    /// <summary>
+    /// The newest complete checkpoint whose every shard is still in the artifact store with its recorded hash; a checkpoint
+    /// with a missing, truncated or corrupt shard is passed over (and logged), so the resume falls back to an older one.
+    /// </summary>
+    async Task<CheckpointRef?> NewestIntactCheckpointAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellation)
+    {
+        foreach (var checkpoint in await CheckpointRepository.ListAsync(connection, jobId, cancellation, completeOnly: true))
+        {
+            var broken = checkpoint.ShardArtifacts.Where(a => !artifacts.Verify(a["artifact:".Length..])).ToList();
+            if (broken.Count == 0) return CheckpointRepository.ToRef(checkpoint);
+            logger.LogWarning("Job {JobId}: checkpoint {CheckpointId} at step {Step} has missing or corrupt shards {Shards}; resuming from an older one",
+                jobId, checkpoint.CheckpointId, checkpoint.Step, broken);
+        }
+        return null;
     }
 
     /// <summary>Queued jobs whose input job failed, was cancelled, or succeeded without a model can never run: FAILED.</summary>

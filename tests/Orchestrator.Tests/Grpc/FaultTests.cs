@@ -49,6 +49,31 @@ public class FaultTests(ServerFixture fixture) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public async Task Scheduler_NewestCheckpointHasCorruptShard_ResumesFromThePreviousCompleteOne()
+    {
+        // Arrange: complete checkpoints at steps 10 and 20; then a disk fault truncates one shard of step 20.
+        await using var a = await FakeWorker.StartAsync(server.AsWorker, "corrupt-a");
+        await using var b = await FakeWorker.StartAsync(server.AsWorker, "corrupt-b");
+        var job = await Jobs.SubmitAsync(new SubmitJobRequest { Spec = Specs.Train(worldSize: 2, maxRestarts: 1) });
+        var (startA, startB) = (await a.NextStartAsync(), await b.NextStartAsync());
+        var olderA = await a.UploadShardAsync(startA, 10, [1, 1, 1]);
+        var olderB = await b.UploadShardAsync(startB, 10, [2, 2, 2]);
+        await a.UploadShardAsync(startA, 20, [3, 3, 3]);
+        var newerB = await b.UploadShardAsync(startB, 20, [4, 4, 4]);
+        var sha = newerB.Artifact["artifact:".Length..];
+        File.WriteAllBytes(Path.Combine(server.ArtifactRoot, sha[..2], sha), [4]);
+
+        // Act: rank 1 fails, so the job is re-queued and scheduled again on the same two workers.
+        await b.CompleteAsync(startB, succeeded: false, error: "boom");
+        await a.NextAbortAsync();
+        var retry = await a.NextStartAsync();
+
+        // Assert
+        Assert.Equal(10, retry.ResumeFrom.Step);
+        Assert.Equal([olderA.Artifact, olderB.Artifact], retry.ResumeFrom.ShardArtifacts);
+    }
+
+    [Fact]
     public async Task Assignments_StreamBreaks_AbortsAttemptOnEveryRankAndLosesWorker()
     {
         await using var a = await FakeWorker.StartAsync(server.AsWorker, "crash-a");
