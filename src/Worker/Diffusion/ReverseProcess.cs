@@ -16,11 +16,16 @@ static class ReverseProcess
         for (var step = 0; step < timestepsNoisiestFirst.Count; step++)
         {
             using var scope = NewDisposeScope();
-            var t = full([x.shape[0]], timestepsNoisiestFirst[step], ScalarType.Int64, device: x.device);
-            var eps = guidance is null || guidance.Scale == 1.0
-                ? denoiser(x, t, classLabels)
-                : guidance.PredictNoise(denoiser, x, t, classLabels!);
-            var next = update(x, t, eps, step).MoveToOuterDisposeScope();
+            var current = x;
+            var index = step;
+            var next = Torch.CollectionPause.Run(() =>
+            {
+                var t = full([current.shape[0]], timestepsNoisiestFirst[index], ScalarType.Int64, device: current.device);
+                var eps = guidance is null || guidance.Scale == 1.0
+                    ? denoiser(current, t, classLabels)
+                    : guidance.PredictNoise(denoiser, current, t, classLabels!);
+                return update(current, t, eps, index);
+            }).MoveToOuterDisposeScope();
             if (!ReferenceEquals(x, xT)) x.Dispose();   // free the previous x_t, unless it is the caller's own x_T
             x = next;
             onStep?.Invoke(step, timestepsNoisiestFirst[step]);

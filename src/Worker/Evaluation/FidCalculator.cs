@@ -57,7 +57,10 @@ public sealed class FidCalculator(FidInceptionV3 model, int batchSize = 50, Devi
         model.eval();
         model.to(device);
         var rgb = images.shape[1] == 1 ? images.expand(-1, 3, -1, -1) : images;
-        var unitRange = ((rgb.to(ScalarType.Float32).to(device) + 1) / 2).clamp(0, 1);   // pytorch-fid takes [0, 1]
-        return model.call(unitRange);
+        return Torch.CollectionPause.Run(() =>
+        {
+            var unitRange = ((rgb.to(ScalarType.Float32).to(device) + 1) / 2).clamp(0, 1);   // pytorch-fid takes [0, 1]
+            return model.call(unitRange);
+        });
     }
 }

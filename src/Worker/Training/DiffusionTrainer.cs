@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Models;
+using SpectralDiffusion.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -78,7 +79,10 @@ public sealed class DiffusionTrainer : IDisposable
     }
 
     /// <summary>One optimiser step on this rank's batch; returns the step's scalar metrics.</summary>
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor? labels)
+    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor? labels) =>
+        CollectionPause.Run(() => TrainStepUnpaused(images, labels));
+
+    IReadOnlyDictionary<string, double> TrainStepUnpaused(Tensor images, Tensor? labels)
     {
         using var scope = NewDisposeScope();
         var rate = learningRate.RateAt(Step);

@@ -1,0 +1,43 @@
+using System.Runtime;
+
+namespace SpectralDiffusion.Worker.Torch;
+
+/// <summary>
+/// Holds the garbage collector off while a block of TorchSharp calls runs.
+/// TorchSharp 0.107 turns every implicit scalar (the alpha of <c>a + b</c>, the factor of <c>x * 0.5</c>) into a
+/// finalizable <c>Scalar</c> whose native handle is passed to libtorch and which nothing references afterwards. Once the
+/// JIT has optimised those methods (tiered compilation, after some dozens of training steps) a collection during the
+/// native call can finalize the Scalar and free it under libtorch's feet: long CPU runs then died at random with
+/// "Expected false to be true ... toFloat at Scalar.h". Without a collection inside the block nothing becomes
+/// unreachable mid-call; dead Scalars are finalized after the block, when their calls have returned.
+/// </summary>
+public static class CollectionPause
+{
+    /// <summary>Managed allocation allowed inside one block (a training step allocates a few MB of wrappers).</summary>
+    public const long BudgetBytes = 96L << 20;
+
+    public static T Run<T>(Func<T> block)
+    {
+        var paused = TryPause();
+        try
+        {
+            return block();
+        }
+        finally
+        {
+            // The budget can be exceeded (then the runtime leaves the region itself and collections resume).
+            if (paused && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+                try { GC.EndNoGCRegion(); } catch (InvalidOperationException) { }
+        }
+    }
+
+    public static void Run(Action block) => Run(() => { block(); return 0; });
+
+    static bool TryPause()
+    {
+        if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) return false; // nested: the outer block holds it
+        try { return GC.TryStartNoGCRegion(BudgetBytes); }
+        catch (InvalidOperationException) { return false; }
+        catch (ArgumentOutOfRangeException) { return false; }
+    }
+}
