@@ -86,9 +86,10 @@ public static class EvaluationJob
         var folder = Path.Combine(host.WorkDirectory, "evaluation");
         Directory.CreateDirectory(folder);
         var files = new List<string>();
+        var realRadial = RadialPowerSpectrum.From(pooledReal);
+        var generatedRadial = RadialPowerSpectrum.From(pooledGenerated);
         var spectrumPlot = Path.Combine(folder, "power-spectrum.png");
-        Plots.PowerSpectra(spectrumPlot, RadialPowerSpectrum.From(pooledReal),
-            new Dictionary<string, RadialPowerSpectrum> { [spec.Model.Preset] = RadialPowerSpectrum.From(pooledGenerated) });
+        Plots.PowerSpectra(spectrumPlot, realRadial, new Dictionary<string, RadialPowerSpectrum> { [spec.Model.Preset] = generatedRadial });
         files.Add(spectrumPlot);
         if (grid is not null)
         {
@@ -105,14 +106,12 @@ public static class EvaluationJob
                 gateSeries.Select(g => (double)g.Step).ToArray(), gateSeries.Select(g => (double)g.Bands[b]).ToArray())).ToList());
             files.Add(gatePlot);
         }
-        var realHighPower = RadialPowerSpectrum.From(pooledReal);
-        var generatedHighPower = RadialPowerSpectrum.From(pooledGenerated);
         var extra = new Dictionary<string, double>
         {
             ["params"] = ModelStatistics.CountParameters(model),
             ["macs"] = ModelStatistics.CountMacs(model, config.ImageSize, config.ImageSize),
             ["cutoff"] = errors.Cutoff,
-            ["high_frequency_power_ratio"] = HighPowerRatio(realHighPower, generatedHighPower, errors.Cutoff / Math.Min(errors.Height, errors.Width)),
+            ["high_frequency_power_ratio"] = HighPowerRatio(realRadial, generatedRadial, errors.Cutoff / Math.Min(errors.Height, errors.Width)),
         };
         foreach (var file in files) host.PublishFile(file);
         var outcome = new EvaluationOutcome(spec.Model.Preset, total, fidValue, errors.LowFrequencyError, errors.HighFrequencyError, extra, files);

@@ -1,4 +1,5 @@
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Distributed;
 using SpectralDiffusion.Worker.Models;
@@ -76,9 +77,9 @@ public static class TrainingJob
         var distillation = spec.Distillation ?? new DistillationSpec();
         var weights = new DistillationWeights
         {
-            LambdaSpatial = distillation.HasLambdaSpatial ? distillation.LambdaSpatial : 0.1,
-            LambdaFrequency = distillation.HasLambdaFreq ? distillation.LambdaFreq : 0.1,
-            Alpha = distillation.HasAlpha ? distillation.Alpha : 1.0,
+            LambdaSpatial = distillation.HasLambdaSpatial ? distillation.LambdaSpatial : JobSpecDefaults.LambdaSpatial,
+            LambdaFrequency = distillation.HasLambdaFreq ? distillation.LambdaFreq : JobSpecDefaults.LambdaFreq,
+            Alpha = distillation.HasAlpha ? distillation.Alpha : JobSpecDefaults.FrequencyAlpha,
             UseDdpm = !distillation.DisableDdpm,
             UseSpatial = !distillation.DisableSpatial,
             UseFrequency = !distillation.DisableFreq,
@@ -99,12 +100,12 @@ public static class TrainingJob
             WorldSize = host.WorldSize,
             LogEvery = Math.Max(1, spec.Schedule.LogEvery),
             CheckpointEvery = spec.Schedule.CheckpointEvery,
-            LearningRate = optimizer.LearningRate > 0 ? optimizer.LearningRate : 2e-4,
+            LearningRate = optimizer.LearningRate > 0 ? optimizer.LearningRate : JobSpecDefaults.LearningRate,
             WeightDecay = optimizer.WeightDecay,
             WarmupSteps = optimizer.WarmupSteps,
             MinLrRatio = optimizer.MinLrRatio,
             GradClip = optimizer.GradClip,
-            EmaDecay = optimizer.EmaDecay > 0 ? optimizer.EmaDecay : 0.9999,
+            EmaDecay = optimizer.EmaDecay > 0 ? optimizer.EmaDecay : JobSpecDefaults.EmaDecay,
         };
     }
 
