@@ -8,6 +8,8 @@ public static class BenchmarkRegistry
         // name = (description, entry point); one file per benchmark beside this one.
         ["forward-throughput"] = ("UNet denoiser evaluations/s: tiny teacher, Lite and SD; lite-ldm-ffhq vs sd-ffhq (SD/Lite ratio)", ForwardThroughputBenchmark.Run),
         ["peer-distill-step"] = ("one tiny-sd distillation step, TorchSharp vs the same networks and loss in PyTorch 1.13 (ratio TorchSharp/PyTorch)", PeerDistillStepBenchmark.Run),
+        ["conv-alignment"] = ("forward+backward of tiny-ldm and tiny-sd with oneDNN's padding fault routed around vs not (time ratio; non-finite gradient counts)",
+            ConvolutionAlignmentBenchmark.Run),
         ["training-memory"] = ("resident memory over thousands of tiny distillation steps (RSS last/first ratio)", TrainingMemoryBenchmark.Run),
         ["allreduce"] = ("tcp ring all-reduce bus bandwidth on loopback (1-256 MB, 2 ranks) vs memcpy; gradient sync overlap off/on", AllReduceBenchmark.Run),
         ["orchestrator"] = ("submits/s, time to gang-assign 100 workers, heartbeats/s (needs PostgreSQL: --database or SD_BENCH_DATABASE)",

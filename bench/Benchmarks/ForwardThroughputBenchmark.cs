@@ -2,6 +2,7 @@ using System.Diagnostics;
 using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Torch;
 using static TorchSharp.torch;
+using static SpectralDiffusion.Benchmarks.BenchmarkOptions;
 
 namespace SpectralDiffusion.Benchmarks;
 
@@ -82,14 +83,5 @@ public static class ForwardThroughputBenchmark
             x.Dispose();
             t.Dispose();
         }
-    }
-
-    static int IntOption(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        if (index < 0) return fallback;
-        if (index + 1 >= args.Length || !int.TryParse(args[index + 1], out var value) || value <= 0)
-            throw new ArgumentException($"{name} needs a positive integer");
-        return value;
     }
 }

@@ -5,6 +5,7 @@ using SpectralDiffusion.Worker.Torch;
 using SpectralDiffusion.Worker.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static SpectralDiffusion.Benchmarks.BenchmarkOptions;
 
 namespace SpectralDiffusion.Benchmarks;
 
@@ -164,19 +165,4 @@ public static class PeerDistillStepBenchmark
         File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    static string? Option(string[] args, string name)
-    {
-        var index = Array.IndexOf(args, name);
-        if (index < 0) return null;
-        return index + 1 < args.Length ? args[index + 1] : throw new ArgumentException($"{name} needs a value");
-    }
-
-    static int IntOption(string[] args, string name, int fallback, bool allowZero = false)
-    {
-        if (Option(args, name) is not { } text) return fallback;
-        if (!int.TryParse(text, CultureInfo.InvariantCulture, out var value) || value < (allowZero ? 0 : 1))
-            throw new ArgumentException($"{name} needs a {(allowZero ? "non-negative" : "positive")} integer, got '{text}'");
-        return value;
-    }
 }

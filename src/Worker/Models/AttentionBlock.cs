@@ -1,3 +1,4 @@
+using SpectralDiffusion.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -34,8 +35,8 @@ public sealed class AttentionBlock : nn.Module<Tensor, Tensor>, IMacCounted
     {
         var (batch, length) = (x.shape[0], x.shape[2] * x.shape[3]);
         var flat = x.reshape(batch, channels, length);
-        var attended = LegacyQkvAttention(qkv.forward(norm.forward(flat)), heads);
-        return (flat + proj_out.forward(attended)).reshape(x.shape);
+        var attended = LegacyQkvAttention(ChannelAlignedConvolution.Forward(qkv, norm.forward(flat)), heads);
+        return (flat + ChannelAlignedConvolution.Forward(proj_out, attended)).reshape(x.shape);
     }
 
     /// <summary>softmax(qᵀk / √d) applied to v, per head; qkv is (N, H·3·d, T) with heads split first (QKVAttentionLegacy).</summary>

@@ -1,3 +1,4 @@
+using SpectralDiffusion.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,7 +19,7 @@ public sealed class Downsample : nn.Module<Tensor, Tensor>, IMacCounted
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => op.forward(x);
+    public override Tensor forward(Tensor x) => op is Conv2d conv ? ChannelAlignedConvolution.Forward(conv, x) : op.forward(x);
 
     public (long Macs, FeatureShape Output) CountMacs(FeatureShape input) => op is Conv2d conv
         ? MacRules.Conv2d(conv, input, stride: 2, padding: 1)

@@ -1,3 +1,4 @@
+using SpectralDiffusion.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -54,29 +55,29 @@ public sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>, ITimestepBlock
     public override Tensor forward(Tensor x, Tensor emb)
     {
         Tensor h;
-        if (resample == Resample.None)
+        // The Sequentials hold the CompVis names; the convs run aligned (ChannelAlignedConvolution).
+        h = nn.functional.silu(norms[0].forward(x));
+        if (resample != Resample.None)
         {
-            h = in_layers.forward(x);
-        }
-        else
-        {
-            h = Resampled(nn.functional.silu(norms[0].forward(x)));
+            h = Resampled(h);
             x = Resampled(x);
-            h = convs[0].forward(h);
         }
+        h = ChannelAlignedConvolution.Forward(convs[0], h);
         var embOut = emb_layers.forward(emb).to(h.dtype).unsqueeze(-1).unsqueeze(-1);
         if (useScaleShiftNorm)
         {
             var scaleShift = embOut.chunk(2, dim: 1);
             h = norms[1].forward(h) * (1 + scaleShift[0]) + scaleShift[1];
-            h = convs[1].forward(dropout.forward(nn.functional.silu(h)));
         }
         else
         {
-            h = out_layers.forward(h + embOut);
+            h = norms[1].forward(h + embOut);
         }
-        return skip_connection.forward(x) + h;
+        h = ChannelAlignedConvolution.Forward(convs[1], dropout.forward(nn.functional.silu(h)));
+        return Skip(x) + h;
     }
+
+    Tensor Skip(Tensor x) => skip_connection is Conv2d conv ? ChannelAlignedConvolution.Forward(conv, x) : skip_connection.forward(x);
 
     Tensor Resampled(Tensor x) => resample == Resample.Up
         ? nn.functional.interpolate(x, scale_factor: new[] { 2.0, 2.0 }, mode: InterpolationMode.Nearest)

@@ -1,3 +1,4 @@
+using SpectralDiffusion.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,12 +31,12 @@ public sealed class SpatialTransformer : nn.Module<Tensor, Tensor?, Tensor>, ICo
     public override Tensor forward(Tensor x, Tensor? context)
     {
         var (batch, height, width) = (x.shape[0], x.shape[2], x.shape[3]);
-        var h = proj_in.forward(norm.forward(x));
+        var h = ChannelAlignedConvolution.Forward(proj_in, norm.forward(x));
         var inner = h.shape[1];
         h = h.flatten(2).transpose(1, 2);                                       // (B, H·W, inner)
         foreach (var block in transformer_blocks) h = block.forward(h, context);
         h = h.transpose(1, 2).reshape(batch, inner, height, width);
-        return proj_out.forward(h) + x;
+        return ChannelAlignedConvolution.Forward(proj_out, h) + x;
     }
 
     public (long Macs, FeatureShape Output) CountMacs(FeatureShape input)

@@ -1,4 +1,5 @@
 using SpectralDiffusion.Worker.Spectral;
+using SpectralDiffusion.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -46,6 +47,7 @@ public sealed class TimestepEmbedSequential : nn.Module<Tensor, Tensor, Tensor>,
             {
                 ITimestepBlock timestepBlock => timestepBlock.forward(x, emb),
                 IContextBlock contextBlock => contextBlock.forward(x, context),
+                Conv2d conv => ChannelAlignedConvolution.Forward(conv, x),
                 nn.Module<Tensor, Tensor> plain => plain.forward(x),
                 _ => throw new InvalidOperationException($"{layer.GetName()} has no forward(Tensor)"),
             };

@@ -1,4 +1,5 @@
 using SpectralDiffusion.Worker.Spectral;
+using SpectralDiffusion.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -149,7 +150,9 @@ public sealed class UNetModel : nn.Module<Tensor, Tensor, Tensor>
             h = output_blocks[i].forward(cat(new[] { h, skips.Pop() }, dim: 1), emb, context);
             Keep($"output_blocks.{i}", h);
         }
-        return @out.forward(h);
+        var outLayers = @out.children().ToArray();                        // GroupNorm, SiLU, conv (CompVis names out.0, out.2)
+        h = ((nn.Module<Tensor, Tensor>)outLayers[1]).forward(((nn.Module<Tensor, Tensor>)outLayers[0]).forward(h));
+        return ChannelAlignedConvolution.Forward((Conv2d)outLayers[2], h);
 
         void Keep(string name, Tensor value)
         {

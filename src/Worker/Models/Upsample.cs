@@ -1,3 +1,4 @@
+using SpectralDiffusion.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,7 +19,7 @@ public sealed class Upsample : nn.Module<Tensor, Tensor>, IMacCounted
     public override Tensor forward(Tensor x)
     {
         var upsampled = nn.functional.interpolate(x, scale_factor: new[] { 2.0, 2.0 }, mode: InterpolationMode.Nearest);
-        return conv is null ? upsampled : conv.forward(upsampled);
+        return conv is null ? upsampled : ChannelAlignedConvolution.Forward(conv, upsampled);
     }
 
     public (long Macs, FeatureShape Output) CountMacs(FeatureShape input)

@@ -19,6 +19,7 @@ public static class TorchRuntime
             try
             {
                 torch.InitializeDeviceType(DeviceType.CPU);
+                LibTorchContext.TryDisableNnpack();
                 loaded = true;
             }
             catch (Exception e) when (e is NotSupportedException or DllNotFoundException or TypeInitializationException)

@@ -94,21 +94,34 @@ public sealed class DiffusionTrainer : IDisposable
         foreach (var (name, value) in losses)
         {
             var scalar = value.item<float>();
-            if (!float.IsFinite(scalar)) throw new TrainingDivergedException(Step, name, scalar);
+            if (!float.IsFinite(scalar)) throw TrainingDivergedException.Loss(Step, name, scalar);
             metrics[name] = scalar;
         }
 
         optimizer.zero_grad();
         losses["loss"].backward();
         synchronizeGradients?.Invoke(parameters);
-        if (options.GradClip > 0)
-            metrics["grad_norm"] = nn.utils.clip_grad_norm_(parameters, options.GradClip);
+        var gradNorm = options.GradClip > 0
+            ? nn.utils.clip_grad_norm_(parameters, options.GradClip)
+            : GradientNorm();
+        if (!double.IsFinite(gradNorm)) throw TrainingDivergedException.Gradient(Step, gradNorm, FirstNonFiniteGradient());
+        metrics["grad_norm"] = gradNorm;
         optimizer.step();
         ema.Update();
         Step++;
         metrics["lr"] = rate;
         return metrics;
     }
+
+    /// <summary>The L2 norm over every parameter's gradient (what clip_grad_norm_ measures).</summary>
+    double GradientNorm()
+    {
+        var norms = parameters.Where(p => p.grad is not null).Select(p => p.grad!.norm()).ToArray();
+        return norms.Length == 0 ? 0 : stack(norms).norm().item<float>();
+    }
+
+    string FirstNonFiniteGradient() =>
+        objective.TrainableParameters.FirstOrDefault(p => p.Parameter.grad is { } grad && !grad.isfinite().all().item<bool>()).Name ?? "(none)";
 
     /// <summary>Timesteps, noise and (for class-conditional models) label dropout for this step and rank.</summary>
     (Tensor Timesteps, Tensor Noise, Tensor? Labels) DrawStepRandomness(Tensor images, Tensor? labels)

@@ -1,3 +1,4 @@
+using SpectralDiffusion.Worker.Torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -38,6 +39,6 @@ public sealed class FeatureAligners : nn.Module<string, Tensor, Tensor>
     {
         if (!keys.TryGetValue(tap, out var key))
             throw new ArgumentException($"no aligner for feature '{tap}'; aligned taps: {string.Join(", ", keys.Keys)}", nameof(tap));
-        return aligners[key].forward(studentFeature);
+        return ChannelAlignedConvolution.Forward(aligners[key], studentFeature);
     }
 }

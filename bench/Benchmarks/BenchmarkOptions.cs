@@ -1,0 +1,22 @@
+using System.Globalization;
+
+namespace SpectralDiffusion.Benchmarks;
+
+/// <summary>The `--name value` options every benchmark takes, with errors that name the option.</summary>
+static class BenchmarkOptions
+{
+    public static string? Option(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        if (index < 0) return null;
+        return index + 1 < args.Length ? args[index + 1] : throw new ArgumentException($"{name} needs a value");
+    }
+
+    public static int IntOption(string[] args, string name, int fallback, bool allowZero = false)
+    {
+        if (Option(args, name) is not { } text) return fallback;
+        if (!int.TryParse(text, CultureInfo.InvariantCulture, out var value) || value < (allowZero ? 0 : 1))
+            throw new ArgumentException($"{name} needs a {(allowZero ? "non-negative" : "positive")} integer, got '{text}'");
+        return value;
+    }
+}
