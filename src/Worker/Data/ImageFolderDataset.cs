@@ -81,7 +81,7 @@ public sealed class ImageFolderDataset : IImageDataset
     public int Read(int index, Span<float> pixels)
     {
         var (path, label) = files[index];
-        using var decoded = SKBitmap.Decode(path) ?? throw new InvalidDataException($"cannot decode image '{path}' (it was readable when the folder was scanned)");
+        using var decoded = DecodeWhole(path);
         using var square = ResizeAndCenterCrop(decoded, Shape.Width, Shape.Height);
         ImagePixels.ToFloatChw(square, pixels);
         return label;
@@ -103,6 +103,19 @@ public sealed class ImageFolderDataset : IImageDataset
         return target;
     }
 
+    /// <summary>Decodes every pixel; a file that ends early is an error, not a partly grey image.</summary>
+    static SKBitmap DecodeWhole(string path)
+    {
+        using var codec = SKCodec.Create(path, out var opened)
+                          ?? throw new InvalidDataException($"cannot decode image '{path}' ({opened}; it was readable when the folder was scanned)");
+        var info = codec.Info.WithColorType(SKColorType.Rgba8888).WithAlphaType(SKAlphaType.Unpremul);
+        var bitmap = new SKBitmap(info);
+        var result = codec.GetPixels(info, bitmap.GetPixels());
+        if (result == SKCodecResult.Success) return bitmap;
+        bitmap.Dispose();
+        throw new InvalidDataException($"cannot decode image '{path}': {result} (truncated or corrupt); remove it, or leave dataset.fail_on_corrupt off to skip such files when the folder is scanned");
+    }
+
     static SKSizeI? ProbeSize(string path, out string reason)
     {
         reason = "";
@@ -112,6 +125,7 @@ public sealed class ImageFolderDataset : IImageDataset
             if (codec is null) { reason = $"not a decodable PNG/JPEG ({result})"; return null; }
             var info = codec.Info;
             if (info.Width < 1 || info.Height < 1) { reason = "zero-sized image"; return null; }
+            if (TruncationReason(path, codec.EncodedFormat) is { } truncated) { reason = truncated; return null; }
             return new SKSizeI(info.Width, info.Height);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -120,6 +134,27 @@ public sealed class ImageFolderDataset : IImageDataset
             return null;
         }
     }
+
+    /// <summary>
+    /// A cheap check of the file's end (its header alone decodes fine when the body is cut off): a PNG ends with its
+    /// IEND chunk, a JPEG with an end-of-image marker (some cameras append data after it, so the last 4 KB are searched).
+    /// </summary>
+    static string? TruncationReason(string path, SKEncodedImageFormat format)
+    {
+        using var stream = File.OpenRead(path);
+        var tail = new byte[(int)Math.Min(stream.Length, 4096)];
+        stream.Seek(-tail.Length, SeekOrigin.End);
+        stream.ReadExactly(tail);
+        return format switch
+        {
+            SKEncodedImageFormat.Png when !tail.AsSpan().EndsWith(PngEnd) => "truncated PNG: the file does not end with its IEND chunk",
+            SKEncodedImageFormat.Jpeg when tail.AsSpan().IndexOf(JpegEnd) < 0 => "truncated JPEG: no end-of-image marker (FF D9) at the end of the file",
+            _ => null,
+        };
+    }
+
+    static readonly byte[] PngEnd = [0, 0, 0, 0, (byte)'I', (byte)'E', (byte)'N', (byte)'D', 0xAE, 0x42, 0x60, 0x82];
+    static readonly byte[] JpegEnd = [0xFF, 0xD9];
 
     static IEnumerable<string> ImagesUnder(string folder) =>
         Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Where(IsImageFile);

@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using SpectralDiffusion.Worker.Models;
+using SpectralDiffusion.Worker.Training;
 
 namespace SpectralDiffusion.Worker.Jobs;
 
@@ -8,10 +10,10 @@ public static partial class LocalCheckpoints
     [GeneratedRegex(@"^shard-(\d+)-of-(\d+)\.safetensors$")]
     private static partial Regex ShardName();
 
-    /// <summary>The shard paths of the newest complete checkpoint, or null when there is none.</summary>
-    public static IReadOnlyList<string>? NewestComplete(string folder)
+    /// <summary>The shard paths of every complete checkpoint, newest first.</summary>
+    public static IEnumerable<IReadOnlyList<string>> CompleteNewestFirst(string folder)
     {
-        if (!Directory.Exists(folder)) return null;
+        if (!Directory.Exists(folder)) yield break;
         foreach (var step in Directory.GetDirectories(folder, "step-*").OrderByDescending(d => d, StringComparer.Ordinal))
         {
             var shards = Directory.GetFiles(step, "shard-*.safetensors")
@@ -20,7 +22,32 @@ public static partial class LocalCheckpoints
             foreach (var world in shards.Select(s => s.World).Distinct())
             {
                 var ranks = shards.Where(s => s.World == world).ToList();
-                if (ranks.Select(r => r.Rank).Distinct().Count() == world) return ranks.OrderBy(r => r.Rank).Select(r => r.Path).ToList();
+                if (ranks.Select(r => r.Rank).Distinct().Count() == world)
+                {
+                    yield return ranks.OrderBy(r => r.Rank).Select(r => r.Path).ToList();
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The newest complete checkpoint that reads back whole (every shard parses, agrees and holds finite values), or
+    /// null when there is none. A damaged newer checkpoint is passed over, not fatal: <paramref name="skipped"/> hears
+    /// its folder and the reason, and the run resumes from the one before it.
+    /// </summary>
+    public static (TrainingState State, string Folder)? NewestReadable(string folder, Action<string, string> skipped)
+    {
+        foreach (var shards in CompleteNewestFirst(folder))
+        {
+            var step = Path.GetDirectoryName(shards[0])!;
+            try
+            {
+                return (TrainingState.ReadShards(shards), step);
+            }
+            catch (Exception e) when (e is CheckpointFormatException or InvalidDataException or IOException)
+            {
+                skipped(step, e.Message);
             }
         }
         return null;

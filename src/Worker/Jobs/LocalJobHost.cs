@@ -57,10 +57,11 @@ public sealed class LocalJobHost : IJobHost
     public TrainingState? ResumeState()
     {
         if (!resume) return null;
-        var newest = LocalCheckpoints.NewestComplete(Path.Combine(WorkDirectory, "checkpoints"));
-        if (newest is null) return null;
-        console.WriteLine($"resuming from {Path.GetDirectoryName(newest[0])} (pass --fresh to start over)");
-        return TrainingState.ReadShards(newest);
+        var newest = LocalCheckpoints.NewestReadable(Path.Combine(WorkDirectory, "checkpoints"),
+            (folder, reason) => console.WriteLine($"skipping the damaged checkpoint {folder}: {reason}"));
+        if (newest is not { } found) return null;
+        console.WriteLine($"resuming from {found.Folder} (pass --fresh to start over)");
+        return found.State;
     }
 
     public void ReportProgress(string phase, long step, long totalSteps, double stepsPerSecond, IReadOnlyDictionary<string, double> metrics)

@@ -51,6 +51,7 @@ public static class TrainingJob
             host.PublishFile(lossPlot);
 
         using var averaged = ExportAveraged(model, trainer.Ema);
+        RequireFiniteWeights(averaged);
         if (host.Rank == 0)
         {
             var path = Path.Combine(host.WorkDirectory, "model-ema.safetensors");
@@ -107,6 +108,14 @@ public static class TrainingJob
             GradClip = optimizer.GradClip,
             EmaDecay = optimizer.EmaDecay > 0 ? optimizer.EmaDecay : JobSpecDefaults.EmaDecay,
         };
+    }
+
+    /// <summary>Never publishes NaN weights: the trainer stops before a NaN reaches them, so one here is a fault to report.</summary>
+    static void RequireFiniteWeights(UNetModel averaged)
+    {
+        foreach (var (name, parameter) in averaged.named_parameters())
+            if (!parameter.isfinite().all().item<bool>())
+                throw new InvalidDataException($"the EMA weights hold NaN or infinite values (first: {name}); the model was not exported");
     }
 
     /// <summary>A copy of the trained architecture carrying the EMA weights: what is published and evaluated.</summary>

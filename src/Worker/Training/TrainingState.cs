@@ -62,7 +62,11 @@ public sealed class TrainingState
                     throw new InvalidDataException($"{path}: {key} {metadata[key]} differs from {firstPath} ({first[key]}); shards of different checkpoints were mixed");
             var rank = int.Parse(metadata["rank"], CultureInfo.InvariantCulture);
             if (!ranks.Add(rank)) throw new InvalidDataException($"{path}: rank {rank} appears twice");
-            foreach (var (name, tensor) in shardTensors) tensors[name] = tensor;
+            foreach (var (name, tensor) in shardTensors)
+            {
+                RequireFinite(path, name, tensor);
+                tensors[name] = tensor;
+            }
         }
         var worldSize = int.Parse(first!["world_size"], CultureInfo.InvariantCulture);
         var missing = Enumerable.Range(0, worldSize).Where(r => !ranks.Contains(r)).ToList();
@@ -79,5 +83,16 @@ public sealed class TrainingState
             Info = first.Where(m => !reserved.Contains(m.Key)).ToDictionary(m => m.Key, m => m.Value),
             Tensors = tensors,
         };
+    }
+
+    /// <summary>A checkpoint of a run that never stores a NaN (the trainer stops before one reaches the weights) holds
+    /// none either: a non-finite value means the file was damaged or written by something else.</summary>
+    static void RequireFinite(string path, string name, Tensor tensor)
+    {
+        if (!tensor.is_floating_point()) return;
+        using var nonFinite = tensor.isfinite().logical_not().sum();
+        var count = nonFinite.item<long>();
+        if (count > 0)
+            throw new CheckpointFormatException(path, $"tensor '{name}' holds {count} NaN or infinite value(s) of {tensor.numel()}; the checkpoint is corrupt");
     }
 }

@@ -46,6 +46,42 @@ public class ImageFolderDatasetTests
         Assert.Contains("broken.jpg", error.Message);
     }
 
+    [Theory]
+    [InlineData(CorruptFilePolicy.Fail)]
+    [InlineData(CorruptFilePolicy.Skip)]
+    public void Constructor_TruncatedPng_FailsOrSkipsNamingFile(CorruptFilePolicy policy)
+    {
+        using var folder = new TemporaryFolder();
+        var whole = ImageFiles.SavePngs(RandomImages(2, 16, 3), folder.Path);
+        var bytes = File.ReadAllBytes(whole[1]);
+        File.WriteAllBytes(whole[1], bytes[..(bytes.Length * 2 / 3)]);   // the header still decodes; the pixels do not
+
+        if (policy == CorruptFilePolicy.Fail)
+        {
+            var error = Assert.Throws<InvalidDataException>(() => new ImageFolderDataset(folder.Path, corruptFiles: policy));
+            Assert.Contains(Path.GetFileName(whole[1]), error.Message);
+            Assert.Contains("truncated", error.Message);
+            return;
+        }
+        var dataset = new ImageFolderDataset(folder.Path, corruptFiles: policy);
+        Assert.Equal(1, dataset.Count);
+        Assert.Equal(whole[1], Assert.Single(dataset.SkippedFiles).Path);
+    }
+
+    [Fact]
+    public void Read_FileTruncatedAfterScan_ThrowsNamingFile()
+    {
+        using var folder = new TemporaryFolder();
+        var whole = ImageFiles.SavePngs(RandomImages(1, 16, 4), folder.Path);
+        var dataset = new ImageFolderDataset(folder.Path);
+        var bytes = File.ReadAllBytes(whole[0]);
+        File.WriteAllBytes(whole[0], bytes[..(bytes.Length / 2)]);
+
+        var error = Assert.Throws<InvalidDataException>(() => dataset.Read(0, new float[3 * 16 * 16]));
+
+        Assert.Contains(Path.GetFileName(whole[0]), error.Message);
+    }
+
     [Fact]
     public void Constructor_EmptyFolder_ThrowsNamingFolder()
     {

@@ -77,4 +77,18 @@ public class TrainingStateTests : IDisposable
         Assert.Contains(path, error.Message);
         Assert.Contains("truncated", error.Message);
     }
+
+    [Fact]
+    public void ReadShards_NaNInEmaTensor_ThrowsNamingTensorAndFile()
+    {
+        var state = Sample();
+        state.Tensors["ema.a"][1, 2] = float.NaN;
+        var path = Path.Combine(directory, "shard-0.safetensors");
+        state.WriteShard(path, 0, 1);
+
+        var error = Assert.Throws<CheckpointFormatException>(() => TrainingState.ReadShards(new[] { path }));
+
+        Assert.Contains("ema.a", error.Message);
+        Assert.Contains(path, error.Message);
+    }
 }
