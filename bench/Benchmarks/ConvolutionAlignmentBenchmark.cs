@@ -36,7 +36,7 @@ public static class ConvolutionAlignmentBenchmark
                 foreach (var mode in i % 2 == 0 ? new[] { aligned, plain } : new[] { plain, aligned })
                 {
                     ChannelAlignedConvolution.Enabled = mode == aligned;
-                    PoisonFreedMemory();
+                    ConvolutionSelfCheck.PoisonFreedMemory();
                     var clock = Stopwatch.StartNew();
                     var finite = Step(model, x, t, noise);
                     mode.Record(clock.Elapsed.TotalMilliseconds, finite);
@@ -47,13 +47,6 @@ public static class ConvolutionAlignmentBenchmark
             Console.WriteLine($"    aligned / plain step time (medians): {aligned.Median / plain.Median:F3}x");
         }
         return 0;
-    }
-
-    /// <summary>Fills and frees small NaN tensors, so a kernel that reads memory it never wrote sees NaN, not fresh zeros.</summary>
-    static void PoisonFreedMemory()
-    {
-        using var scope = NewDisposeScope();
-        for (var k = 0; k < 64; k++) full(new long[] { 1024 * (1 + k % 16) }, float.NaN);
     }
 
     /// <summary>One forward + backward pass; true when every gradient is finite.</summary>

@@ -4,7 +4,7 @@ using TorchSharp;
 
 namespace SpectralDiffusion.Worker.Cli;
 
-/// <summary><c>worker doctor</c>: checks that libtorch loads here and prints what the worker would use.</summary>
+/// <summary><c>worker doctor</c>: checks that libtorch loads here, prints what the worker would use, and checks convolution gradients.</summary>
 public static class DoctorCommand
 {
     public static Command Create()
@@ -25,7 +25,11 @@ public static class DoctorCommand
             Console.WriteLine($"torch threads   {torch.get_num_threads()}");
             Console.WriteLine($"CUDA available  {torch.cuda.is_available()}");
             Console.WriteLine($"CUDA devices    {(torch.cuda.is_available() ? torch.cuda.device_count() : 0)}");
-            return 0;
+            Console.WriteLine($"CPU             {CpuDescription.Describe()}");
+            var check = ConvolutionSelfCheck.Run();
+            Console.WriteLine($"conv backward   plain: {check.PlainNonFinite} of {check.Repeats} non-finite, aligned: {check.AlignedNonFinite} of {check.Repeats} " +
+                              (check.PlainNonFinite > 0 ? "(this CPU's oneDNN has the padding fault; every model convolution is aligned around it)" : "(no fault seen here)"));
+            return check.AlignedNonFinite == 0 ? 0 : 1;
         });
         return command;
     }
