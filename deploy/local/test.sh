@@ -17,7 +17,8 @@ if [ -z "${SD_TEST_DATABASE:-}" ]; then
   SD_TEST_DATABASE="$(deploy/local/postgres.sh start)"
   export SD_TEST_DATABASE
   # The fault test that restarts PostgreSQL needs this cluster's data folder (it is skipped without it).
-  export SD_TEST_PG_DATA_DIR="${SD_PG_DIR:-$repo/.local/postgres}/data"
+  SD_TEST_PG_DATA_DIR="$(deploy/local/postgres.sh data-dir)"
+  export SD_TEST_PG_DATA_DIR
 fi
 echo "tests use PostgreSQL: $SD_TEST_DATABASE"
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using SpectralDiffusion.EndToEnd.Tests.Infrastructure;
 using SpectralDiffusion.Orchestrator.Cli;
 using SpectralDiffusion.Worker.Cli;
 using YamlDotNet.RepresentationModel;
@@ -13,14 +14,7 @@ namespace SpectralDiffusion.EndToEnd.Tests.Deployment;
 /// </summary>
 public partial class DeploymentFilesTests
 {
-    static readonly string Root = FindRoot();
-
-    static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            if (File.Exists(Path.Combine(directory.FullName, "Orchestrator.sln"))) return directory.FullName;
-        throw new DirectoryNotFoundException("repository root (Orchestrator.sln) not found above the test output");
-    }
+    static readonly string Root = RepositoryRoot.Path;
 
     static List<YamlMappingNode> Documents(string relativePath)
     {
