@@ -13,7 +13,7 @@ public static class CancelCommand
         var reason = new Option<string>("--reason") { Description = "Recorded with the job", DefaultValueFactory = _ => "cancelled from the CLI" };
         return CliContext.Verb("cancel", "Cancel a job.", async (parse, cli, cancellation) =>
         {
-            var job = await new Jobs.JobsClient(cli.Invoker).CancelAsync(
+            var job = await cli.Jobs.CancelAsync(
                 new CancelJobRequest { Id = parse.GetValue(id)!, Reason = parse.GetValue(reason)! }, cancellationToken: cancellation);
             if (cli.Json) cli.PrintJson(job);
             else AnsiConsole.MarkupLineInterpolated($"{job.Id} is {JobFormatting.State(job.State)}");

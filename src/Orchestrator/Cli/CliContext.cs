@@ -1,3 +1,4 @@
+extern alias contracts;
 using System.CommandLine;
 using Google.Protobuf;
 using Google.Rpc;
@@ -6,6 +7,7 @@ using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Spectre.Console;
 using SpectralDiffusion.Shared.Jobs;
+using Clients = contracts::SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Cli;
 
@@ -31,6 +33,11 @@ public sealed class CliContext(string address, string? apiKey, bool json)
 
     public bool Json { get; } = json;
     public CallInvoker Invoker { get; } = CreateInvoker(address, apiKey);
+
+    // Shared's client stubs: in this project the names Jobs, Workers and RunHistory are the generated server bases.
+    public Clients.Jobs.JobsClient Jobs => new(Invoker);
+    public Clients.Workers.WorkersClient Workers => new(Invoker);
+    public Clients.RunHistory.RunHistoryClient RunHistory => new(Invoker);
 
     /// <summary>A verb with the shared options, whose action gets a <see cref="CliContext"/> and returns an exit code.</summary>
     public static Command Verb(string name, string description, Func<ParseResult, CliContext, CancellationToken, Task<int>> action, params Symbol[] symbols)

@@ -23,7 +23,7 @@ public static class ListCommand
                 if (split.Length != 2) return CliContext.Fail($"--label '{label}' is not key=value", 2);
                 request.Labels[split[0]] = split[1];
             }
-            var page = await new Jobs.JobsClient(cli.Invoker).ListAsync(request, cancellationToken: cancellation);
+            var page = await cli.Jobs.ListAsync(request, cancellationToken: cancellation);
             if (cli.Json) cli.PrintJson(page);
             else AnsiConsole.Write(JobFormatting.JobTable(page.Jobs));
             return 0;

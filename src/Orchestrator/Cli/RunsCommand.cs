@@ -15,7 +15,7 @@ public static class RunsCommand
         var limit = new Option<int>("--limit") { Description = "At most this many runs", DefaultValueFactory = _ => 50 };
         return CliContext.Verb("runs", "Show run history.", async (parse, cli, cancellation) =>
         {
-            var history = new RunHistory.RunHistoryClient(cli.Invoker);
+            var history = cli.RunHistory;
             var runs = await history.ListRunsAsync(new ListRunsRequest { Type = parse.GetValue(type), Preset = parse.GetValue(preset)!, Limit = parse.GetValue(limit) },
                 cancellationToken: cancellation);
             var evaluations = await history.ListEvaluationsAsync(new ListEvaluationsRequest { Preset = parse.GetValue(preset)!, Limit = parse.GetValue(limit) },

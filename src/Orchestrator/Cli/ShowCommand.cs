@@ -12,7 +12,7 @@ public static class ShowCommand
         var id = new Argument<string>("ID") { Description = "Job id" };
         return CliContext.Verb("show", "Show one job.", async (parse, cli, cancellation) =>
         {
-            var job = await new Jobs.JobsClient(cli.Invoker).GetAsync(new GetJobRequest { Id = parse.GetValue(id)! }, cancellationToken: cancellation);
+            var job = await cli.Jobs.GetAsync(new GetJobRequest { Id = parse.GetValue(id)! }, cancellationToken: cancellation);
             if (cli.Json)
             {
                 cli.PrintJson(job);

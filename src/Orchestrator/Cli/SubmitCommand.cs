@@ -19,7 +19,7 @@ public static class SubmitCommand
             var violations = new JobSpecValidator(JobSpecValidator.DefaultMaxWorldSize).Validate(spec);
             if (violations.Count > 0)
                 return CliContext.Fail($"{path} is not a valid job spec:\n" + string.Join("\n", violations.Select(v => $"  {v.Field}: {v.Description}")), 2);
-            var job = await new Jobs.JobsClient(cli.Invoker).SubmitAsync(new SubmitJobRequest { Spec = spec }, cancellationToken: cancellation);
+            var job = await cli.Jobs.SubmitAsync(new SubmitJobRequest { Spec = spec }, cancellationToken: cancellation);
             if (cli.Json) cli.PrintJson(job);
             else AnsiConsole.MarkupLineInterpolated($"submitted [bold]{job.Id}[/] ({JobFormatting.Type(spec.Type)} {spec.Model.Preset}, {spec.WorldSize} ranks); follow it with `orchestrator watch {job.Id}`");
             return 0;

@@ -13,7 +13,7 @@ public static class WatchCommand
         var id = new Argument<string>("ID") { Description = "Job id" };
         return CliContext.Verb("watch", "Follow a job's progress until it ends.", async (parse, cli, cancellation) =>
         {
-            using var call = new Jobs.JobsClient(cli.Invoker).Watch(new WatchJobRequest { Id = parse.GetValue(id)! }, cancellationToken: cancellation);
+            using var call = cli.Jobs.Watch(new WatchJobRequest { Id = parse.GetValue(id)! }, cancellationToken: cancellation);
             Job? last = null;
             await foreach (var jobEvent in call.ResponseStream.ReadAllAsync(cancellation))
             {

@@ -12,7 +12,7 @@ public static class WorkersCommand
         var all = new Option<bool>("--all") { Description = "Include lost and deregistered workers" };
         return CliContext.Verb("workers", "List workers.", async (parse, cli, cancellation) =>
         {
-            var response = await new Workers.WorkersClient(cli.Invoker).ListAsync(new ListWorkersRequest { IncludeGone = parse.GetValue(all) },
+            var response = await cli.Workers.ListAsync(new ListWorkersRequest { IncludeGone = parse.GetValue(all) },
                 cancellationToken: cancellation);
             if (cli.Json)
             {

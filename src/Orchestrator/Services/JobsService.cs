@@ -9,7 +9,7 @@ using Job = SpectralDiffusion.Shared.Contracts.V1.Job;
 namespace SpectralDiffusion.Orchestrator.Services;
 
 /// <summary>spectral.v1.Jobs: validates, delegates to <see cref="JobSubmission"/> and the job queries, streams job events.</summary>
-public sealed class JobsService(JobSubmission submission, Database database, JobEventHub events, IHostApplicationLifetime lifetime) : Jobs.JobsBase
+internal sealed class JobsService(JobSubmission submission, Database database, JobEventHub events, IHostApplicationLifetime lifetime) : Jobs.JobsBase
 {
     public const int DefaultPageSize = 50, MaxPageSize = 500;
 

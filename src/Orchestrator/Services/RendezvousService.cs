@@ -9,7 +9,7 @@ using SpectralDiffusion.Shared.Contracts.V1;
 namespace SpectralDiffusion.Orchestrator.Services;
 
 /// <summary>spectral.v1.Rendezvous: put and blocking get in the namespace of a live attempt.</summary>
-public sealed class RendezvousService(RendezvousStore store, Database database, IOptions<OrchestratorOptions> options)
+internal sealed class RendezvousService(RendezvousStore store, Database database, IOptions<OrchestratorOptions> options)
     : Rendezvous.RendezvousBase
 {
     public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)

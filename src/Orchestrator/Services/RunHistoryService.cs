@@ -6,7 +6,7 @@ using SpectralDiffusion.Shared.Contracts.V1;
 namespace SpectralDiffusion.Orchestrator.Services;
 
 /// <summary>spectral.v1.RunHistory: runs with final metrics, metric series, evaluations and checkpoints, for dashboards and the CLI.</summary>
-public sealed class RunHistoryService(Database database) : RunHistory.RunHistoryBase
+internal sealed class RunHistoryService(Database database) : RunHistory.RunHistoryBase
 {
     public const int DefaultLimit = 50, MaxLimit = 1000;
 

@@ -13,7 +13,7 @@ using SpectralDiffusion.Shared.Contracts.V1;
 namespace SpectralDiffusion.Orchestrator.Services;
 
 /// <summary>spectral.v1.Workers: registration and leases, the assignment stream, reports, and artifact upload/download.</summary>
-public sealed class WorkersService(WorkerRegistry registry, AttemptReports reports, ArtifactIntake intake, ArtifactStore store,
+internal sealed class WorkersService(WorkerRegistry registry, AttemptReports reports, ArtifactIntake intake, ArtifactStore store,
     AssignmentHub hub, SchedulerSignal scheduler, Database database, IOptions<OrchestratorOptions> options,
     IHostApplicationLifetime lifetime) : Workers.WorkersBase
 {

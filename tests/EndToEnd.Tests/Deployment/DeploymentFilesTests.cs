@@ -85,6 +85,60 @@ public partial class DeploymentFilesTests
         if (dockerfile.Contains("cuda")) Assert.Contains("-p:TorchBackend=cuda", text);
     }
 
+    [Theory]
+    [InlineData("deploy/docker/orchestrator.Dockerfile", "orchestrator")]
+    [InlineData("deploy/docker/worker-cpu.Dockerfile", "worker")]
+    [InlineData("deploy/docker/worker-cuda.Dockerfile", "worker")]
+    public void Dockerfile_RuntimeImage_HasEveryFrameworkTheRuntimeConfigNames(string dockerfile, string assembly)
+    {
+        var provided = ProvidedFrameworks(dockerfile);
+
+        var required = RequiredFrameworks(assembly);
+
+        Assert.NotEmpty(provided);
+        foreach (var (name, version) in required)
+        {
+            Assert.True(provided.TryGetValue(name, out var available),
+                $"{assembly}.runtimeconfig.json needs {name} {version}, which the runtime stage of {dockerfile} does not have ({string.Join(", ", provided.Keys)})");
+            Assert.StartsWith(available + ".", version);
+        }
+    }
+
+    [Fact]
+    public void WorkerRuntimeConfig_NeedsOnlyTheDotNetRuntime()
+    {
+        var required = RequiredFrameworks("worker");
+
+        Assert.Equal(["Microsoft.NETCore.App"], required.Keys);
+    }
+
+    /// <summary>The shared frameworks an executable's runtimeconfig.json (as the build wrote it, beside this test assembly) names, with their versions.</summary>
+    static Dictionary<string, string> RequiredFrameworks(string assembly)
+    {
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, assembly + ".runtimeconfig.json")));
+        var options = config.RootElement.GetProperty("runtimeOptions");
+        var frameworks = options.TryGetProperty("frameworks", out var several) ? several.EnumerateArray().ToList() : [options.GetProperty("framework")];
+        return frameworks.ToDictionary(f => f.GetProperty("name").GetString()!, f => f.GetProperty("version").GetString()!);
+    }
+
+    /// <summary>
+    /// The shared frameworks (name to major.minor) that the last stage of a Dockerfile has: from Microsoft's .NET base
+    /// images (runtime: .NET; aspnet and sdk: .NET and ASP.NET Core) and from the runtime packages it installs.
+    /// </summary>
+    static Dictionary<string, string> ProvidedFrameworks(string dockerfile)
+    {
+        var text = File.ReadAllText(Path.Combine(Root, dockerfile));
+        var runtimeStage = text[FromLine().Matches(text)[^1].Index..];
+        var provided = new Dictionary<string, string>();
+        foreach (Match source in FrameworkSource().Matches(runtimeStage))
+        {
+            var (kind, version) = (source.Groups["kind"].Value, source.Groups["version"].Value);
+            if (kind != "runtime-deps") provided["Microsoft.NETCore.App"] = version;
+            if (kind is "aspnet" or "sdk" or "aspnetcore-runtime") provided["Microsoft.AspNetCore.App"] = version;
+        }
+        return provided;
+    }
+
     [Fact]
     public void KubernetesManifests_ParseAndReferenceExistingPortsVerbsAndSecrets()
     {
@@ -145,6 +199,13 @@ public partial class DeploymentFilesTests
         JsonValueKind.Array => element.EnumerateArray().SelectMany(Descendants),
         _ => [],
     };
+
+    [GeneratedRegex(@"^FROM\s", RegexOptions.Multiline)]
+    private static partial Regex FromLine();
+
+    /// <summary><c>FROM mcr.microsoft.com/dotnet/KIND:X.Y</c>, or a package <c>dotnet-runtime-X.Y</c> / <c>aspnetcore-runtime-X.Y</c>.</summary>
+    [GeneratedRegex(@"mcr\.microsoft\.com/dotnet/(?<kind>runtime-deps|runtime|aspnet|sdk):(?<version>\d+\.\d+)|\b(?<kind>dotnet-runtime|aspnetcore-runtime)-(?<version>\d+\.\d+)\b")]
+    private static partial Regex FrameworkSource();
 
     [GeneratedRegex(@"CREATE (?:OR REPLACE )?VIEW (\w+)", RegexOptions.IgnoreCase)]
     private static partial Regex ViewName();
