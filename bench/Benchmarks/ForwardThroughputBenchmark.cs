@@ -8,7 +8,7 @@ namespace SpectralDiffusion.Benchmarks;
 
 /// <summary>
 /// Denoiser evaluations per second (samples through one forward pass, no grad) of the tiny teacher, Lite and SD presets
-/// and of lite-ldm-ffhq vs sd-ffhq, all in one run, printed with the SD/Lite ratio (NOTES.md: SD should be faster).
+/// and of lite-ldm-ffhq vs sd-ffhq, all in one run, printed with the SD/Lite ratio (why SD should be faster: docs/method.md, wavelet gating).
 /// </summary>
 public static class ForwardThroughputBenchmark
 {

@@ -1,8 +1,8 @@
 """PyTorch peer of one spectrum-aware distillation step (tiny-ldm teacher -> tiny-sd student), for bench peer-distill-step.
 
 The same networks as src/Worker/Models (CompVis openaimodel.UNetModel names, legacy QKV attention, WG-Down/WG-Up as
-src/Worker/Spectral writes them), the same loss as src/Worker/Training (L_ddpm + 0.1 L_spatial + 0.1 L_freq, DESIGN.md
-section 2) and the same step as DiffusionTrainer.TrainStep (per-step seeded draws, AdamW, clipping at 1.0, LitEma).
+src/Worker/Spectral writes them), the same loss as src/Worker/Training (L_ddpm + 0.1 L_spatial + 0.1 L_freq,
+docs/method.md) and the same step as DiffusionTrainer.TrainStep (per-step seeded draws, AdamW, clipping at 1.0, LitEma).
 
 Run with Debian's python3-torch (/usr/bin/python3). Prints one JSON line when ready (parameter counts, taps and, with
 --weights, the loss terms on the saved input), then serves stdin commands, one JSON line each:

@@ -1,6 +1,6 @@
 namespace SpectralDiffusion.Shared.Jobs;
 
-/// <summary>The canonical model presets (DESIGN.md §2). The orchestrator rejects any other name; the worker's model zoo builds exactly these.</summary>
+/// <summary>The canonical model presets (docs/method.md). The orchestrator rejects any other name; the worker's model zoo builds exactly these.</summary>
 public static class KnownPresets
 {
     public static IReadOnlyList<string> All { get; } =

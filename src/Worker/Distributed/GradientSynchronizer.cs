@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace SpectralDiffusion.Worker.Distributed;
 
 /// <summary>
-/// Data parallel over an <see cref="ICollective"/> (DESIGN §3): rank 0's parameters and buffers are broadcast at start,
+/// Data parallel over an <see cref="ICollective"/>: rank 0's parameters and buffers are broadcast at start,
 /// and before every optimiser step the gradients are concatenated into buckets, all-reduced and divided by the world size.
 /// With every rank holding the mean gradient of its shard, W ranks at batch B step exactly like one rank at batch W·B
 /// under a mean-reduced loss.

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace SpectralDiffusion.Worker.Distributed;
 
 /// <summary>
-/// The collectives of one rank in a group of <see cref="WorldSize"/> ranks (DESIGN §3): every rank must call the
+/// The collectives of one rank in a group of <see cref="WorldSize"/> ranks: every rank must call the
 /// same operations in the same order with tensors of the same dtype and element count.
 /// After a <see cref="CollectiveException"/> the group is broken: tear down the attempt and start a new one.
 /// </summary>

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace SpectralDiffusion.Worker.Distributed;
 
 /// <summary>
-/// The <c>nccl</c> backend (DESIGN §3) on CUDA tensors' device pointers. One process drives one GPU, its current
+/// The <c>nccl</c> backend on CUDA tensors' device pointers. One process drives one GPU, its current
 /// device (pin it with CUDA_VISIBLE_DEVICES, as the agent's --device does). Operations run on the legacy default
 /// stream (0), the stream TorchSharp's kernels use, so they are ordered after the kernels that produced the tensor;
 /// each call then synchronises the device, so the result is ready when it returns. A watchdog aborts the

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace SpectralDiffusion.Worker.Distributed;
 
 /// <summary>
-/// The <c>tcp</c> backend (DESIGN §3): rank r sends to rank r+1 and receives from rank r−1 over TCP.
+/// The <c>tcp</c> backend: rank r sends to rank r+1 and receives from rank r−1 over TCP.
 /// All-reduce is a reduce-scatter then an all-gather over W chunks (each rank moves 2(W−1)/W of the buffer);
 /// broadcast is forwarded along the ring in pipelined segments. Tensors are read and written in place.
 /// Operations are called from one thread at a time; <see cref="Abort"/> may be called from any thread.

@@ -81,7 +81,7 @@ public sealed class UNetModel : nn.Module<Tensor, Tensor, Tensor>
                 blockOutputs[name] = (channels, ds);
             }
         }
-        // Default distillation taps: the last decoder block whose output is at each resolution (DESIGN.md §2).
+        // Default distillation taps: the last decoder block whose output is at each resolution (docs/method.md).
         defaultTaps = blockOutputs.Where(o => o.Key.StartsWith("output_blocks.", StringComparison.Ordinal))
             .GroupBy(o => o.Value.Downsample).Select(g => g.Last().Key).ToList();
 

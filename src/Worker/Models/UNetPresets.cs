@@ -52,7 +52,7 @@ public static class UNetPresets
 
     public static UNetConfig CinSd() => CinLiteLdm() with { WaveletGating = true };
 
-    /// <summary>Tiny pixel-space teacher (≈1.6M params; NOTES.md calibration: 1.29 s a step at batch 64 on 2 cores).</summary>
+    /// <summary>Tiny pixel-space teacher (≈1.6M params; a PyTorch prototype of this size took 1.29 s a step at batch 64 on 2 cores: docs/platform-notes.md).</summary>
     public static UNetConfig TinyLdm() => new()
     {
         ImageSize = 32, InChannels = 3, OutChannels = 3, ModelChannels = 32, ChannelMult = [1, 2, 2],

@@ -10,7 +10,7 @@ namespace SpectralDiffusion.Worker.Spectral;
 /// HL = (a−b+c−d)/2 (high-pass along the width), HH = (a−b−c+d)/2.
 /// Written as pixel_unshuffle plus a fixed 4×4 mix (and the mix's transpose plus pixel_shuffle), not as strided
 /// slicing, because the element-wise version is memory-bound and costs as much as the convolutions it replaces
-/// (NOTES.md); a per-channel grouped convolution measured slower still on CPU.
+/// (docs/platform-notes.md); a per-channel grouped convolution measured slower still on CPU.
 /// </summary>
 public static class HaarWavelet
 {

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace SpectralDiffusion.Worker.Spectral;
 
-/// <summary>How the last bias of a gate FFN starts (NOTES.md: neutral gates make WG-Up a sparse, half-amplitude upsampler).</summary>
+/// <summary>How the last bias of a gate FFN starts (neutral gates make WG-Up a sparse, half-amplitude upsampler: docs/method.md).</summary>
 public enum WaveletGateInit
 {
     /// <summary>Zero bias: every gate starts near sigmoid(0) = 0.5, the paper's plain initialisation.</summary>

@@ -3,7 +3,7 @@ using SpectralDiffusion.Worker.Torch;
 
 namespace SpectralDiffusion.Worker.Tests.Models;
 
-/// <summary>The FFHQ presets reproduce the parameter and MAC counts of the CompVis code and the paper (DESIGN.md §2).</summary>
+/// <summary>The FFHQ presets reproduce the parameter and MAC counts of the CompVis code and the paper (docs/method.md).</summary>
 public class PaperSizeTests
 {
     public PaperSizeTests() => TorchRuntime.EnsureLoaded();
