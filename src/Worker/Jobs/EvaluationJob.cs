@@ -57,7 +57,7 @@ public static class EvaluationJob
             generatedSpectrum.Add(samples);
             if (fid is not null) generatedFeatures.Add(fid.Features(samples));
             if (done == 0) grid = samples.narrow(0, 0, Math.Min(n, 16)).MoveToOuterDisposeScope();
-            host.ReportProgress("sample", start + done + n, total, 0, new Dictionary<string, double>());
+            host.ReportProgress("sample", done + n, count, 0, new Dictionary<string, double>());   // this rank's share
         }
         if (host.Cancellation.IsCancellationRequested) return null;
 
