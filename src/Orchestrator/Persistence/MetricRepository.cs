@@ -3,13 +3,15 @@ using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Persistence;
 
-/// <summary>The metrics table: (job, attempt, rank, step, name, value) series.</summary>
+/// <summary>The metrics table: (job, attempt, rank, step, name, value) series, one row per (job, attempt, step, name).</summary>
 public static class MetricRepository
 {
+    /// <summary>Records the report's points; a point already recorded (a report sent again) is left as it is.</summary>
     public static Task InsertAsync(NpgsqlConnection connection, ProgressReport report, Guid jobId, CancellationToken cancellation) =>
         report.Metrics.Count == 0 ? Task.CompletedTask : connection.ExecuteAsync("""
             INSERT INTO metrics (job_id, attempt, rank, step, name, value)
             SELECT @job, @attempt, @rank, m.step, m.name, m.value FROM unnest(@steps, @names, @values) AS m (step, name, value)
+            ON CONFLICT (job_id, attempt, step, name) DO NOTHING
             """, cancellation, ("job", jobId), ("attempt", report.Attempt), ("rank", report.Rank),
             ("steps", report.Metrics.Select(m => m.Step).ToArray()), ("names", report.Metrics.Select(m => m.Name).ToArray()),
             ("values", report.Metrics.Select(m => m.Value).ToArray()));
