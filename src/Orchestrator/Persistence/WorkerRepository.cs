@@ -6,8 +6,9 @@ using SpectralDiffusion.Shared.Contracts.V1;
 namespace SpectralDiffusion.Orchestrator.Persistence;
 
 /// <summary>
-/// The workers table. Leases are compared with the database clock: a heartbeat is a conditional
-/// <c>UPDATE … WHERE id = @id AND lease still fresh</c>, and zero rows means the worker is gone.
+/// The workers table. Leases are compared with the database clock. A heartbeat is a conditional
+/// <c>UPDATE … WHERE id = @id AND the worker is live</c>, and zero rows means the worker is gone; only the lease watchdog
+/// decides that a lease passed, after adding the time it could not watch (<see cref="ForgiveUnwatchedTimeAsync"/>).
 /// </summary>
 public static class WorkerRepository
 {
@@ -36,11 +37,14 @@ public static class WorkerRepository
         }
     }
 
-    /// <summary>Extends the lease of a live worker whose lease has not expired; null when it is gone.</summary>
+    /// <summary>
+    /// Extends the lease of a live worker; null when it is gone (lost or deregistered). A lease that ran out while the
+    /// watchdog has not yet looked is renewed: right after an outage the watchdog may not have forgiven it yet.
+    /// </summary>
     public static Task<DateTime?> HeartbeatAsync(NpgsqlConnection connection, Guid id, TimeSpan lease, CancellationToken cancellation) =>
         connection.QuerySingleOrDefaultAsync<DateTime?>("""
             UPDATE workers SET lease_expires_at = now() + @lease, last_heartbeat_at = now()
-            WHERE id = @id AND state IN ('idle', 'busy') AND lease_expires_at > now()
+            WHERE id = @id AND state IN ('idle', 'busy')
             RETURNING lease_expires_at
             """, r => r.GetDateTime(0), cancellation, ("id", id), ("lease", lease));
 
@@ -58,6 +62,25 @@ public static class WorkerRepository
             RETURNING old.job_id, old.attempt, old.rank
             """, r => (true, r.IsDBNull(0) ? null : new Assignment(r.GetGuid(0), r.GetInt32(1), r.GetInt32(2))), cancellation,
             ("id", id), ("state", state), ("reason", reason));
+
+    /// <summary>
+    /// Ticks the lease clock. When the previous tick is more than <paramref name="interval"/> + <paramref name="tolerance"/>
+    /// ago, the orchestrator or its database was down and nobody could renew a lease: the time beyond the interval is
+    /// added to every live lease. Returns that time, or null when nothing was forgiven. Call it, in the same
+    /// transaction, before <see cref="ExpiredAsync"/>.
+    /// </summary>
+    public static async Task<TimeSpan?> ForgiveUnwatchedTimeAsync(NpgsqlConnection connection, TimeSpan interval, TimeSpan tolerance,
+        CancellationToken cancellation)
+    {
+        var sinceLastTick = await connection.QuerySingleOrDefaultAsync<TimeSpan?>(
+            "SELECT now() - last_tick FROM lease_clock FOR UPDATE", r => r.GetTimeSpan(0), cancellation);
+        await connection.ExecuteAsync("UPDATE lease_clock SET last_tick = now()", cancellation);
+        if (sinceLastTick is not { } gap || gap <= interval + tolerance) return null;
+        var unwatched = gap - interval;
+        await connection.ExecuteAsync("UPDATE workers SET lease_expires_at = lease_expires_at + @unwatched WHERE state IN ('idle', 'busy')",
+            cancellation, ("unwatched", unwatched));
+        return unwatched;
+    }
 
     /// <summary>Live workers whose lease passed, by the database clock.</summary>
     public static Task<List<Guid>> ExpiredAsync(NpgsqlConnection connection, CancellationToken cancellation) =>

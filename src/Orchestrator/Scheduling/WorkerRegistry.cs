@@ -26,7 +26,7 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
 
     public async Task<DateTime> HeartbeatAsync(Guid workerId, CancellationToken cancellation) =>
         await database.TransactAsync((connection, token) => WorkerRepository.HeartbeatAsync(connection, workerId, Lease, token), cancellation)
-        ?? throw OrchestratorException.NotFound($"worker gone: {workerId} is not registered or its lease expired; register again");
+        ?? throw OrchestratorException.NotFound($"worker gone: {workerId} is not registered or was lost; register again");
 
     public async Task EnsureLiveAsync(Guid workerId, CancellationToken cancellation)
     {

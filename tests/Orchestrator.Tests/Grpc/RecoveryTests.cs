@@ -29,4 +29,28 @@ public class RecoveryTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         Assert.Equal([5L, 10L], series.Samples.Select(s => s.Step));
         await Jobs.CancelAsync(new CancelJobRequest { Id = job.Id });
     }
+
+    [Fact]
+    public async Task LeaseWatchdog_CouldNotWatchForSeconds_ForgivesThatTimeThenLosesTheHungWorker()
+    {
+        // Arrange: a worker that stops heartbeating.
+        await using var a = await FakeWorker.StartAsync(server.AsWorker, "forgiven-a");
+        a.Hang();
+
+        // Act: pretend the watchdog last ran 4 s ago (the orchestrator or its database was down) and the lease ran out meanwhile.
+        await fixture.Database.ScalarAsync<int>($"""
+            UPDATE lease_clock SET last_tick = now() - interval '4 seconds';
+            UPDATE workers SET lease_expires_at = now() - interval '0.5 seconds' WHERE id = '{a.Id}';
+            SELECT 1;
+            """);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var afterOutage = await StateAsync(a.Id);
+        var lost = await Eventually.ReturnsAsync(() => StateAsync(a.Id), state => state == "lost", TimeSpan.FromSeconds(10), "the hung worker lost");
+
+        // Assert: the 4 s the orchestrator could not watch did not count against the lease; the rest of it did.
+        Assert.Equal("idle", afterOutage);
+        Assert.Equal("lost", lost);
+    }
+
+    Task<string?> StateAsync(string workerId) => fixture.Database.ScalarAsync<string>($"SELECT state FROM workers WHERE id = '{workerId}'");
 }

@@ -86,3 +86,65 @@ public class RestartTests(LongLeaseFixture fixture) : IClassFixture<LongLeaseFix
         Assert.Equal(0, a.HeartbeatFailures + b.HeartbeatFailures);
     }
 }
+
+/// <summary>Outages longer than the lease (2 s here): the time nobody could renew a lease must not count against it.</summary>
+[Collection(nameof(RestartTests))]
+public class OutageTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    readonly OrchestratorServer server = fixture.Server;
+    Jobs.JobsClient Jobs => new(server.AsSubmitter);
+
+    [Fact]
+    public async Task Serve_OrchestratorDownLongerThanLease_WorkersKeepTheirAttempt()
+    {
+        // Arrange: a running two-rank job.
+        await using var run = await TwoRankJob.StartAsync(server, "down", Specs.Train(worldSize: 2, maxRestarts: 1));
+        await run.A.ReportAsync(run.StartA, 10, ("loss", 0.8));
+
+        // Act: the orchestrator is down for twice the lease, then serves again; the workers report on.
+        await server.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        await server.StartAsync();
+        var (replayA, replayB) = (await run.A.NextStartAsync(), await run.B.NextStartAsync());
+        await run.A.ReportAsync(run.StartA, 20, ("loss", 0.6));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var after = await Jobs.GetAsync(new GetJobRequest { Id = run.Job.Id });
+
+        // Assert: same attempt, nobody lost, no abort order.
+        Assert.Equal((JobState.Running, 1, 20L), (after.State, after.Attempt, after.Progress.Step));
+        Assert.Equal((run.StartA.RendezvousId, run.StartB.RendezvousId), (replayA.RendezvousId, replayB.RendezvousId));
+        await AssertStillRunningAsync(run);
+    }
+
+    [PostgresRestartFact]
+    public async Task Database_PostgresDownLongerThanLease_WorkersKeepTheirAttemptAndReportsAreStored()
+    {
+        // Arrange: a running two-rank job.
+        await using var run = await TwoRankJob.StartAsync(server, "pg-down", Specs.Train(worldSize: 2, maxRestarts: 1));
+        await run.A.ReportAsync(run.StartA, 10, ("loss", 0.8));
+
+        // Act: PostgreSQL is stopped for 2.5 leases while rank 0 reports (its call waits for the database), then it is back.
+        var outage = PostgresCluster.OutageAsync(TimeSpan.FromSeconds(5));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await run.A.ReportAsync(run.StartA, 11, ("loss", 0.7));
+        await outage;
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await run.A.ReportAsync(run.StartA, 12, ("loss", 0.6));
+        var after = await Jobs.GetAsync(new GetJobRequest { Id = run.Job.Id });
+        var series = await new RunHistory.RunHistoryClient(server.AsReader).GetMetricSeriesAsync(new GetMetricSeriesRequest { JobId = run.Job.Id, Name = "loss" });
+
+        // Assert
+        Assert.Equal((JobState.Running, 1, 12L), (after.State, after.Attempt, after.Progress.Step));
+        Assert.Equal([10L, 11L, 12L], series.Samples.Select(s => s.Step));
+        await AssertStillRunningAsync(run);
+    }
+
+    /// <summary>Both workers are still busy with the job and were sent no order (no abort); then the job is cancelled.</summary>
+    async Task AssertStillRunningAsync(TwoRankJob run)
+    {
+        var workers = await new Workers.WorkersClient(server.AsReader).ListAsync(new ListWorkersRequest { IncludeGone = true });
+        Assert.All(workers.Workers.Where(w => w.Id == run.A.Id || w.Id == run.B.Id), w => Assert.Equal("busy", w.State));
+        Assert.False(run.A.HasPendingOrder || run.B.HasPendingOrder, "an order (abort?) was sent");
+        await Jobs.CancelAsync(new CancelJobRequest { Id = run.Job.Id });
+    }
+}
