@@ -7,7 +7,8 @@ namespace SpectralDiffusion.Orchestrator.Artifacts;
 
 /// <summary>
 /// Uploads: the header is checked, the content stored (hash and size verified), then recorded in one transaction. A
-/// checkpoint shard joins its manifest, which becomes complete in the transaction that stores its last shard.
+/// checkpoint shard waits beside the other shards of its checkpoint; the upload that brings the last one writes the
+/// manifest whole. Uploading the same content again is harmless.
 /// </summary>
 public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogger<ArtifactIntake> logger)
 {
@@ -26,7 +27,7 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
                 var outcome = await CheckpointRepository.AddShardAsync(connection, jobId!.Value, header.Attempt, header.Step, header.WorldSize,
                     header.Rank, header.Sha256, header.Size, token);
                 if (outcome.Conflict is not null) throw OrchestratorException.Precondition(outcome.Conflict);
-                receipt.CheckpointId = outcome.CheckpointId.ToString();
+                receipt.CheckpointId = outcome.CheckpointId?.ToString() ?? "";
                 receipt.CheckpointComplete = outcome.CompletedNow;
                 return receipt;
             }, cancellation);

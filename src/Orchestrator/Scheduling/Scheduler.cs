@@ -89,12 +89,12 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
     }
 
     /// <summary>
-    /// The newest complete checkpoint whose every shard is still in the artifact store with its recorded hash; a checkpoint
+    /// The newest checkpoint (manifests are only ever complete) whose every shard is still in the artifact store with its recorded hash; a checkpoint
     /// with a missing, truncated or corrupt shard is passed over (and logged), so the resume falls back to an older one.
     /// </summary>
     async Task<CheckpointRef?> NewestIntactCheckpointAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellation)
     {
-        foreach (var checkpoint in await CheckpointRepository.ListAsync(connection, jobId, cancellation, completeOnly: true))
+        foreach (var checkpoint in await CheckpointRepository.ListAsync(connection, jobId, cancellation))
         {
             var broken = checkpoint.ShardArtifacts.Where(a => !artifacts.Verify(a["artifact:".Length..])).ToList();
             if (broken.Count == 0) return CheckpointRepository.ToRef(checkpoint);

@@ -31,6 +31,32 @@ public class RecoveryTests(ServerFixture fixture) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public async Task UploadArtifact_FirstOfTwoShards_WritesNoCheckpointUntilTheLastArrives()
+    {
+        // Arrange: a two-rank job.
+        await using var run = await TwoRankJob.StartAsync(server, "manifest");
+        var history = new RunHistory.RunHistoryClient(server.AsReader);
+
+        // Act: rank 0's shard arrives; then (later) rank 1's.
+        var first = await run.A.UploadShardAsync(run.StartA, 10, [1, 2]);
+        var afterFirst = await history.ListCheckpointsAsync(new ListCheckpointsRequest { JobId = run.Job.Id });
+        var incompleteRows = await fixture.Database.ScalarAsync<long>($"SELECT count(*) FROM checkpoints WHERE job_id = '{run.Job.Id}'");
+        var last = await run.B.UploadShardAsync(run.StartB, 10, [3, 4]);
+        var afterLast = await history.ListCheckpointsAsync(new ListCheckpointsRequest { JobId = run.Job.Id });
+
+        // Assert: no manifest exists with one shard; the last shard writes it whole, with both shards.
+        Assert.False(first.CheckpointComplete);
+        Assert.Empty(afterFirst.Checkpoints);
+        Assert.Equal(0, incompleteRows);
+        Assert.True(last.CheckpointComplete);
+        var manifest = Assert.Single(afterLast.Checkpoints);
+        Assert.True(manifest.Complete);
+        Assert.Equal(last.CheckpointId, manifest.CheckpointId);
+        Assert.Equal([first.Artifact, last.Artifact], manifest.ShardArtifacts);
+        await Jobs.CancelAsync(new CancelJobRequest { Id = run.Job.Id });
+    }
+
+    [Fact]
     public async Task LeaseWatchdog_CouldNotWatchForSeconds_ForgivesThatTimeThenLosesTheHungWorker()
     {
         // Arrange: a worker that stops heartbeating.
