@@ -4,15 +4,12 @@ using SpectralDiffusion.Orchestrator.Domain;
 namespace SpectralDiffusion.Orchestrator.Coordination;
 
 /// <summary>
-/// PyTorch's TCPStore for the ranks of one attempt: a key/value namespace per rendezvous id, with a blocking get.
-/// It lives in memory (an attempt's rendezvous is short-lived; a re-queued attempt gets a fresh id) and is dropped
-/// when the attempt ends, which fails any get still waiting.
+/// The rendezvous gets waiting in this process and the values put through it, a namespace per rendezvous id. A put
+/// wakes every get waiting for its key; dropping a namespace (its attempt ended) fails the gets still waiting.
+/// <see cref="RendezvousStore"/> keeps the values in PostgreSQL, so that they outlive this process.
 /// </summary>
-public sealed class RendezvousStore
+public sealed class RendezvousWaiters
 {
-    public const int MaxValueBytes = 64 * 1024;
-    public const int MaxKeyLength = 256;
-
     readonly ConcurrentDictionary<Guid, ConcurrentDictionary<string, TaskCompletionSource<byte[]>>> namespaces = new();
 
     /// <summary>Sets (or overwrites) a key and wakes every get waiting for it.</summary>

@@ -24,13 +24,19 @@ public static class AttemptRepository
         connection.ExecuteAsync("UPDATE attempts SET state = 'running' WHERE job_id = @job AND attempt = @attempt AND state = 'scheduled'",
             cancellation, ("job", jobId), ("attempt", attempt));
 
-    /// <summary>Ends a live attempt (succeeded, aborted or cancelled); returns its rendezvous id, or null when it was not live.</summary>
+    /// <summary>
+    /// Ends a live attempt (succeeded, aborted or cancelled) and deletes its rendezvous keys; returns its rendezvous id, or
+    /// null when it was not live.
+    /// </summary>
     public static Task<Guid?> EndAsync(NpgsqlConnection connection, Guid jobId, int attempt, string state, string reason,
         CancellationToken cancellation) =>
         connection.QuerySingleOrDefaultAsync<Guid?>("""
-            UPDATE attempts SET state = @state, ended_at = now(), end_reason = @reason
-            WHERE job_id = @job AND attempt = @attempt AND state IN ('scheduled', 'running')
-            RETURNING rendezvous_id
+            WITH ended AS (
+                UPDATE attempts SET state = @state, ended_at = now(), end_reason = @reason
+                WHERE job_id = @job AND attempt = @attempt AND state IN ('scheduled', 'running')
+                RETURNING rendezvous_id),
+            forgotten AS (DELETE FROM rendezvous_keys k USING ended WHERE k.rendezvous_id = ended.rendezvous_id)
+            SELECT rendezvous_id FROM ended
             """, r => r.GetGuid(0), cancellation, ("job", jobId), ("attempt", attempt), ("state", state), ("reason", reason));
 
     public static Task<List<Rank>> RanksAsync(NpgsqlConnection connection, Guid jobId, int attempt, CancellationToken cancellation) =>
@@ -55,9 +61,4 @@ public static class AttemptRepository
             SELECT rendezvous_id, resume_checkpoint_id FROM attempts
             WHERE job_id = @job AND attempt = @attempt AND state IN ('scheduled', 'running')
             """, r => (r.GetGuid(0), r.IsDBNull(1) ? null : r.GetGuid(1)), cancellation, ("job", jobId), ("attempt", attempt));
-
-    public static async Task<bool> IsLiveRendezvousAsync(NpgsqlConnection connection, Guid rendezvousId, CancellationToken cancellation) =>
-        await connection.QuerySingleOrDefaultAsync(
-            "SELECT true FROM attempts WHERE rendezvous_id = @id AND state IN ('scheduled', 'running')",
-            r => r.GetBoolean(0), cancellation, ("id", rendezvousId));
 }

@@ -6,7 +6,7 @@ using SpectralDiffusion.Shared.Contracts.V1;
 namespace SpectralDiffusion.Orchestrator.Scheduling;
 
 /// <summary>Delivers the <see cref="Notifications"/> of a committed transaction: orders to worker streams, events to watchers.</summary>
-public sealed class NotificationDispatcher(Database database, AssignmentHub assignments, JobEventHub events, RendezvousStore rendezvous,
+public sealed class NotificationDispatcher(Database database, AssignmentHub assignments, JobEventHub events, RendezvousWaiters rendezvous,
     ILogger<NotificationDispatcher> logger)
 {
     public async Task DispatchAsync(Notifications notifications, CancellationToken cancellation)

@@ -2,41 +2,37 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Hosting;
-using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Services;
 
 /// <summary>spectral.v1.Rendezvous: put and blocking get in the namespace of a live attempt.</summary>
-internal sealed class RendezvousService(RendezvousStore store, Database database, IOptions<OrchestratorOptions> options)
-    : Rendezvous.RendezvousBase
+internal sealed class RendezvousService(RendezvousStore store, IOptions<OrchestratorOptions> options) : Rendezvous.RendezvousBase
 {
     public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
     {
-        var id = await LiveRendezvousAsync(request.RendezvousId, request.Key, context.CancellationToken);
+        var id = Validate(request.RendezvousId, request.Key);
         if (request.Value.Length > RendezvousStore.MaxValueBytes)
             throw OrchestratorException.Invalid("value", $"is {request.Value.Length} bytes; at most {RendezvousStore.MaxValueBytes}");
-        store.Put(id, request.Key, request.Value.ToByteArray());
+        await store.PutAsync(id, request.Key, request.Value.ToByteArray(), context.CancellationToken);
         return new PutResponse();
     }
 
     public override async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
     {
-        var id = await LiveRendezvousAsync(request.RendezvousId, request.Key, context.CancellationToken);
+        var id = Validate(request.RendezvousId, request.Key);
         var timeout = request.Timeout is null ? options.Value.RendezvousTimeout : request.Timeout.ToTimeSpan();
         if (timeout <= TimeSpan.Zero) throw OrchestratorException.Invalid("timeout", $"is {timeout}; must be positive");
         var value = await store.GetAsync(id, request.Key, timeout, context.CancellationToken);
         return new GetResponse { Value = Google.Protobuf.ByteString.CopyFrom(value) };
     }
 
-    async Task<Guid> LiveRendezvousAsync(string rendezvousId, string key, CancellationToken cancellation)
+    static Guid Validate(string rendezvousId, string key)
     {
         var id = Ids.Parse(rendezvousId, "rendezvous_id");
         if (key.Length is 0 or > RendezvousStore.MaxKeyLength)
             throw OrchestratorException.Invalid("key", $"must be 1 to {RendezvousStore.MaxKeyLength} characters");
-        if (!await database.ReadAsync((connection, token) => AttemptRepository.IsLiveRendezvousAsync(connection, id, token), cancellation))
-            throw OrchestratorException.NotFound($"rendezvous {id} does not belong to a live attempt");
         return id;
     }
 }

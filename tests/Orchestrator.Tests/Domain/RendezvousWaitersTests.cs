@@ -3,9 +3,9 @@ using SpectralDiffusion.Orchestrator.Domain;
 
 namespace SpectralDiffusion.Orchestrator.Tests.Domain;
 
-public class RendezvousStoreTests
+public class RendezvousWaitersTests
 {
-    readonly RendezvousStore store = new();
+    readonly RendezvousWaiters store = new();
     readonly Guid id = Guid.NewGuid();
 
     [Fact]

@@ -1,3 +1,5 @@
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
 using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Tests.Grpc;
@@ -49,6 +51,31 @@ public class RestartTests(LongLeaseFixture fixture) : IClassFixture<LongLeaseFix
         Assert.Equal(1, done.Attempt);
         var checkpoints = await new RunHistory.RunHistoryClient(server.AsReader).ListCheckpointsAsync(new ListCheckpointsRequest { JobId = job.Id });
         Assert.True(Assert.Single(checkpoints.Checkpoints).Complete);
+    }
+
+    [Fact]
+    public async Task Rendezvous_KeyPutBeforeRestart_IsReturnedAfterItAndDeletedWithTheAttempt()
+    {
+        // Arrange: rank 0 of a running job put its ring address.
+        await using var run = await TwoRankJob.StartAsync(server, "rendezvous");
+        var rendezvous = new Rendezvous.RendezvousClient(server.AsWorker);
+        await rendezvous.PutAsync(new PutRequest { RendezvousId = run.StartA.RendezvousId, Key = "rank-0", Value = ByteString.CopyFromUtf8("127.0.0.1:4000") });
+
+        // Act: the orchestrator restarts before rank 1 asks (the replayed orders show the workers are back); then the attempt ends.
+        await server.StopAsync();
+        await server.StartAsync();
+        await run.A.NextStartAsync();
+        await run.B.NextStartAsync();
+        var got = await rendezvous.GetAsync(new GetRequest
+        {
+            RendezvousId = run.StartB.RendezvousId, Key = "rank-0", Timeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(2)),
+        });
+        await new Jobs.JobsClient(server.AsSubmitter).CancelAsync(new CancelJobRequest { Id = run.Job.Id });
+        var keysLeft = await fixture.Database.ScalarAsync<long>($"SELECT count(*) FROM rendezvous_keys WHERE rendezvous_id = '{run.StartA.RendezvousId}'");
+
+        // Assert
+        Assert.Equal("127.0.0.1:4000", got.Value.ToStringUtf8());
+        Assert.Equal(0, keysLeft);
     }
 
     [PostgresRestartFact]
