@@ -13,6 +13,7 @@ public sealed class OrchestratorOptions
     public static readonly TimeSpan DefaultSchedulerInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan DefaultWatchdogInterval = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan DefaultRendezvousTimeout = TimeSpan.FromMinutes(5);
+    public static readonly TimeSpan DefaultReserveAfter = TimeSpan.FromMinutes(2);
     public const int DefaultPort = 5080;
     public const int DefaultMaxMessageBytes = 4 * 1024 * 1024;
 
@@ -39,6 +40,11 @@ public sealed class OrchestratorOptions
     public TimeSpan WatchdogInterval { get; set; } = DefaultWatchdogInterval;
     /// <summary>How long a rendezvous Get waits when the request names no timeout.</summary>
     public TimeSpan RendezvousTimeout { get; set; } = DefaultRendezvousTimeout;
+    /// <summary>
+    /// A queued job that has waited this long without enough free workers reserves its device kind: jobs after it in
+    /// priority/FIFO order do not start on that kind until it has (so smaller jobs cannot starve a large one). 0 = at once.
+    /// </summary>
+    public TimeSpan ReserveAfter { get; set; } = DefaultReserveAfter;
 
     public bool BindsLoopbackOnly => Host is "localhost" || (IPAddress.TryParse(Host, out var address) && IPAddress.IsLoopback(address));
 
@@ -54,6 +60,7 @@ public sealed class OrchestratorOptions
         if (SchedulerInterval <= TimeSpan.Zero || SchedulerInterval > TimeSpan.FromMinutes(1)) yield return "Orchestrator:SchedulerInterval must be in (0, 1 minute]";
         if (WatchdogInterval <= TimeSpan.Zero || WatchdogInterval > Lease) yield return "Orchestrator:WatchdogInterval must be positive and at most the lease";
         if (RendezvousTimeout <= TimeSpan.Zero) yield return "Orchestrator:RendezvousTimeout must be positive";
+        if (ReserveAfter < TimeSpan.Zero) yield return "Orchestrator:ReserveAfter must not be negative";
         if (!BindsLoopbackOnly && string.IsNullOrEmpty(WorkerToken))
             yield return $"Orchestrator:WorkerToken is required when binding {Host} (not loopback)";
         if (!BindsLoopbackOnly && ApiKeys.Count == 0)

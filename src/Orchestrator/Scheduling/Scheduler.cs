@@ -12,7 +12,9 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 /// Gang scheduling, priority then FIFO. One iteration fails queued jobs whose input job can never deliver, then assigns
 /// queued jobs one transaction each: a job starts only when <c>world_size</c> free, live, connected workers of its device
 /// kind can be locked (FOR UPDATE SKIP LOCKED); they get ranks 0..W-1 of a new attempt with a fresh rendezvous id.
-/// A job that does not fit is passed over for this round (smaller jobs behind it may start).
+/// A job that does not fit is passed over (smaller jobs behind it may start) until it has waited
+/// <c>Orchestrator:ReserveAfter</c>; then it reserves its device kind, and no job behind it starts there before it does.
+/// A job larger than all live workers of its kind reserves nothing: waiting for busy workers could not help it.
 /// </summary>
 public sealed class Scheduler(Database database, AssignmentHub hub, NotificationDispatcher dispatcher, SchedulerSignal signal,
     ArtifactStore artifacts, IOptions<OrchestratorOptions> options, ILogger<Scheduler> logger) : IPeriodicWork
@@ -44,20 +46,40 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
             WITH free AS (
                 SELECT device, count(*) AS workers FROM workers
                 WHERE state = 'idle' AND lease_expires_at > now() AND id = ANY(@connected)
+                GROUP BY device),
+            live AS (
+                SELECT device, count(*) AS workers FROM workers
+                WHERE state IN ('idle', 'busy') AND lease_expires_at > now()
                 GROUP BY device)
-            SELECT j.id, j.world_size, j.device FROM jobs j JOIN free f ON f.device = j.device AND f.workers >= j.world_size
+            SELECT j.id, j.world_size, j.device, coalesce(f.workers, 0) >= j.world_size AS fits,
+                   now() - coalesce((SELECT max(a.ended_at) FROM attempts a WHERE a.job_id = j.id), j.created_at) >= @reserve_after AS reserves
+            FROM jobs j
+            JOIN live l ON l.device = j.device AND l.workers >= j.world_size
+            LEFT JOIN free f ON f.device = j.device
             WHERE j.state = 'QUEUED'
               AND NOT EXISTS (SELECT 1 FROM jobs d WHERE d.id = ANY(j.depends_on) AND d.state <> 'SUCCEEDED')
+              AND (coalesce(f.workers, 0) >= j.world_size
+                   OR now() - coalesce((SELECT max(a.ended_at) FROM attempts a WHERE a.job_id = j.id), j.created_at) >= @reserve_after)
             ORDER BY j.priority DESC, j.seq
             LIMIT @limit
             FOR UPDATE OF j SKIP LOCKED
-            """, r => (Id: r.GetGuid(0), WorldSize: r.GetInt32(1), Device: Domain.JobStates.ParseDevice(r.GetString(2))),
-            cancellation, ("limit", CandidatesPerRound), ("connected", connected));
+            """, r => (Id: r.GetGuid(0), WorldSize: r.GetInt32(1), Device: Domain.JobStates.ParseDevice(r.GetString(2)), Fits: r.GetBoolean(3),
+                Reserves: r.GetBoolean(4)),
+            cancellation, ("limit", CandidatesPerRound), ("connected", connected), ("reserve_after", options.Value.ReserveAfter));
+        var reserved = new HashSet<DeviceKind>();
         foreach (var candidate in candidates)
         {
-            var workers = await WorkerRepository.ClaimIdleAsync(connection, candidate.Device, candidate.WorldSize, connected, cancellation);
-            if (workers.Count < candidate.WorldSize) continue;
-            return await StartAttemptAsync(connection, candidate.Id, workers, cancellation);
+            if (reserved.Contains(candidate.Device)) continue;
+            if (candidate.Fits)
+            {
+                var workers = await WorkerRepository.ClaimIdleAsync(connection, candidate.Device, candidate.WorldSize, connected, cancellation);
+                if (workers.Count >= candidate.WorldSize) return await StartAttemptAsync(connection, candidate.Id, workers, cancellation);
+            }
+            if (candidate.Reserves)
+            {
+                reserved.Add(candidate.Device);
+                logger.LogDebug("Job {JobId} waits for {WorldSize} {Device} workers and reserves them", candidate.Id, candidate.WorldSize, candidate.Device);
+            }
         }
         return null;
     }
