@@ -55,6 +55,8 @@ public sealed class ChildProcess : IAsyncDisposable
         if (!process.HasExited) process.Kill(entireProcessTree: true);
     }
 
+    public Task WaitForExitAsync() => process.WaitForExitAsync();
+
     /// <summary>SIGTERM, then wait for a clean exit.</summary>
     public async Task<int> StopAsync(TimeSpan timeout)
     {

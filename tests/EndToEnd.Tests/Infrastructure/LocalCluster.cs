@@ -10,7 +10,8 @@ namespace SpectralDiffusion.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
 /// A real local deployment for one test: a fresh PostgreSQL database, an orchestrator process on a free loopback port
-/// with short leases, and worker agent processes started on demand. Everything is stopped and removed on dispose.
+/// with short leases, and worker agent processes started on demand. The orchestrator can be killed and started again
+/// on the same port, database and artifact folder. Everything is stopped and removed on dispose.
 /// </summary>
 public sealed class LocalCluster : IAsyncDisposable
 {
@@ -18,20 +19,22 @@ public sealed class LocalCluster : IAsyncDisposable
     public const string ApiKey = "e2e-submit-key";
     readonly EndToEndDatabase database;
     readonly List<ChildProcess> workers = new();
+    readonly List<ChildProcess> orchestrators = new();
     readonly GrpcChannel channel;
     readonly ITestOutputHelper? output;
 
-    LocalCluster(EndToEndDatabase database, string root, int port, ChildProcess orchestrator, ITestOutputHelper? output)
+    LocalCluster(EndToEndDatabase database, string root, int port, ITestOutputHelper? output)
     {
         this.database = database;
         this.output = output;
         Root = root;
         Port = port;
-        Orchestrator = orchestrator;
-        channel = GrpcChannel.ForAddress(Address);
+        // Reconnect soon after an orchestrator restart (the default back-off grows to two minutes).
+        channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { MaxReconnectBackoff = TimeSpan.FromSeconds(1) });
         var invoker = channel.Intercept(metadata => { metadata.Add("x-api-key", ApiKey); return metadata; });
         Jobs = new Jobs.JobsClient(invoker);
         History = new RunHistory.RunHistoryClient(invoker);
+        WorkerList = new Workers.WorkersClient(invoker);
         Workers = new Workers.WorkersClient(channel.Intercept(metadata => { metadata.Add("x-worker-token", WorkerToken); return metadata; }));
     }
 
@@ -39,22 +42,33 @@ public sealed class LocalCluster : IAsyncDisposable
     public int Port { get; }
     public string Address => $"http://127.0.0.1:{Port}";
     public string ArtifactRoot => Path.Combine(Root, "artifacts");
-    public ChildProcess Orchestrator { get; }
+    public string DatabaseConnectionString => database.ConnectionString;
+    /// <summary>The orchestrator process started last.</summary>
+    public ChildProcess Orchestrator => orchestrators[^1];
     public Jobs.JobsClient Jobs { get; }
     public RunHistory.RunHistoryClient History { get; }
+    /// <summary>Workers.List (needs an API key, not the worker token).</summary>
+    public Workers.WorkersClient WorkerList { get; }
     public Workers.WorkersClient Workers { get; }
 
-    public static async Task<LocalCluster> StartAsync(ITestOutputHelper? output = null)
+    /// <summary>A fresh database and folder; the orchestrator is started unless <paramref name="startOrchestrator"/> is false.</summary>
+    public static async Task<LocalCluster> StartAsync(ITestOutputHelper? output = null, bool startOrchestrator = true)
     {
         var database = await EndToEndDatabase.CreateAsync();
-        var root = Directory.CreateTempSubdirectory("sd-e2e-").FullName;
-        var port = FreePort();
-        var orchestrator = ChildProcess.Start("orchestrator", "orchestrator",
+        var cluster = new LocalCluster(database, Directory.CreateTempSubdirectory("sd-e2e-").FullName, FreePort(), output);
+        if (startOrchestrator) await cluster.StartOrchestratorAsync();
+        return cluster;
+    }
+
+    /// <summary>Starts an orchestrator process on this cluster's port, database and artifact folder, and waits until it serves.</summary>
+    public async Task StartOrchestratorAsync()
+    {
+        orchestrators.Add(ChildProcess.Start($"orchestrator-{orchestrators.Count + 1}", "orchestrator",
         [
             "serve",
             $"--Orchestrator:Database={database.ConnectionString}",
-            $"--Orchestrator:Port={port}",
-            $"--Orchestrator:ArtifactRoot={Path.Combine(root, "artifacts")}",
+            $"--Orchestrator:Port={Port}",
+            $"--Orchestrator:ArtifactRoot={ArtifactRoot}",
             $"--Orchestrator:WorkerToken={WorkerToken}",
             $"--Orchestrator:ApiKeys:0:Key={ApiKey}",
             "--Orchestrator:ApiKeys:0:Role=submit",
@@ -62,19 +76,27 @@ public sealed class LocalCluster : IAsyncDisposable
             "--Orchestrator:HeartbeatInterval=00:00:01",
             "--Orchestrator:WatchdogInterval=00:00:00.500",
             "--Orchestrator:SchedulerInterval=00:00:00.250",
-        ]);
-        var cluster = new LocalCluster(database, root, port, orchestrator, output);
-        await cluster.WaitUntilServingAsync(TimeSpan.FromSeconds(60));
-        return cluster;
+        ]));
+        await WaitUntilServingAsync(TimeSpan.FromSeconds(60));
     }
 
-    /// <summary>Starts a worker agent process with one torch thread (agents share this machine's cores).</summary>
-    public ChildProcess StartWorker(string name)
+    /// <summary>SIGKILL of the orchestrator: no shutdown, no goodbye to the workers.</summary>
+    public async Task KillOrchestratorAsync()
+    {
+        Orchestrator.KillHard();
+        await Orchestrator.WaitForExitAsync();
+    }
+
+    /// <summary>
+    /// Starts a worker agent process with one torch thread (agents share this machine's cores). A silent peer fails an
+    /// all-reduce after <paramref name="collectiveTimeoutSeconds"/>.
+    /// </summary>
+    public ChildProcess StartWorker(string name, int collectiveTimeoutSeconds = 20)
     {
         var worker = ChildProcess.Start(name, "worker",
         [
             "agent", "--orchestrator", Address, "--token", WorkerToken, "--device", "cpu", "--name", name,
-            "--threads", "1", "--work-dir", Path.Combine(Root, name), "--collective-timeout", "20",
+            "--threads", "1", "--work-dir", Path.Combine(Root, name), "--collective-timeout", collectiveTimeoutSeconds.ToString(),
         ]);
         workers.Add(worker);
         return worker;
@@ -89,7 +111,7 @@ public sealed class LocalCluster : IAsyncDisposable
         Job job;
         do
         {
-            job = await Jobs.GetAsync(new GetJobRequest { Id = jobId });
+            job = await GetJobAsync(jobId);
             if (states.Contains(job.State)) return job;
             if (job.State is JobState.Failed or JobState.Cancelled && !states.Contains(job.State)) break;
             await Task.Delay(250);
@@ -103,12 +125,26 @@ public sealed class LocalCluster : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            var job = await Jobs.GetAsync(new GetJobRequest { Id = jobId });
+            var job = await GetJobAsync(jobId);
             if (job.Progress?.Step >= step && job.Progress.Phase == "train") return job;
             if (job.State is JobState.Failed or JobState.Succeeded or JobState.Cancelled) throw new Xunit.Sdk.XunitException($"job {jobId} ended {job.State} before step {step}\n{Logs()}");
             await Task.Delay(100);
         }
         throw new Xunit.Sdk.XunitException($"job {jobId} did not reach step {step}\n{Logs()}");
+    }
+
+    /// <summary>The job, asked again while the orchestrator is away (restarting) for up to a minute.</summary>
+    public async Task<Job> GetJobAsync(string jobId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (true)
+        {
+            try { return await Jobs.GetAsync(new GetJobRequest { Id = jobId }, deadline: DateTime.UtcNow.AddSeconds(30)); }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250);
+            }
+        }
     }
 
     /// <summary>Downloads an artifact into the test folder and returns its path.</summary>
@@ -124,7 +160,7 @@ public sealed class LocalCluster : IAsyncDisposable
     }
 
     public string Logs() =>
-        string.Join("\n", new[] { Orchestrator }.Concat(workers).Select(p => $"----- {p.Name} -----\n{Tail(p.Output, 6000)}"));
+        string.Join("\n", orchestrators.Concat(workers).Select(p => $"----- {p.Name} -----\n{Tail(p.Output, 6000)}"));
 
     static string Tail(string text, int characters) => text.Length <= characters ? text : text[^characters..];
 
@@ -154,8 +190,8 @@ public sealed class LocalCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var worker in workers) await worker.DisposeAsync();
-        await Orchestrator.StopAsync(TimeSpan.FromSeconds(10));
-        await Orchestrator.DisposeAsync();
+        if (orchestrators.Count > 0) await Orchestrator.StopAsync(TimeSpan.FromSeconds(10));
+        foreach (var orchestrator in orchestrators) await orchestrator.DisposeAsync();
         if (output is not null)
             try { output.WriteLine(Logs()); } catch (InvalidOperationException) { }
         channel.Dispose();
