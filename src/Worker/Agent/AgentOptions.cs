@@ -23,6 +23,8 @@ public sealed record AgentOptions
     /// <summary>Collective timeout: a dead peer is detected within this.</summary>
     public TimeSpan CollectiveTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public TimeSpan RegistrationBackoffCap { get; init; } = DefaultRegistrationBackoffCap;
+    /// <summary>How long a running attempt waits for an unreachable orchestrator (restarting, or its database down) before it fails.</summary>
+    public TimeSpan OrchestratorOutageLimit { get; init; } = OrchestratorOutage.DefaultLimit;
     /// <summary>Exit after this many attempts (tests and the local pipeline); 0 = run until stopped.</summary>
     public int MaxAttempts { get; init; }
 

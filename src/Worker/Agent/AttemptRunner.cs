@@ -11,10 +11,14 @@ namespace SpectralDiffusion.Worker.Agent;
 /// <summary>
 /// Runs this worker's rank of one attempt: joins the rank group through the orchestrator's rendezvous (TCP ring on CPU,
 /// NCCL on CUDA), runs the job, and reports the outcome. An abort tears the collective down at once, so a rank blocked
-/// in an all-reduce with a dead peer returns immediately.
+/// in an all-reduce with a dead peer returns immediately. An orchestrator outage is waited out, not failed on: the
+/// calls to it are repeated until it answers (<see cref="OrchestratorOutage"/>).
 /// </summary>
 public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection connection, string workerId, DeviceKind device, ILogger log)
 {
+    /// <summary>How long a stopping rank's calls to the orchestrator (the report of its last step) may still take.</summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+
     /// <param name="stop">ends the job after its current step (agent stopping, or aborted).</param>
     /// <param name="abort">the orchestrator aborted the attempt or the session was lost: also tears the collective down at once.</param>
     public async Task RunAsync(AssignmentStart assignment, CancellationToken stop, CancellationToken abort)
@@ -25,6 +29,9 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         var folder = Path.Combine(Path.GetFullPath(options.WorkDirectory), "jobs", assignment.JobId, $"attempt-{assignment.Attempt}", $"rank-{assignment.Rank}");
         Directory.CreateDirectory(folder);
         var artifacts = new ArtifactTransfer(connection.Workers, Path.Combine(Path.GetFullPath(options.WorkDirectory), "artifact-cache"));
+        var outage = OrchestratorOutage.Create(options.OrchestratorOutageLimit, log);
+        using var calls = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        await using var stopping = stop.Register(() => calls.CancelAfter(StopGrace));
         ICollective? collective = null;
         await using var abortRegistration = abort.Register(() => collective?.Abort());
         var result = new AttemptResult { WorkerId = workerId, JobId = assignment.JobId, Attempt = assignment.Attempt, Rank = assignment.Rank };
@@ -36,7 +43,7 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
                 collective = await JoinAsync(assignment, abort);
             log.Information("Attempt {Attempt} of job {JobId} started as rank {Rank}/{World} ({Device}, {Threads} threads)",
                 assignment.Attempt, assignment.JobId, assignment.Rank, assignment.WorldSize, device, threads);
-            var host = new GrpcJobHost(assignment, workerId, connection, artifacts, collective, folder, log, stop);
+            var host = new GrpcJobHost(assignment, workerId, connection, artifacts, collective, folder, outage, log, stop, calls.Token);
             await Task.Factory.StartNew(() => JobRunner.Run(assignment.Spec, host), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             if (stop.IsCancellationRequested)
             {
@@ -64,11 +71,16 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         }
         try
         {
-            await connection.Workers.CompleteAttemptAsync(result, cancellationToken: CancellationToken.None);
+            // Delivered even across an orchestrator restart; an abort order makes it moot.
+            await outage.ExecuteAsync(async ct => await connection.Workers.CompleteAttemptAsync(result, cancellationToken: ct), abort);
         }
         catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.FailedPrecondition)
         {
             log.Information("Attempt {Attempt} of job {JobId} already ended on the orchestrator: {Detail}", assignment.Attempt, assignment.JobId, e.Status.Detail);
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+            log.Information("Attempt {Attempt} of job {JobId} was aborted before its result could be delivered", assignment.Attempt, assignment.JobId);
         }
     }
 

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Polly;
 using Serilog;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Jobs;
@@ -10,7 +11,10 @@ namespace SpectralDiffusion.Worker.Agent;
 
 /// <summary>
 /// The job host of one rank under the agent: weights and resume shards come from the orchestrator's artifact store,
-/// progress, checkpoint shards, the final model, files and evaluations go back to it.
+/// progress, checkpoint shards, the final model, files and evaluations go back to it. Every call rides out an
+/// orchestrator outage (<see cref="OrchestratorOutage"/>): training waits for the orchestrator instead of failing.
+/// <paramref name="cancellation"/> stops the job after its step; <paramref name="calls"/> ends the calls to the
+/// orchestrator (an abort, or a stop's grace running out), so a stopping rank still reports the step it finished.
 /// </summary>
 public sealed class GrpcJobHost(
     AssignmentStart assignment,
@@ -19,8 +23,10 @@ public sealed class GrpcJobHost(
     ArtifactTransfer artifacts,
     ICollective? collective,
     string workDirectory,
+    ResiliencePipeline outage,
     ILogger log,
-    CancellationToken cancellation) : IJobHost
+    CancellationToken cancellation,
+    CancellationToken calls) : IJobHost
 {
     public int Rank => assignment.Rank;
     public int WorldSize => assignment.WorldSize;
@@ -34,7 +40,7 @@ public sealed class GrpcJobHost(
     public string? WeightsPath(ModelRole role)
     {
         var (resolved, spec) = role == ModelRole.Teacher ? (assignment.TeacherArtifact, assignment.Spec.Teacher) : (assignment.ModelArtifact, assignment.Spec.Model);
-        if (resolved.Length > 0) return Wait(artifacts.DownloadAsync(resolved, cancellation));
+        if (resolved.Length > 0) return Wait(ct => artifacts.DownloadAsync(resolved, ct));
         var checkpoint = spec?.Checkpoint ?? "";
         if (checkpoint.Length == 0) return null;
         var reference = ModelReference.Parse(checkpoint);
@@ -51,7 +57,7 @@ public sealed class GrpcJobHost(
         if (checkpoint is null || checkpoint.ShardArtifacts.Count == 0) return null;
         log.Information("Resuming from checkpoint {CheckpointId} at step {Step} ({Shards} shards of world size {World})",
             checkpoint.CheckpointId, checkpoint.Step, checkpoint.ShardArtifacts.Count, checkpoint.WorldSize);
-        var paths = checkpoint.ShardArtifacts.Select(a => Wait(artifacts.DownloadAsync(a, cancellation))).ToList();
+        var paths = checkpoint.ShardArtifacts.Select(a => Wait(ct => artifacts.DownloadAsync(a, ct))).ToList();
         return TrainingState.ReadShards(paths);
     }
 
@@ -65,24 +71,24 @@ public sealed class GrpcJobHost(
         // Every rank reports progress (it is also each rank's liveness for the attempt); rank 0 alone records the metric series.
         if (assignment.Rank == 0)
             report.Metrics.AddRange(metrics.Select(m => new MetricPoint { Step = step, Name = m.Key, Value = m.Value }));
-        connection.Workers.ReportProgress(report, cancellationToken: cancellation);
+        outage.Execute(ct => connection.Workers.ReportProgress(report, cancellationToken: ct), calls);
         log.Information("Job {JobId} {Phase} step {Step}/{Total} {Metrics}", assignment.JobId, phase, step, totalSteps, metrics);
     }
 
     public void CheckpointShardWritten(long step, string path)
     {
-        var receipt = Wait(artifacts.UploadAsync(path, Header(ArtifactKind.CheckpointShard, step), cancellation));
+        var receipt = Wait(ct => artifacts.UploadAsync(path, Header(ArtifactKind.CheckpointShard, step), ct));
         log.Information("Uploaded checkpoint shard of step {Step} as {Artifact} (checkpoint complete: {Complete})", step, receipt.Artifact, receipt.CheckpointComplete);
     }
 
     public void PublishModel(string path)
     {
-        ModelArtifact = Wait(artifacts.UploadAsync(path, Header(ArtifactKind.Model, 0), cancellation)).Artifact;
+        ModelArtifact = Wait(ct => artifacts.UploadAsync(path, Header(ArtifactKind.Model, 0), ct)).Artifact;
         log.Information("Published the final model as {Artifact}", ModelArtifact);
     }
 
     public void PublishFile(string path) =>
-        Wait(artifacts.UploadAsync(path, Header(ArtifactKind.File, 0), cancellation));
+        Wait(ct => artifacts.UploadAsync(path, Header(ArtifactKind.File, 0), ct));
 
     public void PublishEvaluation(EvaluationOutcome outcome)
     {
@@ -95,7 +101,7 @@ public sealed class GrpcJobHost(
         foreach (var (name, value) in outcome.Extra) if (double.IsFinite(value)) report.Extra[name] = value;
         var grid = outcome.Files.FirstOrDefault(f => Path.GetFileName(f) == "samples.png");
         if (grid is not null) report.SamplesArtifact = "artifact:" + ArtifactTransfer.Sha256Hex(grid);
-        connection.Workers.ReportEvaluation(report, cancellationToken: cancellation);
+        outage.Execute(ct => connection.Workers.ReportEvaluation(report, cancellationToken: ct), calls);
     }
 
     ArtifactHeader Header(ArtifactKind kind, long step) => new()
@@ -104,5 +110,7 @@ public sealed class GrpcJobHost(
         WorldSize = assignment.WorldSize, Step = step,
     };
 
-    static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
+    /// <summary>Runs an asynchronous call to the orchestrator to its end on this (training) thread, riding out an outage.</summary>
+    T Wait<T>(Func<CancellationToken, Task<T>> call) =>
+        outage.ExecuteAsync(async ct => await call(ct), calls).AsTask().GetAwaiter().GetResult();
 }

@@ -34,6 +34,8 @@ public sealed class OrchestratorConnection : IDisposable
             ServiceConfig = new ServiceConfig { MethodConfigs = { retry } },
             MaxReceiveMessageSize = 16 * 1024 * 1024,
             MaxSendMessageSize = 16 * 1024 * 1024,
+            // A restarted orchestrator is found within seconds (the default reconnect back-off grows to two minutes).
+            MaxReconnectBackoff = TimeSpan.FromSeconds(5),
         });
         var invoker = channel.Intercept(metadata =>
         {

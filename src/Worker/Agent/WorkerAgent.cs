@@ -11,7 +11,8 @@ namespace SpectralDiffusion.Worker.Agent;
 /// <summary>
 /// The worker agent: registers this device with the orchestrator, heartbeats, takes assignments from the stream and
 /// runs one attempt at a time. A refused or unreachable orchestrator is retried with jittered back-off; a lost
-/// registration is renewed. Stopping (SIGTERM) lets the current training step finish, then deregisters.
+/// registration is renewed; a running attempt waits out an orchestrator outage. Stopping (SIGTERM) lets the current
+/// training step finish, then deregisters.
 /// </summary>
 public sealed class WorkerAgent(AgentOptions options, ILogger log)
 {
@@ -54,7 +55,6 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
         using var connection = new OrchestratorConnection(options.Orchestrator, options.Token);
         using var _ = LogContext.PushProperty("Worker", name);
 
-        string? workerId = null;
         try
         {
             while (!stop.IsCancellationRequested)
@@ -65,14 +65,14 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
                     Address = options.AdvertiseAddress, Version = typeof(WorkerAgent).Assembly.GetName().Version?.ToString() ?? "",
                     Labels = { options.Labels },
                 }, cancellationToken: ct), stop);
-                workerId = registration.WorkerId;
+                var workerId = registration.WorkerId;
                 using var __ = LogContext.PushProperty("WorkerId", workerId);
                 log.Information("Registered as {WorkerId} ({Device} {Index}) with {Address}; lease {Lease}", workerId, device, index, options.Orchestrator, registration.Lease.ToTimeSpan());
 
-                // The session ends when the registration is lost (or the agent stops); an attempt running in it is aborted then.
+                // The session ends when the registration is lost or, after stopping, once deregistered; an attempt running in a
+                // lost session is aborted. Heartbeats go on while a stopping attempt finishes its step.
                 using var session = new CancellationTokenSource();
-                using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(session.Token, stop);
-                var heartbeat = HeartbeatAsync(connection, workerId, registration.HeartbeatInterval.ToTimeSpan(), session, heartbeatStop.Token);
+                var heartbeat = HeartbeatAsync(connection, workerId, registration.HeartbeatInterval.ToTimeSpan(), session, session.Token);
                 var finished = await ServeAssignmentsAsync(connection, workerId, device, session.Token, stop);
                 await session.CancelAsync();
                 await heartbeat;
@@ -80,23 +80,15 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
-        if (workerId is not null)
-        {
-            try
-            {
-                await connection.Workers.DeregisterAsync(new DeregisterRequest { WorkerId = workerId, Reason = "agent stopped" },
-                    deadline: DateTime.UtcNow.AddSeconds(5));
-                log.Information("Deregistered {WorkerId}", workerId);
-            }
-            catch (RpcException e)
-            {
-                log.Warning("Could not deregister {WorkerId}: {Status}", workerId, e.Status.Detail);
-            }
-        }
         return 0;
     }
 
-    /// <summary>Runs attempts from the stream until stopped (true) or until the registration must be renewed (false).</summary>
+    /// <summary>
+    /// Runs attempts from the stream until stopped or <see cref="AgentOptions.MaxAttempts"/> have run (true: deregistered), or
+    /// until the registration must be renewed (false). A start order for the attempt this agent runs or last ran is never
+    /// run again (a reopened stream repeats it). Stopping keeps the stream open while the attempt finishes its step, then
+    /// deregisters, and only then closes the stream: the orchestrator sees a worker that left, not a lost one.
+    /// </summary>
     async Task<bool> ServeAssignmentsAsync(OrchestratorConnection connection, string workerId, DeviceKind device, CancellationToken session, CancellationToken stop)
     {
         var runner = new AttemptRunner(options, connection, workerId, device, log);
@@ -104,66 +96,101 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
         CancellationTokenSource? abort = null;
         CancellationTokenSource? graceful = null;
         AssignmentStart? current = null;
-        using var listening = CancellationTokenSource.CreateLinkedTokenSource(session, stop);
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var stopping = stop.Register(() => finished.TrySetResult());
+        using var listening = CancellationTokenSource.CreateLinkedTokenSource(session);
+        var stream = ListenAsync();
         try
         {
-            while (!listening.IsCancellationRequested)
-            {
-                try
-                {
-                    using var call = connection.Workers.Assignments(new AssignmentsRequest { WorkerId = workerId }, cancellationToken: listening.Token);
-                    await foreach (var assignment in call.ResponseStream.ReadAllAsync(listening.Token))
-                    {
-                        if (assignment.KindCase == Assignment.KindOneofCase.Start)
-                        {
-                            if (!running.IsCompleted && abort is { IsCancellationRequested: true })
-                                await running;   // the previous attempt was aborted and is winding down: its successor waits for it
-                            if (!running.IsCompleted && current is not null && assignment.Start.JobId == current.JobId && assignment.Start.Attempt == current.Attempt)
-                                continue;   // a reopened stream repeats the order of the attempt already running
-                            if (!running.IsCompleted)
-                            {
-                                log.Warning("Ignoring assignment of job {JobId}: attempt {Attempt} of job {Running} is still running", assignment.Start.JobId, current?.Attempt, current?.JobId);
-                                continue;
-                            }
-                            current = assignment.Start;
-                            abort?.Dispose();
-                            graceful?.Dispose();
-                            // Abort: tear the collective down now. Stop: let the current step finish, then return.
-                            abort = CancellationTokenSource.CreateLinkedTokenSource(session);
-                            graceful = CancellationTokenSource.CreateLinkedTokenSource(stop, abort.Token);
-                            running = runner.RunAsync(current, graceful.Token, abort.Token).ContinueWith(_ => Interlocked.Increment(ref attemptsRun), TaskScheduler.Default);
-                        }
-                        else if (assignment.Abort is { } order && current is not null && order.JobId == current.JobId && order.Attempt == current.Attempt)
-                        {
-                            log.Warning("Abort of job {JobId} attempt {Attempt}: {Reason}", order.JobId, order.Attempt, order.Reason);
-                            await (abort?.CancelAsync() ?? Task.CompletedTask);
-                        }
-                        if (options.MaxAttempts > 0 && running.IsCompleted && attemptsRun >= options.MaxAttempts) return true;
-                    }
-                }
-                catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
-                {
-                    log.Warning("The orchestrator no longer knows worker {WorkerId}; registering again", workerId);
-                    return false;
-                }
-                catch (RpcException e) when (!listening.IsCancellationRequested)
-                {
-                    log.Warning("Assignment stream broke ({Status}); reconnecting", e.Status.Detail);
-                    await Task.Delay(TimeSpan.FromSeconds(1), listening.Token);
-                }
-            }
+            if (await Task.WhenAny(stream, finished.Task) == stream) return await stream;
+            // On stop the trainer sees the cancelled token, finishes its step and returns.
+            await running;
+            await DeregisterAsync(connection, workerId);
+            return true;
         }
-        catch (OperationCanceledException) when (listening.IsCancellationRequested) { }
-        catch (RpcException) when (listening.IsCancellationRequested) { }
         finally
         {
-            // On stop the trainer sees the cancelled token, finishes its step and returns; a lost session aborts it.
+            await listening.CancelAsync();
+            // A lost session aborts the attempt.
             if (session.IsCancellationRequested) await (abort?.CancelAsync() ?? Task.CompletedTask);
             await running;
+            await stream;
             abort?.Dispose();
             graceful?.Dispose();
         }
-        return stop.IsCancellationRequested;
+
+        // Reads orders until the stream's token is cancelled (false) or the orchestrator no longer knows this worker (false).
+        async Task<bool> ListenAsync()
+        {
+            try
+            {
+                while (!listening.IsCancellationRequested)
+                {
+                    try
+                    {
+                        using var call = connection.Workers.Assignments(new AssignmentsRequest { WorkerId = workerId }, cancellationToken: listening.Token);
+                        await foreach (var assignment in call.ResponseStream.ReadAllAsync(listening.Token))
+                        {
+                            if (finished.Task.IsCompleted) continue;   // stopping: no new attempt
+                            if (assignment.KindCase == Assignment.KindOneofCase.Start)
+                            {
+                                if (current is not null && assignment.Start.JobId == current.JobId && assignment.Start.Attempt == current.Attempt)
+                                    continue;   // a reopened stream repeats the order of the attempt this agent runs or ran; it never runs twice
+                                if (!running.IsCompleted && abort is { IsCancellationRequested: true })
+                                    await running;   // the previous attempt was aborted and is winding down: its successor waits for it
+                                if (!running.IsCompleted)
+                                {
+                                    log.Warning("Ignoring assignment of job {JobId}: attempt {Attempt} of job {Running} is still running", assignment.Start.JobId, current?.Attempt, current?.JobId);
+                                    continue;
+                                }
+                                current = assignment.Start;
+                                abort?.Dispose();
+                                graceful?.Dispose();
+                                // Abort: tear the collective down now. Stop: let the current step finish, then return.
+                                abort = CancellationTokenSource.CreateLinkedTokenSource(session);
+                                graceful = CancellationTokenSource.CreateLinkedTokenSource(stop, abort.Token);
+                                running = runner.RunAsync(current, graceful.Token, abort.Token).ContinueWith(_ =>
+                                {
+                                    if (Interlocked.Increment(ref attemptsRun) == options.MaxAttempts) finished.TrySetResult();
+                                }, TaskScheduler.Default);
+                            }
+                            else if (assignment.Abort is { } order && current is not null && order.JobId == current.JobId && order.Attempt == current.Attempt)
+                            {
+                                log.Warning("Abort of job {JobId} attempt {Attempt}: {Reason}", order.JobId, order.Attempt, order.Reason);
+                                await (abort?.CancelAsync() ?? Task.CompletedTask);
+                            }
+                        }
+                    }
+                    catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+                    {
+                        log.Warning("The orchestrator no longer knows worker {WorkerId}; registering again", workerId);
+                        return false;
+                    }
+                    catch (RpcException e) when (!listening.IsCancellationRequested)
+                    {
+                        log.Warning("Assignment stream broke ({Status}); reconnecting", e.Status.Detail);
+                        await Task.Delay(TimeSpan.FromSeconds(1), listening.Token);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (listening.IsCancellationRequested) { }
+            catch (RpcException) when (listening.IsCancellationRequested) { }
+            return false;
+        }
+    }
+
+    async Task DeregisterAsync(OrchestratorConnection connection, string workerId)
+    {
+        try
+        {
+            await connection.Workers.DeregisterAsync(new DeregisterRequest { WorkerId = workerId, Reason = "agent stopped" },
+                deadline: DateTime.UtcNow.AddSeconds(5));
+            log.Information("Deregistered {WorkerId}", workerId);
+        }
+        catch (RpcException e)
+        {
+            log.Warning("Could not deregister {WorkerId}: {Status}", workerId, e.Status.Detail);
+        }
     }
 
     async Task HeartbeatAsync(OrchestratorConnection connection, string workerId, TimeSpan interval, CancellationTokenSource session, CancellationToken token)
