@@ -33,6 +33,7 @@ public sealed record AgentOptions
         if (!Uri.TryCreate(Orchestrator, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
             throw new ArgumentException($"--orchestrator '{Orchestrator}' is not an http(s) address (e.g. http://127.0.0.1:5080)");
         if (Threads < 0) throw new ArgumentException($"--threads must be >= 0 (got {Threads})");
+        if (OrchestratorOutageLimit <= TimeSpan.Zero) throw new ArgumentException($"--outage-limit must be positive (got {OrchestratorOutageLimit.TotalSeconds} s)");
         if (Device.Length > 0 && Device != "cpu" && Device != "cuda" && !(Device.StartsWith("cuda:") && int.TryParse(Device[5..], out var index) && index >= 0))
             throw new ArgumentException($"--device '{Device}' must be cpu, cuda or cuda:N");
     }
