@@ -44,9 +44,9 @@ public class SchedulerTests(ReservingFixture fixture) : IClassFixture<ReservingF
     [Fact]
     public async Task Scheduler_JobLargerThanEveryLiveWorker_ReservesNothing()
     {
-        // Arrange: one worker; a job that needs three can never start until more register.
+        // Arrange: one worker; a job that needs five (more than this class ever registers) cannot start until more register.
         await using var a = await FakeWorker.StartAsync(server.AsWorker, "unreservable-a");
-        var impossible = await Jobs.SubmitAsync(new SubmitJobRequest { Spec = Specs.Train(worldSize: 3, name: "impossible") });
+        var impossible = await Jobs.SubmitAsync(new SubmitJobRequest { Spec = Specs.Train(worldSize: 5, name: "impossible") });
 
         // Act
         var small = await Jobs.SubmitAsync(new SubmitJobRequest { Spec = Specs.Train(worldSize: 1, name: "small") });
