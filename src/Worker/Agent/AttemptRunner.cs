@@ -19,9 +19,12 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
     /// <summary>How long a stopping rank's calls to the orchestrator (the report of its last step) may still take.</summary>
     public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
+    readonly Polly.ResiliencePipeline outage = OrchestratorOutage.Create(options.OrchestratorOutageLimit, log);
+
+    /// <summary>Runs the rank and delivers its result, which it returns; null when the attempt was stopped or aborted.</summary>
     /// <param name="stop">ends the job after its current step (agent stopping, or aborted).</param>
     /// <param name="abort">the orchestrator aborted the attempt or the session was lost: also tears the collective down at once.</param>
-    public async Task RunAsync(AssignmentStart assignment, CancellationToken stop, CancellationToken abort)
+    public async Task<AttemptResult?> RunAsync(AssignmentStart assignment, CancellationToken stop, CancellationToken abort)
     {
         using var _ = LogContext.PushProperty("JobId", assignment.JobId);
         using var __ = LogContext.PushProperty("Attempt", assignment.Attempt);
@@ -29,7 +32,6 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         var folder = Path.Combine(Path.GetFullPath(options.WorkDirectory), "jobs", assignment.JobId, $"attempt-{assignment.Attempt}", $"rank-{assignment.Rank}");
         Directory.CreateDirectory(folder);
         var artifacts = new ArtifactTransfer(connection.Workers, Path.Combine(Path.GetFullPath(options.WorkDirectory), "artifact-cache"));
-        var outage = OrchestratorOutage.Create(options.OrchestratorOutageLimit, log);
         using var calls = CancellationTokenSource.CreateLinkedTokenSource(abort);
         await using var stopping = stop.Register(() => calls.CancelAfter(StopGrace));
         ICollective? collective = null;
@@ -48,7 +50,7 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
             if (stop.IsCancellationRequested)
             {
                 log.Information("Attempt {Attempt} of job {JobId} stopped after step; its last checkpoint stands", assignment.Attempt, assignment.JobId);
-                return;
+                return null;
             }
             result.Succeeded = true;
             result.FinalArtifact = host.ModelArtifact ?? "";
@@ -56,7 +58,7 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         catch (Exception) when (stop.IsCancellationRequested)
         {
             log.Information("Attempt {Attempt} of job {JobId} aborted", assignment.Attempt, assignment.JobId);
-            return;
+            return null;
         }
         catch (Exception e)
         {
@@ -69,18 +71,32 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         {
             collective?.Dispose();
         }
+        await DeliverAsync(result, abort);
+        return result;
+    }
+
+    /// <summary>
+    /// Sends a rank's result, waiting out an orchestrator outage; an abort order makes it moot. The agent sends it again
+    /// when the orchestrator repeats the start order of an attempt this worker has finished (the result was lost).
+    /// </summary>
+    public async Task DeliverAsync(AttemptResult result, CancellationToken abort)
+    {
         try
         {
-            // Delivered even across an orchestrator restart; an abort order makes it moot.
             await outage.ExecuteAsync(async ct => await connection.Workers.CompleteAttemptAsync(result, cancellationToken: ct), abort);
         }
         catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.FailedPrecondition)
         {
-            log.Information("Attempt {Attempt} of job {JobId} already ended on the orchestrator: {Detail}", assignment.Attempt, assignment.JobId, e.Status.Detail);
+            log.Information("Attempt {Attempt} of job {JobId} already ended on the orchestrator: {Detail}", result.Attempt, result.JobId, e.Status.Detail);
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
-            log.Information("Attempt {Attempt} of job {JobId} was aborted before its result could be delivered", assignment.Attempt, assignment.JobId);
+            log.Information("Attempt {Attempt} of job {JobId} was aborted before its result could be delivered", result.Attempt, result.JobId);
+        }
+        catch (Exception e) when (e is Grpc.Core.RpcException or Polly.Timeout.TimeoutRejectedException)
+        {
+            log.Error("Could not deliver the result of attempt {Attempt} of job {JobId} ({Error}); it is sent again when the orchestrator repeats the attempt",
+                result.Attempt, result.JobId, e.Message);
         }
     }
 

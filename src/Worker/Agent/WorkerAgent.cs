@@ -93,6 +93,7 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
     {
         var runner = new AttemptRunner(options, connection, workerId, device, log);
         Task running = Task.CompletedTask;
+        Task<AttemptResult?> outcome = Task.FromResult<AttemptResult?>(null);
         CancellationTokenSource? abort = null;
         CancellationTokenSource? graceful = null;
         AssignmentStart? current = null;
@@ -135,7 +136,12 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
                             if (assignment.KindCase == Assignment.KindOneofCase.Start)
                             {
                                 if (current is not null && assignment.Start.JobId == current.JobId && assignment.Start.Attempt == current.Attempt)
-                                    continue;   // a reopened stream repeats the order of the attempt this agent runs or ran; it never runs twice
+                                {
+                                    // A reopened stream repeats the order of the attempt this agent runs or ran: it never runs twice. A
+                                    // finished one's result is sent again (harmless if it arrived; needed if an outage lost it).
+                                    if (outcome is { IsCompletedSuccessfully: true, Result: { } result }) await runner.DeliverAsync(result, listening.Token);
+                                    continue;
+                                }
                                 if (!running.IsCompleted && abort is { IsCancellationRequested: true })
                                     await running;   // the previous attempt was aborted and is winding down: its successor waits for it
                                 if (!running.IsCompleted)
@@ -149,7 +155,8 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
                                 // Abort: tear the collective down now. Stop: let the current step finish, then return.
                                 abort = CancellationTokenSource.CreateLinkedTokenSource(session);
                                 graceful = CancellationTokenSource.CreateLinkedTokenSource(stop, abort.Token);
-                                running = runner.RunAsync(current, graceful.Token, abort.Token).ContinueWith(_ =>
+                                outcome = runner.RunAsync(current, graceful.Token, abort.Token);
+                                running = outcome.ContinueWith(_ =>
                                 {
                                     if (Interlocked.Increment(ref attemptsRun) == options.MaxAttempts) finished.TrySetResult();
                                 }, TaskScheduler.Default);
