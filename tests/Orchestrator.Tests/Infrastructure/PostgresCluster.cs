@@ -32,7 +32,8 @@ public static class PostgresCluster
         var pgCtl = Directory.GetDirectories("/usr/lib/postgresql").Select(v => Path.Combine(v, "bin", "pg_ctl")).FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("pg_ctl not found under /usr/lib/postgresql/*/bin");
         var asRoot = Environment.UserName == "root";
-        var start = new ProcessStartInfo(asRoot ? "runuser" : pgCtl) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // From "/": as root, the postgres user may not be allowed into the current folder (a clone in a private home).
+        var start = new ProcessStartInfo(asRoot ? "runuser" : pgCtl) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/" };
         foreach (var argument in (asRoot ? new[] { "-u", "postgres", "--", pgCtl } : []).Concat(["-D", DataDirectory!, "-l", LogFile]).Concat(arguments))
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
