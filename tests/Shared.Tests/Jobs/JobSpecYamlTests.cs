@@ -47,7 +47,7 @@ public class JobSpecYamlTests
         Assert.Equal(JobSpecDefaults.EmaDecay, spec.Optimizer.EmaDecay);
         Assert.Equal(JobSpecDefaults.LambdaSpatial, spec.Distillation.LambdaSpatial);
         Assert.Equal(JobSpecDefaults.FrequencyAlpha, spec.Distillation.Alpha);
-        Assert.Equal(JobSpecDefaults.YamlMaxRestarts, spec.MaxRestarts);
+        Assert.Equal(JobSpecDefaults.MaxRestarts, spec.MaxRestarts);
         Assert.Equal(JobSpecDefaults.LogEvery, spec.Schedule.LogEvery);
     }
 
