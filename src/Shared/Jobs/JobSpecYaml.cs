@@ -23,14 +23,51 @@ public static class JobSpecYaml
 
     public static JobSpec Parse(string yaml, string source = "<yaml>")
     {
-        var stream = new YamlStream();
-        try { stream.Load(new StringReader(yaml)); }
-        catch (YamlException e) { throw new JobSpecFormatException($"{source}:{e.Start.Line}: not valid YAML: {e.Message}"); }
+        var stream = LoadStream(yaml, source);
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new JobSpecFormatException($"{source}: expected a mapping of job spec keys (name, type, model, ...)");
         var spec = JobSpecDefaults.YamlTemplate();
         new Reader(source).Fill(spec, root, "");
         return JobSpecDefaults.Apply(spec);
+    }
+
+    /// <summary>
+    /// Reads YAML text; a syntax error names the line. YamlDotNet places a tab-indentation error at the start of the node
+    /// before the tab (often line 1), so a line indented with a tab is looked for and named instead.
+    /// </summary>
+    internal static YamlStream LoadStream(string yaml, string source)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+            return stream;
+        }
+        catch (YamlException e) when (FirstTabIndentedLine(yaml) is { } line)
+        {
+            throw new JobSpecFormatException($"{source}:{line}: not valid YAML: this line is indented with a tab; YAML indents with spaces only ({e.Message})");
+        }
+        catch (YamlException e)
+        {
+            throw new JobSpecFormatException($"{source}:{e.Start.Line}: not valid YAML: {e.Message}");
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's parser gives up this way on some unterminated flow collections ("[1, 2" without its "]").
+            throw new JobSpecFormatException($"{source}: not valid YAML: a [ or {{ is never closed");
+        }
+    }
+
+    /// <summary>The 1-based number of the first line whose indentation holds a tab, or null.</summary>
+    static int? FirstTabIndentedLine(string yaml)
+    {
+        var lines = yaml.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var indentation = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            if (lines[i].AsSpan(0, indentation).Contains('\t')) return i + 1;
+        }
+        return null;
     }
 
     sealed class Reader(string source)
