@@ -48,7 +48,7 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
     async Task<Guid?> CheckHeaderAsync(ArtifactHeader header, CancellationToken cancellation)
     {
         if (header.Kind == ArtifactKind.Unspecified) throw OrchestratorException.Invalid("header.kind", "is required: checkpoint_shard, model or file");
-        if (!Shared.Jobs.ModelReference.IsSha256(header.Sha256)) throw OrchestratorException.Invalid("header.sha256", $"'{header.Sha256}' is not 64 lower-case hex digits");
+        if (!Shared.Jobs.ModelReference.IsSha256(header.Sha256)) throw OrchestratorException.Invalid("header.sha256", $"'{Shared.Jobs.Echo.Short(header.Sha256)}' is not 64 lower-case hex digits");
         if (header.Size < 0) throw OrchestratorException.Invalid("header.size", $"is {header.Size}; must not be negative");
         if (header.JobId.Length == 0)
             return header.Kind == ArtifactKind.CheckpointShard ? throw OrchestratorException.Invalid("header.job_id", "a checkpoint shard needs its job") : null;

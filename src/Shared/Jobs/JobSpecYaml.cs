@@ -123,31 +123,25 @@ public static class JobSpecYaml
                 FieldType.Enum => EnumValue(field.EnumType, text),
                 _ => throw Error(node, $"{path}: fields of type {field.FieldType} cannot be written in YAML"),
             };
-            return value ?? throw Error(node, $"{path}: '{text}' is not {Describe(field)}");
+            return value ?? throw Error(node, $"{path}: '{Echo.Short(text)}' is not {Describe(field)}");
         }
 
         static object? EnumValue(EnumDescriptor type, string text)
         {
-            var prefix = EnumPrefix(type);
             var match = type.Values.FirstOrDefault(v => v.Number != 0 &&
                 (string.Equals(v.Name, text, StringComparison.OrdinalIgnoreCase) ||
-                 string.Equals(v.Name[prefix.Length..], text, StringComparison.OrdinalIgnoreCase)));
+                 string.Equals(ProtoEnums.ShortName(v), text, StringComparison.OrdinalIgnoreCase)));
             return match is null ? null : Enum.ToObject(type.ClrType, match.Number);
         }
 
         static string Describe(FieldDescriptor field) => field.FieldType switch
         {
-            FieldType.Enum => "one of " + string.Join(", ", field.EnumType.Values.Where(v => v.Number != 0)
-                .Select(v => v.Name[EnumPrefix(field.EnumType).Length..].ToLowerInvariant())),
+            FieldType.Enum => "one of " + string.Join(", ", ProtoEnums.ShortNames(field.EnumType)),
             FieldType.Int32 or FieldType.Int64 => "an integer",
             FieldType.Double => "a number",
             FieldType.Bool => "true or false",
             _ => field.FieldType.ToString(),
         };
-
-        /// <summary>JOB_TYPE_ for JobType: proto enum values carry their type's name as a prefix.</summary>
-        static string EnumPrefix(EnumDescriptor type) =>
-            string.Concat(type.Name.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : c.ToString())).ToUpperInvariant() + "_";
 
         T Expect<T>(YamlNode node, string path, string what) where T : YamlNode =>
             node as T ?? throw Error(node, $"{path}: expected {what}");

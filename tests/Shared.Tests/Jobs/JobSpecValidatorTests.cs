@@ -37,6 +37,12 @@ public class JobSpecValidatorTests
         { "negative max restarts", "spec.max_restarts", "between 0" },
         { "all losses disabled", "spec.distillation", "nothing would be trained" },
         { "teacher on train job", "spec.teacher", "only distill" },
+        { "NUL in name", "spec.name", "NUL" },
+        { "NUL in label", "spec.labels[\"team\"]", "NUL" },
+        { "type 99", "spec.type", "is 99" },
+        { "device 77", "spec.device", "cpu, cuda" },
+        { "label value too long", "spec.labels", "at most 256" },
+        { "huge unknown preset", "spec.model.preset", "(100000 characters)" },
     };
 
     [Theory]
@@ -94,6 +100,12 @@ public class JobSpecValidatorTests
             case "bad job ref": spec.Model.Checkpoint = "job:42"; break;
             case "negative learning rate": spec.Optimizer.LearningRate = -1; break;
             case "negative max restarts": spec.MaxRestarts = -1; break;
+            case "NUL in name": spec.Name = "a\0b"; break;
+            case "NUL in label": spec.Labels["team"] = "\0"; break;
+            case "type 99": spec.Type = (JobType)99; break;
+            case "device 77": spec.Device = (DeviceKind)77; break;
+            case "label value too long": spec.Labels["team"] = new string('v', 257); break;
+            case "huge unknown preset": spec.Model.Preset = new string('p', 100_000); break;
             case "teacher on train job": spec.Teacher = new ModelSpec { Preset = "tiny-ldm", Checkpoint = "x.pt" }; break;
             default: throw new ArgumentException($"unknown case {broken}");
         }
