@@ -3,11 +3,16 @@ using SpectralDiffusion.Shared.Contracts.V1;
 namespace SpectralDiffusion.Shared.Jobs;
 
 /// <summary>
-/// Checks a job spec field by field, after <see cref="JobSpecDefaults.Apply"/>. Used by the server (INVALID_ARGUMENT with
-/// a BadRequest listing every violation) and by the CLI before it submits. Paths are proto field names under <c>spec.</c>.
+/// Checks a job spec field by field, after <see cref="JobSpecDefaults.Apply"/>: everything that can be known before a
+/// worker runs it (ranges, presets and the image size they work on, teacher/student agreement, the files it may name).
+/// Used by the server (INVALID_ARGUMENT with a BadRequest listing every violation) and by the CLIs before they submit or
+/// run. Field paths are proto field names under <c>spec.</c>. <paramref name="paths"/> says which files a spec may name
+/// (default: <see cref="SpecPathRules.ClientSide"/>).
 /// </summary>
-public sealed class JobSpecValidator(int maxWorldSize)
+public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = null)
 {
+    readonly SpecPathRules pathRules = paths ?? SpecPathRules.ClientSide;
+
     public const int DefaultMaxWorldSize = 64;
     public const int MaxRestartsLimit = 100;
     public const int MaxNameLength = 200;
@@ -51,6 +56,8 @@ public sealed class JobSpecValidator(int maxWorldSize)
         ValidateOptimizer(spec, Fail);
         ValidateDistillation(spec, Fail);
         ValidateEvaluation(spec, Fail);
+        foreach (var (field, path, _) in SpecPathRules.PathFields(spec))
+            if (pathRules.Check(path) is { } reason) Fail(field, reason);
         return violations;
     }
 
@@ -81,6 +88,9 @@ public sealed class JobSpecValidator(int maxWorldSize)
                 ValidateModel(spec.Teacher, "teacher", fail);
                 if (spec.Teacher.Checkpoint.Length == 0)
                     fail("teacher.checkpoint", "a frozen teacher needs weights: job:<id>, artifact:<sha256> or a path");
+                if (KnownPresets.Contains(spec.Teacher.Preset) && spec.Model is not null && KnownPresets.Contains(spec.Model.Preset)
+                    && KnownPresets.DistillationProblem(spec.Teacher.Preset, spec.Model.Preset) is { } problem)
+                    fail("teacher.preset", $"cannot teach this student: {problem}");
             }
         }
         else if (spec.Teacher is not null) fail("teacher", "only distill jobs have a teacher");
@@ -95,6 +105,9 @@ public sealed class JobSpecValidator(int maxWorldSize)
             return;
         }
         if (dataset.ImageSize < 0) fail("dataset.image_size", $"is {dataset.ImageSize}; must be 0 (the preset's size) or positive");
+        else if (dataset.ImageSize > 0 && spec.Model is not null && KnownPresets.Contains(spec.Model.Preset)
+                 && KnownPresets.Shape(spec.Model.Preset).ImageSize is var size && dataset.ImageSize != size)
+            fail("dataset.image_size", $"is {dataset.ImageSize}; preset '{spec.Model.Preset}' works on {size}×{size} images (set {size}, or 0 for the preset's size)");
         if (dataset.Procedural is { } procedural && procedural.Count <= 0)
             fail("dataset.procedural.count", $"is {procedural.Count}; must be positive");
         if (dataset.ImageFolder is { } folder && string.IsNullOrWhiteSpace(folder.Path))

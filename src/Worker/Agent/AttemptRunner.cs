@@ -2,6 +2,7 @@ using System.Net;
 using Serilog;
 using Serilog.Context;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.Distributed;
 using SpectralDiffusion.Worker.Jobs;
 using SpectralDiffusion.Worker.Torch;
@@ -9,8 +10,8 @@ using SpectralDiffusion.Worker.Torch;
 namespace SpectralDiffusion.Worker.Agent;
 
 /// <summary>
-/// Runs this worker's rank of one attempt: joins the rank group through the orchestrator's rendezvous (TCP ring on CPU,
-/// NCCL on CUDA), runs the job, and reports the outcome. An abort tears the collective down at once, so a rank blocked
+/// Runs this worker's rank of one attempt: resolves the spec's relative paths under the data root, joins the rank group
+/// through the orchestrator's rendezvous (TCP ring on CPU, NCCL on CUDA), runs the job, and reports the outcome. An abort tears the collective down at once, so a rank blocked
 /// in an all-reduce with a dead peer returns immediately.
 /// </summary>
 public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection connection, string workerId, DeviceKind device, ILogger log)
@@ -30,6 +31,7 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         var result = new AttemptResult { WorkerId = workerId, JobId = assignment.JobId, Attempt = assignment.Attempt, Rank = assignment.Rank };
         try
         {
+            assignment = WithPathsUnderDataRoot(assignment, options.DataRoot);
             var threads = assignment.Spec.TorchThreads > 0 ? assignment.Spec.TorchThreads : options.Threads;
             if (threads > 0) TorchRuntime.SetThreads(threads);
             if (assignment.WorldSize > 1)
@@ -70,6 +72,18 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         {
             log.Information("Attempt {Attempt} of job {JobId} already ended on the orchestrator: {Detail}", assignment.Attempt, assignment.JobId, e.Status.Detail);
         }
+    }
+
+    /// <summary>The assignment with every relative path of its spec resolved under <paramref name="dataRoot"/> (one climbing out is refused).</summary>
+    static AssignmentStart WithPathsUnderDataRoot(AssignmentStart assignment, string dataRoot)
+    {
+        var resolved = assignment.Clone();
+        foreach (var (field, path, set) in SpecPathRules.PathFields(resolved.Spec))
+        {
+            try { set(SpecPathRules.Resolve(path, dataRoot)); }
+            catch (ArgumentException e) { throw new ArgumentException($"{field}: {e.Message}", e); }
+        }
+        return resolved;
     }
 
     async Task<ICollective> JoinAsync(AssignmentStart assignment, CancellationToken abort)

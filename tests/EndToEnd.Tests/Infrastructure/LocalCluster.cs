@@ -10,7 +10,7 @@ namespace SpectralDiffusion.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
 /// A real local deployment for one test: a fresh PostgreSQL database, an orchestrator process on a free loopback port
-/// with short leases, and worker agent processes started on demand. Everything is stopped and removed on dispose.
+/// with short leases and the test folder as its one data root, and worker agent processes started on demand. Everything is stopped and removed on dispose.
 /// </summary>
 public sealed class LocalCluster : IAsyncDisposable
 {
@@ -55,6 +55,7 @@ public sealed class LocalCluster : IAsyncDisposable
             $"--Orchestrator:Database={database.ConnectionString}",
             $"--Orchestrator:Port={port}",
             $"--Orchestrator:ArtifactRoot={Path.Combine(root, "artifacts")}",
+            $"--Orchestrator:DataRoots:0={root}",
             $"--Orchestrator:WorkerToken={WorkerToken}",
             $"--Orchestrator:ApiKeys:0:Key={ApiKey}",
             "--Orchestrator:ApiKeys:0:Role=submit",
@@ -68,13 +69,13 @@ public sealed class LocalCluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>Starts a worker agent process with one torch thread (agents share this machine's cores).</summary>
+    /// <summary>Starts a worker agent process with one torch thread (agents share this machine's cores); its data root is <see cref="Root"/>.</summary>
     public ChildProcess StartWorker(string name)
     {
         var worker = ChildProcess.Start(name, "worker",
         [
             "agent", "--orchestrator", Address, "--token", WorkerToken, "--device", "cpu", "--name", name,
-            "--threads", "1", "--work-dir", Path.Combine(Root, name), "--collective-timeout", "20",
+            "--threads", "1", "--work-dir", Path.Combine(Root, name), "--data-root", Root, "--collective-timeout", "20",
         ]);
         workers.Add(worker);
         return worker;
