@@ -52,7 +52,8 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
                 result.Error, result.FinalArtifact, token);
             var notes = new Notifications();
             if (!result.Succeeded)
-                await AttemptTermination.AbortAsync(connection, job, $"rank {result.Rank} failed: {result.Error}", cancel: false, notes, token);
+                await AttemptTermination.AbortAsync(connection, job, $"rank {result.Rank} failed: {result.Error}", cancel: false, notes, token,
+                    permanent: result.Failure == FailureKind.Permanent);
             else if (await AttemptRepository.RanksAsync(connection, jobId, result.Attempt, token) is var ranks && ranks.All(r => r.Completed && r.Succeeded))
                 await AttemptTermination.SucceedAsync(connection, job, ranks[0].FinalArtifact, notes, token);
             return notes;
@@ -60,8 +61,8 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
         using (LogContext.PushProperty("JobId", jobId))
         using (LogContext.PushProperty("Attempt", result.Attempt))
         using (LogContext.PushProperty("WorkerId", workerId))
-            logger.LogInformation("Job {JobId} attempt {Attempt} rank {Rank} finished: succeeded {Succeeded} {Error}",
-                jobId, result.Attempt, result.Rank, result.Succeeded, result.Error);
+            logger.LogInformation("Job {JobId} attempt {Attempt} rank {Rank} finished: succeeded {Succeeded} {Failure} {Error}",
+                jobId, result.Attempt, result.Rank, result.Succeeded, result.Failure, result.Error);
         await dispatcher.DispatchAsync(notifications, cancellation);
         scheduler.Nudge();
     }

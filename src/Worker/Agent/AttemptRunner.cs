@@ -11,8 +11,9 @@ namespace SpectralDiffusion.Worker.Agent;
 
 /// <summary>
 /// Runs this worker's rank of one attempt: resolves the spec's relative paths under the data root, joins the rank group
-/// through the orchestrator's rendezvous (TCP ring on CPU, NCCL on CUDA), runs the job, and reports the outcome. An abort tears the collective down at once, so a rank blocked
-/// in an all-reduce with a dead peer returns immediately.
+/// through the orchestrator's rendezvous (TCP ring on CPU, NCCL on CUDA), runs the job, and reports the outcome, a
+/// failure with its <see cref="FailureKind"/>. An abort tears the collective down at once, so a rank blocked in an
+/// all-reduce with a dead peer returns immediately.
 /// </summary>
 public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection connection, string workerId, DeviceKind device, ILogger log)
 {
@@ -55,15 +56,25 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         }
         catch (Exception e)
         {
-            log.Error(e, "Attempt {Attempt} of job {JobId} failed on rank {Rank}", assignment.Attempt, assignment.JobId, assignment.Rank);
-            collective?.Abort();
             result.Succeeded = false;
             result.Error = $"rank {assignment.Rank} on worker {workerId}: {e.Message}";
+            result.Failure = FailureClassifier.Classify(e);
+            log.Error(e, "Attempt {Attempt} of job {JobId} failed on rank {Rank} ({Failure})", assignment.Attempt, assignment.JobId, assignment.Rank, result.Failure);
+            // A permanent failure is reported before the ring is torn down: the peers' "ring closed" (transient) must
+            // not reach the orchestrator first and have the job retried.
+            if (result.Failure == FailureKind.Permanent) await ReportAsync(result, assignment);
+            collective?.Abort();
+            if (result.Failure == FailureKind.Permanent) return;
         }
         finally
         {
             collective?.Dispose();
         }
+        await ReportAsync(result, assignment);
+    }
+
+    async Task ReportAsync(AttemptResult result, AssignmentStart assignment)
+    {
         try
         {
             await connection.Workers.CompleteAttemptAsync(result, cancellationToken: CancellationToken.None);

@@ -119,11 +119,12 @@ public sealed class FakeWorker : IAsyncDisposable
             WorldSize = start.WorldSize, Step = step, Sha256 = Sha256(content), Size = content.Length,
         }, content);
 
-    public Task CompleteAsync(AssignmentStart start, bool succeeded = true, string error = "", string finalArtifact = "") =>
+    public Task CompleteAsync(AssignmentStart start, bool succeeded = true, string error = "", string finalArtifact = "",
+        FailureKind failure = FailureKind.Unspecified) =>
         client.CompleteAttemptAsync(new AttemptResult
         {
             WorkerId = Id, JobId = start.JobId, Attempt = start.Attempt, Rank = start.Rank, Succeeded = succeeded,
-            Error = error, FinalArtifact = finalArtifact,
+            Error = error, FinalArtifact = finalArtifact, Failure = failure,
         }).ResponseAsync;
 
     public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
