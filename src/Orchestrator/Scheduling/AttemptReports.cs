@@ -69,7 +69,7 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
 
     public async Task ReportEvaluationAsync(EvaluationReport report, CancellationToken cancellation)
     {
-        var jobId = Ids.Parse(report.JobId, "job_id");
+        var (workerId, jobId) = (Ids.Parse(report.WorkerId, "worker_id"), Ids.Parse(report.JobId, "job_id"));
         if (report.NumSamples < 0) throw OrchestratorException.Invalid("num_samples", $"is {report.NumSamples}; must not be negative");
         if (report.HasFid && !(report.Fid >= 0)) throw OrchestratorException.Invalid("fid", $"is {report.Fid}; must be a non-negative number");
         if (!double.IsFinite(report.LowFrequencyError) || !double.IsFinite(report.HighFrequencyError))
@@ -79,6 +79,9 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
             var job = await JobRepository.LoadForUpdateAsync(connection, jobId, token) ?? throw OrchestratorException.NotFound($"job {jobId} does not exist");
             if (report.Attempt < 1 || report.Attempt > job.Attempt)
                 throw OrchestratorException.Precondition($"job {jobId} has no attempt {report.Attempt} (latest is {job.Attempt})");
+            if ((await AttemptRepository.RanksAsync(connection, jobId, report.Attempt, token)).All(r => r.WorkerId != workerId))
+                throw new OrchestratorException(OrchestratorErrorKind.PermissionDenied,
+                    $"worker {workerId} runs no rank of job {jobId} attempt {report.Attempt}");
             if (report.Preset.Length == 0) report.Preset = job.Spec.Model.Preset;
             await EvaluationRepository.InsertAsync(connection, report, jobId, token);
             return true;

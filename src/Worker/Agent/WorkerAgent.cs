@@ -66,6 +66,7 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
                     Labels = { options.Labels },
                 }, cancellationToken: ct), stop);
                 workerId = registration.WorkerId;
+                connection.UseCredential(workerId, registration.WorkerSecret);
                 using var __ = LogContext.PushProperty("WorkerId", workerId);
                 log.Information("Registered as {WorkerId} ({Device} {Index}) with {Address}; lease {Lease}", workerId, device, index, options.Orchestrator, registration.Lease.ToTimeSpan());
 

@@ -175,8 +175,9 @@ public class BadInputTests(ServerFixture fixture) : IClassFixture<ServerFixture>
     [Fact]
     public async Task Heartbeat_UnknownWorker_NotFoundWorkerGone()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() => new Workers.WorkersClient(server.AsWorker)
-            .HeartbeatAsync(new HeartbeatRequest { WorkerId = Guid.NewGuid().ToString() }).ResponseAsync);
+        var id = Guid.NewGuid().ToString();
+        var error = await Assert.ThrowsAsync<RpcException>(() => new Workers.WorkersClient(server.AsWorkerWith(id, "some-secret"))
+            .HeartbeatAsync(new HeartbeatRequest { WorkerId = id }).ResponseAsync);
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
         Assert.Contains("worker gone", error.Status.Detail);
@@ -229,7 +230,7 @@ public class BadInputTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         await using var worker = await FakeWorker.StartAsync(server.AsWorker, "rendezvous-timeout");
         var job = await Jobs.SubmitAsync(new SubmitJobRequest { Spec = Specs.Train(worldSize: 1) });
         var start = await worker.NextStartAsync();
-        var rendezvous = new Rendezvous.RendezvousClient(server.AsWorker);
+        var rendezvous = new Rendezvous.RendezvousClient(worker.Invoker);
 
         var timeout = await Assert.ThrowsAsync<RpcException>(() => rendezvous.GetAsync(new GetRequest
         {
