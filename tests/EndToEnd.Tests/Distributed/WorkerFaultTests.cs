@@ -65,4 +65,19 @@ public class WorkerFaultTests(ITestOutputHelper output)
         Assert.Contains("truncated-teacher.safetensors", failed.FailureReason);
         Assert.Contains("permanent failure: not retried", failed.FailureReason);
     }
+
+    [Fact]
+    public async Task Agent_WrongRegistrationToken_ExitsAtOnceNamingTheTokenInsteadOfRetrying()
+    {
+        await using var cluster = await LocalCluster.StartAsync(output);
+
+        var worker = cluster.StartWorker("worker-wrong-token", token: "not-the-token");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!worker.HasExited && DateTime.UtcNow < deadline) await Task.Delay(200);
+
+        Assert.True(worker.HasExited, $"the agent kept retrying a refused token:\n{worker.Output}");
+        Assert.NotEqual(0, worker.ExitCode);
+        Assert.Contains("SD_WORKER_TOKEN", worker.Output);
+        Assert.DoesNotContain("retrying in", worker.Output);
+    }
 }

@@ -70,11 +70,11 @@ public sealed class LocalCluster : IAsyncDisposable
     }
 
     /// <summary>Starts a worker agent process with one torch thread (agents share this machine's cores); its data root is <see cref="Root"/>.</summary>
-    public ChildProcess StartWorker(string name)
+    public ChildProcess StartWorker(string name, string token = WorkerToken)
     {
         var worker = ChildProcess.Start(name, "worker",
         [
-            "agent", "--orchestrator", Address, "--token", WorkerToken, "--device", "cpu", "--name", name,
+            "agent", "--orchestrator", Address, "--token", token, "--device", "cpu", "--name", name,
             "--threads", "1", "--work-dir", Path.Combine(Root, name), "--data-root", Root, "--collective-timeout", "20",
         ]);
         workers.Add(worker);
