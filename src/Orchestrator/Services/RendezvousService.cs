@@ -12,6 +12,9 @@ namespace SpectralDiffusion.Orchestrator.Services;
 internal sealed class RendezvousService(RendezvousStore store, Database database, IOptions<OrchestratorOptions> options)
     : Rendezvous.RendezvousBase
 {
+    /// <summary>The longest a Get may wait (a rendezvous that takes longer has lost a rank).</summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
+
     public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
     {
         var id = await LiveRendezvousAsync(request.RendezvousId, request.Key, context.CancellationToken);
@@ -25,7 +28,8 @@ internal sealed class RendezvousService(RendezvousStore store, Database database
     {
         var id = await LiveRendezvousAsync(request.RendezvousId, request.Key, context.CancellationToken);
         var timeout = request.Timeout is null ? options.Value.RendezvousTimeout : request.Timeout.ToTimeSpan();
-        if (timeout <= TimeSpan.Zero) throw OrchestratorException.Invalid("timeout", $"is {timeout}; must be positive");
+        if (timeout <= TimeSpan.Zero || timeout > MaxTimeout)
+            throw OrchestratorException.Invalid("timeout", $"is {timeout}; must be positive and at most {MaxTimeout.TotalMinutes:0} minutes");
         var value = await store.GetAsync(id, request.Key, timeout, context.CancellationToken);
         return new GetResponse { Value = Google.Protobuf.ByteString.CopyFrom(value) };
     }
