@@ -1,9 +1,9 @@
 namespace SpectralDiffusion.Shared.Jobs;
 
 /// <summary>
-/// The canonical model presets (docs/method.md) and what a spec must agree with before any worker builds one: the image size the preset
-/// works on (pixel space: the dataset is resized to it), its channels, its number of resolutions (channel_mult
-/// levels) and its classes (0: unconditional). The orchestrator rejects any other name; the worker's model zoo builds
+/// The canonical model presets (docs/method.md) and what a spec must agree with before any worker builds one: the image
+/// size the preset works on (pixel space: the dataset is resized to it), its channels, its number of resolutions
+/// (channel_mult levels) and its classes (0: unconditional). The orchestrator rejects any other name; the worker's model zoo builds
 /// exactly these, and a worker test keeps the two equal.
 /// </summary>
 public static class KnownPresets

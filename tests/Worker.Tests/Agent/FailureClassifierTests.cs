@@ -102,7 +102,8 @@ public class FailureClassifierTests : IDisposable
 
     public static TheoryData<Exception> TransientFailures => new()
     {
-        new TrainingDivergedException(12, "grad_norm", double.NaN),
+        TrainingDivergedException.Loss(12, "loss", double.NaN),
+        TrainingDivergedException.Gradient(1, double.NaN, "input_blocks.0.0.weight"),
         new CollectiveException("rank 1 closed the ring"),
         new RpcException(new Status(StatusCode.Unavailable, "connection refused")),
         new IOException("connection reset by peer"),
