@@ -5,6 +5,7 @@ using Grpc.Net.Client;
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Security;
 
 namespace SpectralDiffusion.Benchmarks;
 
@@ -64,17 +65,23 @@ public static class OrchestratorThroughputBenchmark
             // 2. Gang assignment: J queued jobs of world size W/J; W workers register, then open their streams at once.
             for (var j = 0; j < jobCount; j++)
                 await jobsClient.SubmitAsync(new SubmitJobRequest { Spec = Spec($"gang-{j}", workerCount / jobCount, DeviceKind.Cpu) });
-            var ids = await Task.WhenAll(Enumerable.Range(0, workerCount).Select(async w =>
-                (await workersClient.RegisterAsync(new RegisterWorkerRequest { Name = $"bench-worker-{w}", Node = "bench", Device = DeviceKind.Cpu })).WorkerId));
+            var registered = await Task.WhenAll(Enumerable.Range(0, workerCount).Select(async w =>
+                await workersClient.RegisterAsync(new RegisterWorkerRequest { Name = $"bench-worker-{w}", Node = "bench", Device = DeviceKind.Cpu })));
+            var ids = registered.Select(r => r.WorkerId).ToArray();
+            var credentials = registered.Select(r => new Metadata
+            {
+                { WorkerCredentialHeaders.WorkerId, r.WorkerId }, { WorkerCredentialHeaders.Secret, r.WorkerSecret },
+            }).ToArray();
             using var stop = new CancellationTokenSource();
             var clock = Stopwatch.StartNew();
-            var assigned = await Task.WhenAll(ids.Select(id => FirstStartAsync(workersClient, id, stop.Token)));
+            var assigned = await Task.WhenAll(ids.Select((id, w) => FirstStartAsync(workersClient, id, credentials[w], stop.Token)));
             var assignSeconds = clock.Elapsed.TotalSeconds;
             Console.WriteLine($"  gang assignment:    {assignSeconds * 1000,8:0} ms from {workerCount} registered workers to all assigned " +
                               $"({jobCount} jobs x {workerCount / jobCount} ranks, {assigned.Distinct().Count()} distinct jobs)");
 
             // 3. Heartbeats of the registered workers, round robin.
-            var heartbeatRate = await RateAsync(heartbeats, i => workersClient.HeartbeatAsync(new HeartbeatRequest { WorkerId = ids[i % ids.Length] }).ResponseAsync);
+            var heartbeatRate = await RateAsync(heartbeats, i =>
+                workersClient.HeartbeatAsync(new HeartbeatRequest { WorkerId = ids[i % ids.Length] }, headers: credentials[i % ids.Length]).ResponseAsync);
             Console.WriteLine($"  heartbeats:         {heartbeatRate,8:0} /s  ({heartbeats} calls)");
 
             var interval = OrchestratorOptions.DefaultHeartbeatInterval.TotalSeconds;
@@ -112,9 +119,9 @@ public static class OrchestratorThroughputBenchmark
         return count / clock.Elapsed.TotalSeconds;
     }
 
-    static async Task<string> FirstStartAsync(Workers.WorkersClient client, string workerId, CancellationToken stop)
+    static async Task<string> FirstStartAsync(Workers.WorkersClient client, string workerId, Metadata credential, CancellationToken stop)
     {
-        var call = client.Assignments(new AssignmentsRequest { WorkerId = workerId }, cancellationToken: stop);
+        var call = client.Assignments(new AssignmentsRequest { WorkerId = workerId }, headers: credential, cancellationToken: stop);
         await foreach (var order in call.ResponseStream.ReadAllAsync(stop))
             if (order.Start is { } start) return start.JobId;
         throw new InvalidOperationException($"worker {workerId}'s stream ended without an assignment");

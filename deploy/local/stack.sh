@@ -41,9 +41,12 @@ stack_start() {
   # A fresh database per run keeps this run's history apart from earlier ones (the orchestrator creates it).
   local name="spectral_$(basename "$state" | tr -c 'a-z0-9\n' '_')"
   "$repo/deploy/local/postgres.sh" reset-db "$name"
+  # Specs may name absolute paths under the repository (e.g. a teacher file in .local/) and beside SD_INCEPTION_WEIGHTS.
+  local roots=(--Orchestrator:DataRoots:0="$repo")
+  [ -n "${SD_INCEPTION_WEIGHTS:-}" ] && roots+=(--Orchestrator:DataRoots:1="$(cd "$(dirname "$SD_INCEPTION_WEIGHTS")" && pwd)")
   "${orchestrator[@]}" serve --Orchestrator:Database="${database%Database=*}Database=$name" \
     --Orchestrator:Port="$port" --Orchestrator:ArtifactRoot="$state/artifacts" --Orchestrator:WorkerToken="$stack_token" \
-    --Orchestrator:ApiKeys:0:Key="$SD_API_KEY" --Orchestrator:ApiKeys:0:Role=submit >"$state/orchestrator.log" 2>&1 &
+    --Orchestrator:ApiKeys:0:Key="$SD_API_KEY" --Orchestrator:ApiKeys:0:Role=submit "${roots[@]}" >"$state/orchestrator.log" 2>&1 &
   stack_pids+=($!)
   for _ in $(seq 1 60); do "${orchestrator[@]}" health >/dev/null 2>&1 && break; sleep 1; done
   "${orchestrator[@]}" health >/dev/null || { tail -n 30 "$state/orchestrator.log"; exit 1; }
@@ -51,7 +54,7 @@ stack_start() {
   stack_say "starting $workers CPU workers (1 torch thread each, so ranks sharing this machine do not oversubscribe it; logs: $state/worker-*.log)"
   for n in $(seq 1 "$workers"); do
     "${worker[@]}" agent --orchestrator "$SD_ORCHESTRATOR" --token "$stack_token" --device cpu --name "cpu-worker-$n" \
-      --threads 1 --work-dir "$state/worker-$n" >"$state/worker-$n.log" 2>&1 &
+      --threads 1 --work-dir "$state/worker-$n" --data-root "$repo" >"$state/worker-$n.log" 2>&1 &
     stack_pids+=($!)
   done
   for _ in $(seq 1 60); do

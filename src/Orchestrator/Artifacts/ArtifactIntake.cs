@@ -12,9 +12,12 @@ namespace SpectralDiffusion.Orchestrator.Artifacts;
 /// </summary>
 public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogger<ArtifactIntake> logger)
 {
-    public async Task<ArtifactReceipt> UploadAsync(ArtifactHeader header, IAsyncEnumerable<ReadOnlyMemory<byte>> content, CancellationToken cancellation)
+    /// <param name="uploader">the authenticated worker: an artifact of a job must come from the worker that runs that rank.</param>
+    public async Task<ArtifactReceipt> UploadAsync(ArtifactHeader header, Guid uploader, IAsyncEnumerable<ReadOnlyMemory<byte>> content,
+        CancellationToken cancellation)
     {
         var jobId = await CheckHeaderAsync(header, cancellation);
+        if (jobId is { } job) await CheckUploaderAsync(job, header, uploader, cancellation);
         await store.StoreAsync(content, header.Sha256, header.Size, cancellation);
         var row = new ArtifactRepository.ArtifactRow(header.Sha256, header.Size, KindName(header.Kind), header.Name);
         try
@@ -49,7 +52,7 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
     async Task<Guid?> CheckHeaderAsync(ArtifactHeader header, CancellationToken cancellation)
     {
         if (header.Kind == ArtifactKind.Unspecified) throw OrchestratorException.Invalid("header.kind", "is required: checkpoint_shard, model or file");
-        if (!Shared.Jobs.ModelReference.IsSha256(header.Sha256)) throw OrchestratorException.Invalid("header.sha256", $"'{header.Sha256}' is not 64 lower-case hex digits");
+        if (!Shared.Jobs.ModelReference.IsSha256(header.Sha256)) throw OrchestratorException.Invalid("header.sha256", $"'{Shared.Jobs.Echo.Short(header.Sha256)}' is not 64 lower-case hex digits");
         if (header.Size < 0) throw OrchestratorException.Invalid("header.size", $"is {header.Size}; must not be negative");
         if (header.JobId.Length == 0)
             return header.Kind == ArtifactKind.CheckpointShard ? throw OrchestratorException.Invalid("header.job_id", "a checkpoint shard needs its job") : null;
@@ -70,6 +73,16 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
                 ? OrchestratorException.Invalid("header.attempt", $"job {jobId} has no attempt {header.Attempt}")
                 : OrchestratorException.Invalid("header.world_size", $"is {header.WorldSize}; attempt {header.Attempt} runs {attemptWorldSize} ranks");
         return jobId;
+    }
+
+    async Task CheckUploaderAsync(Guid jobId, ArtifactHeader header, Guid uploader, CancellationToken cancellation)
+    {
+        var runner = await database.ReadAsync((connection, token) => connection.QuerySingleOrDefaultAsync<Guid?>(
+            "SELECT worker_id FROM attempt_ranks WHERE job_id = @job AND attempt = @attempt AND rank = @rank",
+            r => r.GetGuid(0), token, ("job", jobId), ("attempt", header.Attempt), ("rank", header.Rank)), cancellation);
+        if (runner != uploader)
+            throw new OrchestratorException(OrchestratorErrorKind.PermissionDenied,
+                $"worker {uploader} does not run rank {header.Rank} of job {jobId} attempt {header.Attempt}; a worker uploads only its own rank's artifacts");
     }
 
     static string KindName(ArtifactKind kind) => kind switch

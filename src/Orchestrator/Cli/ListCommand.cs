@@ -9,8 +9,8 @@ public static class ListCommand
 {
     public static Command Create()
     {
-        var states = new Option<JobState[]>("--state") { Description = "Only jobs in these states (queued, scheduled, running, succeeded, failed, cancelled)", AllowMultipleArgumentsPerToken = true };
-        var type = new Option<JobType>("--type") { Description = "Only jobs of this type (train, distill, evaluate)" };
+        var states = EnumOptions.Many<JobState>("--state", "jobs in these states");
+        var type = EnumOptions.One<JobType>("--type", "jobs of this type");
         var labels = new Option<string[]>("--label") { Description = "Only jobs with this label (key=value); repeatable" };
         var limit = new Option<int>("--limit") { Description = "At most this many jobs", DefaultValueFactory = _ => 50 };
         return CliContext.Verb("list", "List jobs.", async (parse, cli, cancellation) =>

@@ -10,7 +10,7 @@ public static class RunsCommand
 {
     public static Command Create()
     {
-        var type = new Option<JobType>("--type") { Description = "Only runs of this type (train, distill, evaluate)" };
+        var type = EnumOptions.One<JobType>("--type", "runs of this type");
         var preset = new Option<string>("--preset") { Description = "Only runs of this preset", DefaultValueFactory = _ => "" };
         var limit = new Option<int>("--limit") { Description = "At most this many runs", DefaultValueFactory = _ => 50 };
         return CliContext.Verb("runs", "Show run history.", async (parse, cli, cancellation) =>

@@ -60,11 +60,14 @@ public sealed class Job(Guid id, JobSpec spec, JobState state)
         ResultArtifact = resultArtifact;
     }
 
-    /// <summary>A rank failed or a worker was lost. Re-queues while restarts remain (true), else FAILED (false).</summary>
-    public bool AbortAttempt(int attempt, string reason)
+    /// <summary>
+    /// A rank failed or a worker was lost. Re-queues while restarts remain (true), else FAILED (false). A
+    /// <paramref name="permanent"/> failure (one no retry can pass) is FAILED at once, whatever restarts remain.
+    /// </summary>
+    public bool AbortAttempt(int attempt, string reason, bool permanent = false)
     {
         RequireLiveAttempt(attempt, "abort the attempt");
-        if (Restarts < Spec.MaxRestarts)
+        if (!permanent && Restarts < Spec.MaxRestarts)
         {
             Restarts++;
             State = JobState.Queued;
@@ -72,7 +75,9 @@ public sealed class Job(Guid id, JobSpec spec, JobState state)
             return true;
         }
         State = JobState.Failed;
-        FailureReason = $"attempt {attempt}: {reason} (no restarts left of {Spec.MaxRestarts})";
+        FailureReason = permanent
+            ? $"attempt {attempt}: {reason} (a permanent failure: not retried)"
+            : $"attempt {attempt}: {reason} (no restarts left of {Spec.MaxRestarts})";
         return false;
     }
 

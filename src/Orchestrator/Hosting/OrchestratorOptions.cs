@@ -31,6 +31,8 @@ public sealed class OrchestratorOptions
     public List<ApiKeyOptions> ApiKeys { get; set; } = [];
     public TlsOptions Tls { get; set; } = new();
     public int MaxWorldSize { get; set; } = JobSpecValidator.DefaultMaxWorldSize;
+    /// <summary>Absolute folders under which a job spec may name absolute paths (mounted alike on every worker); see <see cref="SpecPathRules"/>.</summary>
+    public List<string> DataRoots { get; set; } = [];
     /// <summary>Largest gRPC message received or sent; larger ones get RESOURCE_EXHAUSTED. Artifacts stream in chunks below it.</summary>
     public int MaxMessageBytes { get; set; } = DefaultMaxMessageBytes;
     /// <summary>A worker that does not heartbeat within this is lost.</summary>
@@ -71,6 +73,9 @@ public sealed class OrchestratorOptions
             if (key.Role is not (ApiKeyOptions.SubmitRole or ApiKeyOptions.ReadRole))
                 yield return $"Orchestrator:ApiKeys:{index}:Role is '{key.Role}'; must be '{ApiKeyOptions.SubmitRole}' or '{ApiKeyOptions.ReadRole}'";
         }
+        foreach (var (root, index) in DataRoots.Select((r, i) => (r, i)))
+            if (!Path.IsPathRooted(root) || root.Split('/').Contains(".."))
+                yield return $"Orchestrator:DataRoots:{index} is '{root}'; must be an absolute folder without '..'";
         if (!string.IsNullOrEmpty(Tls.CertificatePath) && !File.Exists(Tls.CertificatePath))
             yield return $"Orchestrator:Tls:CertificatePath '{Tls.CertificatePath}' does not exist";
     }

@@ -37,7 +37,7 @@ public static class OrchestratorSetup
         services.AddSingleton(provider => new ArtifactStore(provider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.ArtifactRoot));
         services.AddSingleton<RendezvousWaiters>().AddSingleton<RendezvousStore>().AddSingleton<AssignmentHub>().AddSingleton<JobEventHub>().AddSingleton<SchedulerSignal>()
             .AddSingleton<NotificationDispatcher>().AddSingleton<JobSubmission>().AddSingleton<WorkerRegistry>().AddSingleton<AttemptReports>()
-            .AddSingleton<ArtifactIntake>().AddSingleton<Scheduler>().AddSingleton<LeaseWatchdog>();
+            .AddSingleton<ArtifactIntake>().AddSingleton<Scheduler>().AddSingleton<LeaseWatchdog>().AddSingleton<WorkerCredentials>();
 
         services.AddHostedService<MigrationService>();
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<Scheduler>>(provider));
@@ -47,6 +47,7 @@ public static class OrchestratorSetup
         {
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
             grpc.Interceptors.Add<AuthInterceptor>();
+            grpc.Interceptors.Add<RequestValuesInterceptor>();
             grpc.MaxReceiveMessageSize = settings.MaxMessageBytes;
             grpc.MaxSendMessageSize = settings.MaxMessageBytes;
         });

@@ -16,20 +16,20 @@ public static class WorkerRepository
 
     public sealed record Assignment(Guid JobId, int Attempt, int Rank);
 
-    /// <summary>Inserts a live idle worker; null when a live worker already has the name.</summary>
+    /// <summary>Inserts a live idle worker with the hash of its registration secret; null when a live worker already has the name.</summary>
     public static async Task<(Guid Id, DateTime LeaseExpiresAt)?> RegisterAsync(NpgsqlConnection connection, RegisterWorkerRequest request,
-        TimeSpan lease, CancellationToken cancellation)
+        byte[] secretHash, TimeSpan lease, CancellationToken cancellation)
     {
         try
         {
             return await connection.QuerySingleOrDefaultAsync<(Guid, DateTime)?>("""
-                INSERT INTO workers (id, name, node, device, device_index, address, labels, version, state, lease_expires_at)
-                VALUES (@id, @name, @node, @device, @device_index, @address, @labels, @version, 'idle', now() + @lease)
+                INSERT INTO workers (id, name, node, device, device_index, address, labels, version, state, lease_expires_at, secret_hash)
+                VALUES (@id, @name, @node, @device, @device_index, @address, @labels, @version, 'idle', now() + @lease, @secret_hash)
                 RETURNING id, lease_expires_at
                 """, r => (r.GetGuid(0), r.GetDateTime(1)), cancellation,
                 ("id", Guid.CreateVersion7()), ("name", request.Name), ("node", request.Node), ("device", JobStates.Name(request.Device)),
                 ("device_index", request.DeviceIndex), ("address", request.Address), ("labels", SqlExtensions.Jsonb(request.Labels.ToDictionary())),
-                ("version", request.Version), ("lease", lease));
+                ("version", request.Version), ("lease", lease), ("secret_hash", secretHash));
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
@@ -47,6 +47,11 @@ public static class WorkerRepository
             WHERE id = @id AND state IN ('idle', 'busy')
             RETURNING lease_expires_at
             """, r => r.GetDateTime(0), cancellation, ("id", id), ("lease", lease));
+
+    /// <summary>The stored hash of a worker's registration secret, whatever its state; null for an unknown worker, empty for one registered without.</summary>
+    public static Task<byte[]?> SecretHashAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellation) =>
+        connection.QuerySingleOrDefaultAsync("SELECT secret_hash FROM workers WHERE id = @id",
+            r => r.IsDBNull(0) ? [] : r.GetFieldValue<byte[]>(0), cancellation, ("id", id));
 
     public static async Task<bool> IsLiveAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellation) =>
         await connection.QuerySingleOrDefaultAsync("SELECT true FROM workers WHERE id = @id AND state IN ('idle', 'busy')",

@@ -52,7 +52,8 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
                 result.Error, result.FinalArtifact, token);
             var notes = new Notifications();
             if (!result.Succeeded)
-                await AttemptTermination.AbortAsync(connection, job, $"rank {result.Rank} failed: {result.Error}", cancel: false, notes, token);
+                await AttemptTermination.AbortAsync(connection, job, $"rank {result.Rank} failed: {result.Error}", cancel: false, notes, token,
+                    permanent: result.Failure == FailureKind.Permanent);
             else if (await AttemptRepository.RanksAsync(connection, jobId, result.Attempt, token) is var ranks && ranks.All(r => r.Completed && r.Succeeded))
                 await AttemptTermination.SucceedAsync(connection, job, ranks[0].FinalArtifact, notes, token);
             return notes;
@@ -60,15 +61,15 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
         using (LogContext.PushProperty("JobId", jobId))
         using (LogContext.PushProperty("Attempt", result.Attempt))
         using (LogContext.PushProperty("WorkerId", workerId))
-            logger.LogInformation("Job {JobId} attempt {Attempt} rank {Rank} finished: succeeded {Succeeded} {Error}",
-                jobId, result.Attempt, result.Rank, result.Succeeded, result.Error);
+            logger.LogInformation("Job {JobId} attempt {Attempt} rank {Rank} finished: succeeded {Succeeded} {Failure} {Error}",
+                jobId, result.Attempt, result.Rank, result.Succeeded, result.Failure, result.Error);
         await dispatcher.DispatchAsync(notifications, cancellation);
         scheduler.Nudge();
     }
 
     public async Task ReportEvaluationAsync(EvaluationReport report, CancellationToken cancellation)
     {
-        var jobId = Ids.Parse(report.JobId, "job_id");
+        var (workerId, jobId) = (Ids.Parse(report.WorkerId, "worker_id"), Ids.Parse(report.JobId, "job_id"));
         if (report.NumSamples < 0) throw OrchestratorException.Invalid("num_samples", $"is {report.NumSamples}; must not be negative");
         if (report.HasFid && !(report.Fid >= 0)) throw OrchestratorException.Invalid("fid", $"is {report.Fid}; must be a non-negative number");
         if (!double.IsFinite(report.LowFrequencyError) || !double.IsFinite(report.HighFrequencyError))
@@ -78,6 +79,9 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
             var job = await JobRepository.LoadForUpdateAsync(connection, jobId, token) ?? throw OrchestratorException.NotFound($"job {jobId} does not exist");
             if (report.Attempt < 1 || report.Attempt > job.Attempt)
                 throw OrchestratorException.Precondition($"job {jobId} has no attempt {report.Attempt} (latest is {job.Attempt})");
+            if ((await AttemptRepository.RanksAsync(connection, jobId, report.Attempt, token)).All(r => r.WorkerId != workerId))
+                throw new OrchestratorException(OrchestratorErrorKind.PermissionDenied,
+                    $"worker {workerId} runs no rank of job {jobId} attempt {report.Attempt}");
             if (report.Preset.Length == 0) report.Preset = job.Spec.Model.Preset;
             await EvaluationRepository.InsertAsync(connection, report, jobId, token);
             return true;

@@ -20,14 +20,17 @@ public static class AttemptTermination
         notifications.JobChanged(job.Id, $"attempt {attempt} succeeded");
     }
 
-    /// <summary>Aborts the attempt on every rank; the job is re-queued while restarts remain, else FAILED. Cancels when <paramref name="cancel"/>.</summary>
+    /// <summary>
+    /// Aborts the attempt on every rank; the job is re-queued while restarts remain, else FAILED (at once when the
+    /// failure is <paramref name="permanent"/>). Cancels when <paramref name="cancel"/>.
+    /// </summary>
     public static async Task AbortAsync(NpgsqlConnection connection, Job job, string reason, bool cancel, Notifications notifications,
-        CancellationToken cancellation)
+        CancellationToken cancellation, bool permanent = false)
     {
         var (attempt, expected) = (job.Attempt, job.State);
         var requeued = false;
         if (cancel) job.Cancel(reason);
-        else requeued = job.AbortAttempt(attempt, reason);
+        else requeued = job.AbortAttempt(attempt, reason, permanent);
         var ranks = await AttemptRepository.RanksAsync(connection, job.Id, attempt, cancellation);
         await EndAsync(connection, job, attempt, expected, cancel ? "cancelled" : "aborted", reason, notifications, cancellation);
         foreach (var rank in ranks)

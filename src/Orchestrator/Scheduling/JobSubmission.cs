@@ -15,7 +15,7 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 public sealed class JobSubmission(Database database, NotificationDispatcher dispatcher, SchedulerSignal scheduler,
     IOptions<OrchestratorOptions> options, ILogger<JobSubmission> logger)
 {
-    readonly JobSpecValidator validator = new(options.Value.MaxWorldSize);
+    readonly JobSpecValidator validator = new(options.Value.MaxWorldSize, SpecPathRules.Server(options.Value.DataRoots));
 
     public async Task<JobView> SubmitAsync(JobSpec? spec, CancellationToken cancellation)
     {

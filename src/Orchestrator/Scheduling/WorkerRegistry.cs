@@ -3,6 +3,7 @@ using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Scheduling;
@@ -13,15 +14,17 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
 {
     TimeSpan Lease => options.Value.Lease;
 
-    public async Task<(Guid Id, DateTime LeaseExpiresAt)> RegisterAsync(RegisterWorkerRequest request, CancellationToken cancellation)
+    /// <summary>Registers a live worker and issues the secret it must present on every later call (only its hash is stored).</summary>
+    public async Task<(Guid Id, DateTime LeaseExpiresAt, string Secret)> RegisterAsync(RegisterWorkerRequest request, CancellationToken cancellation)
     {
-        var registered = await database.TransactAsync((connection, token) => WorkerRepository.RegisterAsync(connection, request, Lease, token), cancellation)
+        var (secret, hash) = WorkerCredentials.Issue();
+        var registered = await database.TransactAsync((connection, token) => WorkerRepository.RegisterAsync(connection, request, hash, Lease, token), cancellation)
             ?? throw new OrchestratorException(OrchestratorErrorKind.AlreadyExists,
                 $"a live worker named '{request.Name}' is registered; deregister it or wait until its lease ({Lease.TotalSeconds:0.#} s) expires");
         using (LogContext.PushProperty("WorkerId", registered.Id))
             logger.LogInformation("Worker {WorkerId} registered: {WorkerName} on {Node}, {Device}:{DeviceIndex}",
                 registered.Id, request.Name, request.Node, request.Device, request.DeviceIndex);
-        return registered;
+        return (registered.Id, registered.LeaseExpiresAt, secret);
     }
 
     public async Task<DateTime> HeartbeatAsync(Guid workerId, CancellationToken cancellation) =>

@@ -1,6 +1,10 @@
 namespace SpectralDiffusion.Orchestrator.Security;
 
-/// <summary>Which credential each gRPC method needs. Health and reflection are open; unknown spectral methods need submit.</summary>
+/// <summary>
+/// Which credential each gRPC method needs. Health and reflection are open; unknown spectral methods need submit.
+/// Workers register (and download artifacts) with the registration token; everything else a worker calls acts as one
+/// worker and also needs that worker's own credential.
+/// </summary>
 public static class AccessPolicy
 {
     public static Credential For(string method)
@@ -11,11 +15,13 @@ public static class AccessPolicy
         return (Service: parts[0][(parts[0].LastIndexOf('.') + 1)..], Method: parts[1]) switch
         {
             ("Workers", "List") => Credential.ReadKey,
-            ("Workers", _) or ("Rendezvous", _) => Credential.WorkerToken,
+            ("Workers", "Register" or "DownloadArtifact") => Credential.WorkerToken,
+            ("Workers", _) or ("Rendezvous", _) => Credential.WorkerIdentity,
             ("Jobs", "Get" or "List" or "Watch") or ("RunHistory", _) => Credential.ReadKey,
             _ => Credential.SubmitKey,
         };
     }
 }
 
-public enum Credential { None, WorkerToken, ReadKey, SubmitKey }
+/// <summary>WorkerIdentity: the registration token and the calling worker's own credential (id and registration secret).</summary>
+public enum Credential { None, WorkerToken, WorkerIdentity, ReadKey, SubmitKey }

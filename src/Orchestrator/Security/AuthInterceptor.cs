@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Options;
@@ -8,52 +10,69 @@ using SpectralDiffusion.Orchestrator.Hosting;
 namespace SpectralDiffusion.Orchestrator.Security;
 
 /// <summary>
-/// Workers present <c>x-worker-token</c>; clients present <c>x-api-key</c> with role <c>read</c> or <c>submit</c> (submit implies read).
-/// Missing or wrong → UNAUTHENTICATED; a read key on a submit method → PERMISSION_DENIED. Rejections are logged without the secret.
-/// With no token or keys configured on a loopback-only server, that check is open (local use; a warning is logged at start).
+/// Workers present <c>x-worker-token</c>, and after Register also their own credential (<see cref="WorkerCredentials"/>):
+/// a call that names a <c>worker_id</c> must name the worker the credential belongs to. Clients present
+/// <c>x-api-key</c> with role <c>read</c> or <c>submit</c> (submit implies read). Missing or wrong → UNAUTHENTICATED;
+/// a read key on a submit method, or a worker acting for another → PERMISSION_DENIED. Rejections are logged without the
+/// secret. With no token or keys configured on a loopback-only server, those checks are open (local use; a warning is
+/// logged at start); the per-worker credential is always checked.
 /// </summary>
-public sealed class AuthInterceptor(IOptions<OrchestratorOptions> options, ILogger<AuthInterceptor> logger) : Interceptor
+public sealed class AuthInterceptor(IOptions<OrchestratorOptions> options, WorkerCredentials workers, ILogger<AuthInterceptor> logger) : Interceptor
 {
     public const string WorkerTokenHeader = "x-worker-token";
     public const string ApiKeyHeader = "x-api-key";
+    /// <summary>Where the authenticated worker's id is left for the handler (<see cref="ServerCallContext.UserState"/>).</summary>
+    public const string WorkerIdKey = "worker-id";
 
-    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        Authorize(context);
-        return continuation(request, context);
+        await AuthorizeAsync(context, request);
+        return await continuation(request, context);
     }
 
-    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Authorize(context);
-        return continuation(requestStream, context);
+        await AuthorizeAsync(context, null);
+        return await continuation(requestStream, context);
     }
 
-    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Authorize(context);
-        return continuation(request, responseStream, context);
+        await AuthorizeAsync(context, request);
+        await continuation(request, responseStream, context);
     }
 
-    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Authorize(context);
-        return continuation(requestStream, responseStream, context);
+        await AuthorizeAsync(context, null);
+        await continuation(requestStream, responseStream, context);
     }
 
-    void Authorize(ServerCallContext context)
+    async Task AuthorizeAsync(ServerCallContext context, object? request)
     {
         var settings = options.Value;
         switch (AccessPolicy.For(context.Method))
         {
             case Credential.WorkerToken:
-                if (settings.WorkerToken.Length == 0) return;
-                if (!SecretEquals(context.RequestHeaders.GetValue(WorkerTokenHeader), settings.WorkerToken))
-                    Reject(context, StatusCode.Unauthenticated, $"a valid worker registration token ({WorkerTokenHeader}) is required");
+                RequireWorkerToken(context, settings);
+                return;
+            case Credential.WorkerIdentity:
+                RequireWorkerToken(context, settings);
+                Guid worker;
+                try { worker = await workers.AuthenticateAsync(context.RequestHeaders, context.CancellationToken); }
+                catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
+                {
+                    Reject(context, e.StatusCode, e.Status.Detail);
+                    return;
+                }
+                context.UserState[WorkerIdKey] = worker;
+                if (ClaimedWorker(request) is { } claimed && claimed != worker)
+                    Reject(context, StatusCode.PermissionDenied,
+                        $"worker_id {claimed}: this call's credential belongs to worker {worker}, which may act only as itself");
                 return;
             case Credential.ReadKey or Credential.SubmitKey when settings.ApiKeys.Count > 0:
                 var presented = context.RequestHeaders.GetValue(ApiKeyHeader);
@@ -64,6 +83,17 @@ public sealed class AuthInterceptor(IOptions<OrchestratorOptions> options, ILogg
                 return;
         }
     }
+
+    void RequireWorkerToken(ServerCallContext context, OrchestratorOptions settings)
+    {
+        if (settings.WorkerToken.Length > 0 && !SecretEquals(context.RequestHeaders.GetValue(WorkerTokenHeader), settings.WorkerToken))
+            Reject(context, StatusCode.Unauthenticated, $"a valid worker registration token ({WorkerTokenHeader}) is required");
+    }
+
+    /// <summary>The worker a request names in its <c>worker_id</c> field, when it has one that is a worker id (a malformed one is the handler's to refuse).</summary>
+    static Guid? ClaimedWorker(object? request) =>
+        request is IMessage message && message.Descriptor.FindFieldByName("worker_id") is { FieldType: FieldType.String } field
+        && Guid.TryParse((string)field.Accessor.GetValue(message), out var claimed) ? claimed : null;
 
     void Reject(ServerCallContext context, StatusCode code, string message)
     {

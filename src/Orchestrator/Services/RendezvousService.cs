@@ -10,6 +10,9 @@ namespace SpectralDiffusion.Orchestrator.Services;
 /// <summary>spectral.v1.Rendezvous: put and blocking get in the namespace of a live attempt.</summary>
 internal sealed class RendezvousService(RendezvousStore store, IOptions<OrchestratorOptions> options) : Rendezvous.RendezvousBase
 {
+    /// <summary>The longest a Get may wait (a rendezvous that takes longer has lost a rank).</summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
+
     public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
     {
         var id = Validate(request.RendezvousId, request.Key);
@@ -23,7 +26,8 @@ internal sealed class RendezvousService(RendezvousStore store, IOptions<Orchestr
     {
         var id = Validate(request.RendezvousId, request.Key);
         var timeout = request.Timeout is null ? options.Value.RendezvousTimeout : request.Timeout.ToTimeSpan();
-        if (timeout <= TimeSpan.Zero) throw OrchestratorException.Invalid("timeout", $"is {timeout}; must be positive");
+        if (timeout <= TimeSpan.Zero || timeout > MaxTimeout)
+            throw OrchestratorException.Invalid("timeout", $"is {timeout}; must be positive and at most {MaxTimeout.TotalMinutes:0} minutes");
         var value = await store.GetAsync(id, request.Key, timeout, context.CancellationToken);
         return new GetResponse { Value = Google.Protobuf.ByteString.CopyFrom(value) };
     }

@@ -22,10 +22,11 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
         if (request.Name.Length is 0 or > 200) throw OrchestratorException.Invalid("name", "must be 1 to 200 characters");
         if (request.Device == DeviceKind.Unspecified) throw OrchestratorException.Invalid("device", "is required: cpu or cuda");
         if (request.DeviceIndex < 0) throw OrchestratorException.Invalid("device_index", $"is {request.DeviceIndex}; must not be negative");
-        var (id, _) = await registry.RegisterAsync(request, context.CancellationToken);
+        var (id, _, secret) = await registry.RegisterAsync(request, context.CancellationToken);
         return new RegisterWorkerResponse
         {
             WorkerId = id.ToString(),
+            WorkerSecret = secret,
             Lease = Duration.FromTimeSpan(options.Value.Lease),
             HeartbeatInterval = Duration.FromTimeSpan(options.Value.HeartbeatInterval),
         };
@@ -94,7 +95,8 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
     {
         if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PartCase != ArtifactChunk.PartOneofCase.Header)
             throw OrchestratorException.Invalid("header", "the first message of an upload must be the ArtifactHeader");
-        return await intake.UploadAsync(requestStream.Current.Header, Data(requestStream, context.CancellationToken), context.CancellationToken);
+        var uploader = (Guid)context.UserState[Security.AuthInterceptor.WorkerIdKey];
+        return await intake.UploadAsync(requestStream.Current.Header, uploader, Data(requestStream, context.CancellationToken), context.CancellationToken);
     }
 
     public override async Task DownloadArtifact(DownloadArtifactRequest request, IServerStreamWriter<ArtifactChunk> responseStream, ServerCallContext context)

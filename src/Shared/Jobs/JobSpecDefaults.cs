@@ -3,9 +3,10 @@ using SpectralDiffusion.Shared.Contracts.V1;
 namespace SpectralDiffusion.Shared.Jobs;
 
 /// <summary>
-/// The defaults of a job spec, in one place. <see cref="Apply"/> fills fields whose zero value the proto
-/// documents as "use the default" (the server applies it to every submitted spec); <see cref="YamlTemplate"/>
-/// adds the defaults a YAML file may simply leave out (world size, batch, restarts).
+/// The defaults of a job spec, in one place. <see cref="Apply"/> fills fields whose zero value (or absence, for
+/// <c>optional</c> fields) the proto documents as "use the default"; the server applies it to every submitted spec and
+/// the YAML reader to every file, so both paths get the same values. <see cref="YamlTemplate"/> adds the defaults only a
+/// YAML file may leave out (world size, batch).
 /// </summary>
 public static class JobSpecDefaults
 {
@@ -18,13 +19,13 @@ public static class JobSpecDefaults
     public const double FrequencyAlpha = 1.0;
     public const int YamlWorldSize = 1;
     public const int YamlBatchSize = 16;
-    public const int YamlMaxRestarts = 2;
+    /// <summary>Restarts after transient failures when <c>max_restarts</c> is unset (raw gRPC and YAML alike).</summary>
+    public const int MaxRestarts = 2;
 
     /// <summary>The starting point of a spec read from YAML: what a file may omit.</summary>
     public static JobSpec YamlTemplate() => new()
     {
         WorldSize = YamlWorldSize,
-        MaxRestarts = YamlMaxRestarts,
         Device = DeviceKind.Cpu,
         Schedule = new ScheduleSpec { BatchSize = YamlBatchSize },
     };
@@ -33,6 +34,7 @@ public static class JobSpecDefaults
     public static JobSpec Apply(JobSpec spec)
     {
         if (spec.Device == DeviceKind.Unspecified) spec.Device = DeviceKind.Cpu;
+        if (!spec.HasMaxRestarts) spec.MaxRestarts = MaxRestarts;
         spec.Schedule ??= new ScheduleSpec();
         if (spec.Schedule.LogEvery == 0) spec.Schedule.LogEvery = LogEvery;
         if (spec.Type is JobType.Train or JobType.Distill)

@@ -1,5 +1,4 @@
 using SpectralDiffusion.Shared.Contracts.V1;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace SpectralDiffusion.Shared.Jobs;
@@ -21,9 +20,7 @@ public static class JobSpecOverrides
     /// <summary>Returns the YAML text with every <c>key.path=value</c> applied.</summary>
     public static string Apply(string yaml, IEnumerable<string> overrides, string source = "<yaml>")
     {
-        var stream = new YamlStream();
-        try { stream.Load(new StringReader(yaml)); }
-        catch (YamlException e) { throw new JobSpecFormatException($"{source}:{e.Start.Line}: not valid YAML: {e.Message}"); }
+        var stream = JobSpecYaml.LoadStream(yaml, source);
         if (stream.Documents.Count == 0) stream.Documents.Add(new YamlDocument(new YamlMappingNode()));
         if (stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new JobSpecFormatException($"{source}: expected a mapping of job spec keys");

@@ -3,14 +3,20 @@ using SpectralDiffusion.Shared.Contracts.V1;
 namespace SpectralDiffusion.Shared.Jobs;
 
 /// <summary>
-/// Checks a job spec field by field, after <see cref="JobSpecDefaults.Apply"/>. Used by the server (INVALID_ARGUMENT with
-/// a BadRequest listing every violation) and by the CLI before it submits. Paths are proto field names under <c>spec.</c>.
+/// Checks a job spec field by field, after <see cref="JobSpecDefaults.Apply"/>: everything that can be known before a
+/// worker runs it (ranges, presets and the image size they work on, teacher/student agreement, the files it may name).
+/// Used by the server (INVALID_ARGUMENT with a BadRequest listing every violation) and by the CLIs before they submit or
+/// run. Field paths are proto field names under <c>spec.</c>. <paramref name="paths"/> says which files a spec may name
+/// (default: <see cref="SpecPathRules.ClientSide"/>).
 /// </summary>
-public sealed class JobSpecValidator(int maxWorldSize)
+public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = null)
 {
+    readonly SpecPathRules pathRules = paths ?? SpecPathRules.ClientSide;
+
     public const int DefaultMaxWorldSize = 64;
     public const int MaxRestartsLimit = 100;
     public const int MaxNameLength = 200;
+    public const int MaxLabels = 64, MaxLabelKeyLength = 63, MaxLabelValueLength = 256;
 
     public int MaxWorldSize { get; } = maxWorldSize > 0
         ? maxWorldSize
@@ -26,6 +32,8 @@ public sealed class JobSpecValidator(int maxWorldSize)
             return violations;
         }
 
+        // NUL characters and enum numbers the contract does not define: nothing downstream could store or run them.
+        violations.AddRange(ProtoValues.Violations(spec, "spec"));
         if (spec.Name.Length > MaxNameLength) Fail("name", $"is {spec.Name.Length} characters; at most {MaxNameLength}");
         if (spec.Type == JobType.Unspecified) Fail("type", "is required: train, distill or evaluate");
         if (spec.WorldSize < 1) Fail("world_size", $"is {spec.WorldSize}; a job needs at least 1 rank");
@@ -33,8 +41,13 @@ public sealed class JobSpecValidator(int maxWorldSize)
             Fail("world_size", $"is {spec.WorldSize}; the orchestrator can schedule at most {MaxWorldSize} ranks (Orchestrator:MaxWorldSize)");
         if (spec.MaxRestarts is < 0 or > MaxRestartsLimit) Fail("max_restarts", $"is {spec.MaxRestarts}; must be between 0 and {MaxRestartsLimit}");
         if (spec.TorchThreads < 0) Fail("torch_threads", $"is {spec.TorchThreads}; must be 0 (worker default) or positive");
-        foreach (var key in spec.Labels.Keys.Where(k => k.Length == 0 || k.Length > 63))
-            Fail("labels", $"label key '{key}' must be 1 to 63 characters");
+        if (spec.Labels.Count > MaxLabels) Fail("labels", $"has {spec.Labels.Count} labels; at most {MaxLabels}");
+        foreach (var (key, value) in spec.Labels)
+        {
+            if (key.Length is 0 or > MaxLabelKeyLength) Fail("labels", $"label key '{Echo.Short(key)}' must be 1 to {MaxLabelKeyLength} characters");
+            if (value.Length > MaxLabelValueLength)
+                Fail("labels", $"the value of '{Echo.Short(key)}' is {value.Length} characters; at most {MaxLabelValueLength}");
+        }
 
         ValidateModel(spec.Model, "model", Fail);
         ValidateTeacher(spec, Fail);
@@ -43,6 +56,8 @@ public sealed class JobSpecValidator(int maxWorldSize)
         ValidateOptimizer(spec, Fail);
         ValidateDistillation(spec, Fail);
         ValidateEvaluation(spec, Fail);
+        foreach (var (field, path, _) in SpecPathRules.PathFields(spec))
+            if (pathRules.Check(path) is { } reason) Fail(field, reason);
         return violations;
     }
 
@@ -55,12 +70,12 @@ public sealed class JobSpecValidator(int maxWorldSize)
         }
         if (model.Preset.Length == 0) fail(path + ".preset", $"is required; known presets: {string.Join(", ", KnownPresets.All)}");
         else if (!KnownPresets.Contains(model.Preset))
-            fail(path + ".preset", $"unknown preset '{model.Preset}'{Spelling.Hint(model.Preset, KnownPresets.All)}; known presets: {string.Join(", ", KnownPresets.All)}");
+            fail(path + ".preset", $"unknown preset '{Echo.Short(model.Preset)}'{Spelling.Hint(model.Preset, KnownPresets.All)}; known presets: {string.Join(", ", KnownPresets.All)}");
         var reference = ModelReference.Parse(model.Checkpoint);
         if (reference.Kind == ModelReferenceKind.Job && !Guid.TryParse(reference.Value, out _))
-            fail(path + ".checkpoint", $"'{model.Checkpoint}' does not name a job id (expected job:<uuid>)");
+            fail(path + ".checkpoint", $"'{Echo.Short(model.Checkpoint)}' does not name a job id (expected job:<uuid>)");
         if (reference.Kind == ModelReferenceKind.Artifact && !ModelReference.IsSha256(reference.Value))
-            fail(path + ".checkpoint", $"'{model.Checkpoint}' is not artifact:<64 lower-case hex sha256>");
+            fail(path + ".checkpoint", $"'{Echo.Short(model.Checkpoint)}' is not artifact:<64 lower-case hex sha256>");
     }
 
     static void ValidateTeacher(JobSpec spec, Action<string, string> fail)
@@ -73,6 +88,9 @@ public sealed class JobSpecValidator(int maxWorldSize)
                 ValidateModel(spec.Teacher, "teacher", fail);
                 if (spec.Teacher.Checkpoint.Length == 0)
                     fail("teacher.checkpoint", "a frozen teacher needs weights: job:<id>, artifact:<sha256> or a path");
+                if (KnownPresets.Contains(spec.Teacher.Preset) && spec.Model is not null && KnownPresets.Contains(spec.Model.Preset)
+                    && KnownPresets.DistillationProblem(spec.Teacher.Preset, spec.Model.Preset) is { } problem)
+                    fail("teacher.preset", $"cannot teach this student: {problem}");
             }
         }
         else if (spec.Teacher is not null) fail("teacher", "only distill jobs have a teacher");
@@ -87,6 +105,9 @@ public sealed class JobSpecValidator(int maxWorldSize)
             return;
         }
         if (dataset.ImageSize < 0) fail("dataset.image_size", $"is {dataset.ImageSize}; must be 0 (the preset's size) or positive");
+        else if (dataset.ImageSize > 0 && spec.Model is not null && KnownPresets.Contains(spec.Model.Preset)
+                 && KnownPresets.Shape(spec.Model.Preset).ImageSize is var size && dataset.ImageSize != size)
+            fail("dataset.image_size", $"is {dataset.ImageSize}; preset '{spec.Model.Preset}' works on {size}×{size} images (set {size}, or 0 for the preset's size)");
         if (dataset.Procedural is { } procedural && procedural.Count <= 0)
             fail("dataset.procedural.count", $"is {procedural.Count}; must be positive");
         if (dataset.ImageFolder is { } folder && string.IsNullOrWhiteSpace(folder.Path))

@@ -23,14 +23,51 @@ public static class JobSpecYaml
 
     public static JobSpec Parse(string yaml, string source = "<yaml>")
     {
-        var stream = new YamlStream();
-        try { stream.Load(new StringReader(yaml)); }
-        catch (YamlException e) { throw new JobSpecFormatException($"{source}:{e.Start.Line}: not valid YAML: {e.Message}"); }
+        var stream = LoadStream(yaml, source);
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new JobSpecFormatException($"{source}: expected a mapping of job spec keys (name, type, model, ...)");
         var spec = JobSpecDefaults.YamlTemplate();
         new Reader(source).Fill(spec, root, "");
         return JobSpecDefaults.Apply(spec);
+    }
+
+    /// <summary>
+    /// Reads YAML text; a syntax error names the line. YamlDotNet places a tab-indentation error at the start of the node
+    /// before the tab (often line 1), so a line indented with a tab is looked for and named instead.
+    /// </summary>
+    internal static YamlStream LoadStream(string yaml, string source)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+            return stream;
+        }
+        catch (YamlException e) when (FirstTabIndentedLine(yaml) is { } line)
+        {
+            throw new JobSpecFormatException($"{source}:{line}: not valid YAML: this line is indented with a tab; YAML indents with spaces only ({e.Message})");
+        }
+        catch (YamlException e)
+        {
+            throw new JobSpecFormatException($"{source}:{e.Start.Line}: not valid YAML: {e.Message}");
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's parser gives up this way on some unterminated flow collections ("[1, 2" without its "]").
+            throw new JobSpecFormatException($"{source}: not valid YAML: a [ or {{ is never closed");
+        }
+    }
+
+    /// <summary>The 1-based number of the first line whose indentation holds a tab, or null.</summary>
+    static int? FirstTabIndentedLine(string yaml)
+    {
+        var lines = yaml.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var indentation = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            if (lines[i].AsSpan(0, indentation).Contains('\t')) return i + 1;
+        }
+        return null;
     }
 
     sealed class Reader(string source)
@@ -86,31 +123,25 @@ public static class JobSpecYaml
                 FieldType.Enum => EnumValue(field.EnumType, text),
                 _ => throw Error(node, $"{path}: fields of type {field.FieldType} cannot be written in YAML"),
             };
-            return value ?? throw Error(node, $"{path}: '{text}' is not {Describe(field)}");
+            return value ?? throw Error(node, $"{path}: '{Echo.Short(text)}' is not {Describe(field)}");
         }
 
         static object? EnumValue(EnumDescriptor type, string text)
         {
-            var prefix = EnumPrefix(type);
             var match = type.Values.FirstOrDefault(v => v.Number != 0 &&
                 (string.Equals(v.Name, text, StringComparison.OrdinalIgnoreCase) ||
-                 string.Equals(v.Name[prefix.Length..], text, StringComparison.OrdinalIgnoreCase)));
+                 string.Equals(ProtoEnums.ShortName(v), text, StringComparison.OrdinalIgnoreCase)));
             return match is null ? null : Enum.ToObject(type.ClrType, match.Number);
         }
 
         static string Describe(FieldDescriptor field) => field.FieldType switch
         {
-            FieldType.Enum => "one of " + string.Join(", ", field.EnumType.Values.Where(v => v.Number != 0)
-                .Select(v => v.Name[EnumPrefix(field.EnumType).Length..].ToLowerInvariant())),
+            FieldType.Enum => "one of " + string.Join(", ", ProtoEnums.ShortNames(field.EnumType)),
             FieldType.Int32 or FieldType.Int64 => "an integer",
             FieldType.Double => "a number",
             FieldType.Bool => "true or false",
             _ => field.FieldType.ToString(),
         };
-
-        /// <summary>JOB_TYPE_ for JobType: proto enum values carry their type's name as a prefix.</summary>
-        static string EnumPrefix(EnumDescriptor type) =>
-            string.Concat(type.Name.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : c.ToString())).ToUpperInvariant() + "_";
 
         T Expect<T>(YamlNode node, string path, string what) where T : YamlNode =>
             node as T ?? throw Error(node, $"{path}: expected {what}");

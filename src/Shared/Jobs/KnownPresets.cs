@@ -1,22 +1,60 @@
 namespace SpectralDiffusion.Shared.Jobs;
 
-/// <summary>The canonical model presets (docs/method.md). The orchestrator rejects any other name; the worker's model zoo builds exactly these.</summary>
+/// <summary>
+/// The canonical model presets (docs/method.md) and what a spec must agree with before any worker builds one: the image
+/// size the preset works on (pixel space: the dataset is resized to it), its channels, its number of resolutions
+/// (channel_mult levels) and its classes (0: unconditional). The orchestrator rejects any other name; the worker's model zoo builds
+/// exactly these, and a worker test keeps the two equal.
+/// </summary>
 public static class KnownPresets
 {
-    public static IReadOnlyList<string> All { get; } =
+    static readonly PresetShape Ffhq = new(ImageSize: 64, Channels: 3, Resolutions: 4, Classes: 0);
+    static readonly PresetShape Churches = new(ImageSize: 32, Channels: 4, Resolutions: 5, Classes: 0);
+    static readonly PresetShape Cin = new(ImageSize: 32, Channels: 4, Resolutions: 3, Classes: 1000);
+    static readonly PresetShape Tiny = new(ImageSize: 32, Channels: 3, Resolutions: 3, Classes: 0);
+    static readonly PresetShape TinyCin = Tiny with { Classes = 10 };
+
+    static readonly (string Name, PresetShape Shape)[] Presets =
     [
-        "ldm-ffhq", "lite-ldm-ffhq", "sd-ffhq",
-        "ldm-celebahq", "lite-ldm-celebahq", "sd-celebahq",
-        "ldm-churches", "lite-ldm-churches", "sd-churches",
-        "cin-ldm", "cin-lite-ldm", "cin-sd",
-        "tiny-ldm", "tiny-lite-ldm", "tiny-sd",
-        "tiny-cin-ldm", "tiny-cin-lite-ldm", "tiny-cin-sd",
+        ("ldm-ffhq", Ffhq), ("lite-ldm-ffhq", Ffhq), ("sd-ffhq", Ffhq),
+        ("ldm-celebahq", Ffhq), ("lite-ldm-celebahq", Ffhq), ("sd-celebahq", Ffhq),
+        ("ldm-churches", Churches), ("lite-ldm-churches", Churches), ("sd-churches", Churches),
+        ("cin-ldm", Cin), ("cin-lite-ldm", Cin), ("cin-sd", Cin),
+        ("tiny-ldm", Tiny), ("tiny-lite-ldm", Tiny), ("tiny-sd", Tiny),
+        ("tiny-cin-ldm", TinyCin), ("tiny-cin-lite-ldm", TinyCin), ("tiny-cin-sd", TinyCin),
     ];
 
-    static readonly HashSet<string> Names = new(All, StringComparer.Ordinal);
+    static readonly Dictionary<string, PresetShape> Shapes = Presets.ToDictionary(p => p.Name, p => p.Shape, StringComparer.Ordinal);
 
-    public static bool Contains(string preset) => Names.Contains(preset);
+    public static IReadOnlyList<string> All { get; } = Presets.Select(p => p.Name).ToArray();
+
+    public static bool Contains(string preset) => Shapes.ContainsKey(preset);
+
+    /// <summary>The shape of a known preset; <see cref="ArgumentException"/> for any other name.</summary>
+    public static PresetShape Shape(string preset) =>
+        Shapes.TryGetValue(preset, out var shape) ? shape : throw new ArgumentException($"unknown preset '{Echo.Short(preset)}'", nameof(preset));
 
     /// <summary>The closest known preset, for "did you mean" hints; null when nothing is close.</summary>
     public static string? Closest(string preset) => Spelling.Closest(preset, All);
+
+    /// <summary>
+    /// Why a student cannot be distilled from a teacher (both see the same x_t and labels, so their images, channels
+    /// and classes must agree), or null when it can.
+    /// </summary>
+    public static string? DistillationProblem(string teacher, string student)
+    {
+        var (t, s) = (Shape(teacher), Shape(student));
+        if (t.ImageSize != s.ImageSize)
+            return $"teacher '{teacher}' works on {t.ImageSize}×{t.ImageSize} images and student '{student}' on {s.ImageSize}×{s.ImageSize}; both must see the same x_t";
+        if (t.Channels != s.Channels)
+            return $"teacher '{teacher}' has {t.Channels} channels and student '{student}' {s.Channels}";
+        if (t.Classes != s.Classes)
+            return $"teacher '{teacher}' has {Describe(t.Classes)} and student '{student}' {Describe(s.Classes)}; both must take the same labels";
+        return null;
+    }
+
+    static string Describe(int classes) => classes == 0 ? "no classes (unconditional)" : $"{classes} classes";
 }
+
+/// <summary>What a preset's spec must agree with: see <see cref="KnownPresets"/>.</summary>
+public sealed record PresetShape(int ImageSize, int Channels, int Resolutions, int Classes);

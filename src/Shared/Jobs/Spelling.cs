@@ -3,8 +3,12 @@ namespace SpectralDiffusion.Shared.Jobs;
 /// <summary>"Did you mean" hints: the candidate with the smallest edit distance, if it is close enough.</summary>
 public static class Spelling
 {
+    /// <summary>Longer words are no misspelling of a short name (and would make the edit distance costly).</summary>
+    const int MaxWordLength = 64;
+
     public static string? Closest(string word, IEnumerable<string> candidates)
     {
+        if (word.Length > MaxWordLength) return null;
         string? best = null;
         var bestDistance = int.MaxValue;
         foreach (var candidate in candidates)

@@ -19,6 +19,8 @@ public sealed record AgentOptions
     public int Threads { get; init; }
     /// <summary>Scratch folder for downloads, checkpoints and outputs (SD_WORKER_DIR); the file "alive" is touched on every heartbeat.</summary>
     public string WorkDirectory { get; init; } = ".local/worker";
+    /// <summary>Folder that relative paths in job specs are resolved under (SD_DATA_ROOT); they may not climb out of it.</summary>
+    public string DataRoot { get; init; } = ".";
     public Dictionary<string, string> Labels { get; init; } = new();
     /// <summary>Collective timeout: a dead peer is detected within this.</summary>
     public TimeSpan CollectiveTimeout { get; init; } = TimeSpan.FromSeconds(60);

@@ -50,7 +50,8 @@ public sealed class ArtifactTransfer(Workers.WorkersClient client, string cacheD
                 await foreach (var chunk in call.ResponseStream.ReadAllAsync(ct))
                     if (chunk.PartCase == ArtifactChunk.PartOneofCase.Data) chunk.Data.WriteTo(file);
             var actual = Sha256Hex(temporary);
-            if (actual != sha) throw new InvalidDataException($"artifact {sha}: downloaded content hashes to {actual}; the copy was discarded");
+            // An IOException, not InvalidDataException: a transfer that went wrong may pass on the next attempt.
+            if (actual != sha) throw new IOException($"artifact {sha}: downloaded content hashes to {actual}; the copy was discarded");
             File.Move(temporary, path, overwrite: true);
             return path;
         }

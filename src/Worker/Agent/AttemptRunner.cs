@@ -2,6 +2,7 @@ using System.Net;
 using Serilog;
 using Serilog.Context;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.Distributed;
 using SpectralDiffusion.Worker.Jobs;
 using SpectralDiffusion.Worker.Torch;
@@ -9,8 +10,9 @@ using SpectralDiffusion.Worker.Torch;
 namespace SpectralDiffusion.Worker.Agent;
 
 /// <summary>
-/// Runs this worker's rank of one attempt: joins the rank group through the orchestrator's rendezvous (TCP ring on CPU,
-/// NCCL on CUDA), runs the job, and reports the outcome. An abort tears the collective down at once, so a rank blocked
+/// Runs this worker's rank of one attempt: resolves the spec's relative paths under the data root, joins the rank group
+/// through the orchestrator's rendezvous (TCP ring on CPU, NCCL on CUDA), runs the job, and reports the outcome, a
+/// failure with its <see cref="FailureKind"/>. An abort tears the collective down at once, so a rank blocked
 /// in an all-reduce with a dead peer returns immediately. An orchestrator outage is waited out, not failed on: the
 /// calls to it are repeated until it answers (<see cref="OrchestratorOutage"/>).
 /// </summary>
@@ -39,6 +41,7 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         var result = new AttemptResult { WorkerId = workerId, JobId = assignment.JobId, Attempt = assignment.Attempt, Rank = assignment.Rank };
         try
         {
+            assignment = WithPathsUnderDataRoot(assignment, options.DataRoot);
             var threads = assignment.Spec.TorchThreads > 0 ? assignment.Spec.TorchThreads : options.Threads;
             if (threads > 0) TorchRuntime.SetThreads(threads);
             if (assignment.WorldSize > 1)
@@ -62,10 +65,19 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         }
         catch (Exception e)
         {
-            log.Error(e, "Attempt {Attempt} of job {JobId} failed on rank {Rank}", assignment.Attempt, assignment.JobId, assignment.Rank);
-            collective?.Abort();
             result.Succeeded = false;
             result.Error = $"rank {assignment.Rank} on worker {workerId}: {e.Message}";
+            result.Failure = FailureClassifier.Classify(e);
+            log.Error(e, "Attempt {Attempt} of job {JobId} failed on rank {Rank} ({Failure})", assignment.Attempt, assignment.JobId, assignment.Rank, result.Failure);
+            // A permanent failure is reported before the ring is torn down: the peers' "ring closed" (transient) must
+            // not reach the orchestrator first and have the job retried.
+            if (result.Failure == FailureKind.Permanent)
+            {
+                await DeliverAsync(result, abort);
+                collective?.Abort();
+                return result;
+            }
+            collective?.Abort();
         }
         finally
         {
@@ -98,6 +110,18 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
             log.Error("Could not deliver the result of attempt {Attempt} of job {JobId} ({Error}); it is sent again when the orchestrator repeats the attempt",
                 result.Attempt, result.JobId, e.Message);
         }
+    }
+
+    /// <summary>The assignment with every relative path of its spec resolved under <paramref name="dataRoot"/> (one climbing out is refused).</summary>
+    static AssignmentStart WithPathsUnderDataRoot(AssignmentStart assignment, string dataRoot)
+    {
+        var resolved = assignment.Clone();
+        foreach (var (field, path, set) in SpecPathRules.PathFields(resolved.Spec))
+        {
+            try { set(SpecPathRules.Resolve(path, dataRoot)); }
+            catch (ArgumentException e) { throw new ArgumentException($"{field}: {e.Message}", e); }
+        }
+        return resolved;
     }
 
     async Task<ICollective> JoinAsync(AssignmentStart assignment, CancellationToken abort)

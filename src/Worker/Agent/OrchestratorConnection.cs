@@ -3,17 +3,20 @@ using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Grpc.Net.Client.Configuration;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Security;
 
 namespace SpectralDiffusion.Worker.Agent;
 
 /// <summary>
-/// The agent's gRPC channel to the orchestrator: the registration token on every call, and unary calls retried
-/// on UNAVAILABLE by the channel's declared retry policy (a brief orchestrator restart is ridden out).
+/// The agent's gRPC channel to the orchestrator: the registration token on every call, the worker's own credential
+/// (<see cref="UseCredential"/>) on every call after Register, and unary calls retried on UNAVAILABLE by the channel's
+/// declared retry policy (a brief orchestrator restart is ridden out).
 /// </summary>
 public sealed class OrchestratorConnection : IDisposable
 {
     public const string TokenHeader = "x-worker-token";
     readonly GrpcChannel channel;
+    volatile Credential? credential;
 
     public OrchestratorConnection(string address, string token)
     {
@@ -40,6 +43,11 @@ public sealed class OrchestratorConnection : IDisposable
         var invoker = channel.Intercept(metadata =>
         {
             if (token.Length > 0) metadata.Add(TokenHeader, token);
+            if (credential is { } current)
+            {
+                metadata.Add(WorkerCredentialHeaders.WorkerId, current.WorkerId);
+                metadata.Add(WorkerCredentialHeaders.Secret, current.Secret);
+            }
             return metadata;
         });
         Workers = new Workers.WorkersClient(invoker);
@@ -47,7 +55,12 @@ public sealed class OrchestratorConnection : IDisposable
     }
 
     public Workers.WorkersClient Workers { get; }
+
+    /// <summary>From now on every call carries this registration's credential (RegisterWorkerResponse.worker_secret).</summary>
+    public void UseCredential(string workerId, string secret) => credential = new Credential(workerId, secret);
     public Shared.Contracts.V1.Rendezvous.RendezvousClient Rendezvous { get; }
 
     public void Dispose() => channel.Dispose();
+
+    sealed record Credential(string WorkerId, string Secret);
 }

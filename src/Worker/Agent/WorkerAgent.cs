@@ -10,14 +10,16 @@ namespace SpectralDiffusion.Worker.Agent;
 
 /// <summary>
 /// The worker agent: registers this device with the orchestrator, heartbeats, takes assignments from the stream and
-/// runs one attempt at a time. A refused or unreachable orchestrator is retried with jittered back-off; a lost
-/// registration is renewed; a running attempt waits out an orchestrator outage. Stopping (SIGTERM) lets the current
-/// training step finish, then deregisters.
+/// runs one attempt at a time. An unreachable orchestrator (or a name still held by a lease) is retried with jittered
+/// back-off; a lost registration is renewed; a running attempt waits out an orchestrator outage. Refused credentials
+/// (UNAUTHENTICATED, PERMISSION_DENIED) are not retried: waiting does not make a wrong token right, so the agent stops
+/// with <see cref="OrchestratorRefusedException"/>. Stopping (SIGTERM) lets the current training step finish, then
+/// deregisters.
 /// </summary>
 public sealed class WorkerAgent(AgentOptions options, ILogger log)
 {
     static readonly StatusCode[] Retryable =
-        [StatusCode.Unavailable, StatusCode.Unauthenticated, StatusCode.PermissionDenied, StatusCode.AlreadyExists, StatusCode.Internal, StatusCode.DeadlineExceeded, StatusCode.Unknown];
+        [StatusCode.Unavailable, StatusCode.AlreadyExists, StatusCode.Internal, StatusCode.DeadlineExceeded, StatusCode.Unknown];
 
     readonly ResiliencePipeline reconnect = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
@@ -43,6 +45,13 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
         .Build();
 
     int attemptsRun;
+    RpcException? refusal;
+
+    static bool IsRefusal(RpcException e) => e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied;
+
+    OrchestratorRefusedException Refused(RpcException e) => new(
+        $"the orchestrator at {options.Orchestrator} refused this worker ({e.StatusCode}: {e.Status.Detail}). Check --token / SD_WORKER_TOKEN: " +
+        "it must equal the orchestrator's Orchestrator:WorkerToken. Stopping: a refused credential does not become valid by waiting.", e);
 
     public async Task<int> RunAsync(CancellationToken stop)
     {
@@ -59,13 +68,19 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
         {
             while (!stop.IsCancellationRequested)
             {
-                var registration = await reconnect.ExecuteAsync(async ct => await connection.Workers.RegisterAsync(new RegisterWorkerRequest
+                RegisterWorkerResponse registration;
+                try
                 {
-                    Name = name, Node = Environment.MachineName, Device = device, DeviceIndex = index,
-                    Address = options.AdvertiseAddress, Version = typeof(WorkerAgent).Assembly.GetName().Version?.ToString() ?? "",
-                    Labels = { options.Labels },
-                }, cancellationToken: ct), stop);
+                    registration = await reconnect.ExecuteAsync(async ct => await connection.Workers.RegisterAsync(new RegisterWorkerRequest
+                    {
+                        Name = name, Node = Environment.MachineName, Device = device, DeviceIndex = index,
+                        Address = options.AdvertiseAddress, Version = typeof(WorkerAgent).Assembly.GetName().Version?.ToString() ?? "",
+                        Labels = { options.Labels },
+                    }, cancellationToken: ct), stop);
+                }
+                catch (RpcException e) when (IsRefusal(e)) { throw Refused(e); }
                 var workerId = registration.WorkerId;
+                connection.UseCredential(workerId, registration.WorkerSecret);
                 using var __ = LogContext.PushProperty("WorkerId", workerId);
                 log.Information("Registered as {WorkerId} ({Device} {Index}) with {Address}; lease {Lease}", workerId, device, index, options.Orchestrator, registration.Lease.ToTimeSpan());
 
@@ -76,6 +91,7 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
                 var finished = await ServeAssignmentsAsync(connection, workerId, device, session.Token, stop);
                 await session.CancelAsync();
                 await heartbeat;
+                if (refusal is not null) throw Refused(refusal);
                 if (finished) break;
             }
         }
@@ -173,6 +189,11 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
                         log.Warning("The orchestrator no longer knows worker {WorkerId}; registering again", workerId);
                         return false;
                     }
+                    catch (RpcException e) when (IsRefusal(e))
+                    {
+                        refusal = e;
+                        return false;
+                    }
                     catch (RpcException e) when (!listening.IsCancellationRequested)
                     {
                         log.Warning("Assignment stream broke ({Status}); reconnecting", e.Status.Detail);
@@ -218,6 +239,12 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
                     await session.CancelAsync();
                     return;
                 }
+                catch (RpcException e) when (IsRefusal(e))
+                {
+                    refusal = e;
+                    await session.CancelAsync();
+                    return;
+                }
                 catch (RpcException e) when (!token.IsCancellationRequested)
                 {
                     log.Warning("Heartbeat failed ({Status}); retrying", e.Status.Detail);
@@ -229,3 +256,6 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
         catch (RpcException) when (token.IsCancellationRequested) { }
     }
 }
+
+/// <summary>The orchestrator refused this worker's credentials; the agent stops instead of retrying. The message says what to check.</summary>
+public sealed class OrchestratorRefusedException(string message, Exception inner) : InvalidOperationException(message, inner);

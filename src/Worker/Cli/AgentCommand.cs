@@ -17,18 +17,19 @@ public static class AgentCommand
         var address = new Option<string>("--advertise") { Description = "address peers reach this worker at for the TCP ring (env SD_WORKER_ADDRESS)", DefaultValueFactory = _ => Env("SD_WORKER_ADDRESS", "127.0.0.1") };
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads; agents sharing a node should split its cores (env SD_TORCH_THREADS)", DefaultValueFactory = _ => int.TryParse(Env("SD_TORCH_THREADS", "0"), out var t) ? t : 0 };
         var workDirectory = new Option<string>("--work-dir") { Description = "scratch folder (env SD_WORKER_DIR)", DefaultValueFactory = _ => Env("SD_WORKER_DIR", ".local/worker") };
+        var dataRoot = new Option<string>("--data-root") { Description = "folder that relative paths in job specs (datasets, weights) are read under (env SD_DATA_ROOT; default: the current folder)", DefaultValueFactory = _ => Env("SD_DATA_ROOT", ".") };
         var timeout = new Option<double>("--collective-timeout") { Description = "seconds before a silent peer fails an all-reduce", DefaultValueFactory = _ => 60 };
         var outageLimit = new Option<double>("--outage-limit") { Description = "seconds a running attempt waits for an unreachable orchestrator before it fails", DefaultValueFactory = _ => OrchestratorOutage.DefaultLimit.TotalSeconds };
 
         var command = new Command("agent", "Register with the orchestrator, heartbeat, and run assigned ranks until stopped (SIGTERM finishes the current step and deregisters).");
-        foreach (var option in new Option[] { orchestrator, token, device, name, address, threads, workDirectory, timeout, outageLimit }) command.Options.Add(option);
+        foreach (var option in new Option[] { orchestrator, token, device, name, address, threads, workDirectory, dataRoot, timeout, outageLimit }) command.Options.Add(option);
         command.SetAction(async (parse, cancellation) =>
         {
             var options = new AgentOptions
             {
                 Orchestrator = parse.GetValue(orchestrator)!, Token = parse.GetValue(token)!, Device = parse.GetValue(device)!,
                 Name = parse.GetValue(name)!, AdvertiseAddress = parse.GetValue(address)!, Threads = parse.GetValue(threads),
-                WorkDirectory = parse.GetValue(workDirectory)!, CollectiveTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                WorkDirectory = parse.GetValue(workDirectory)!, DataRoot = parse.GetValue(dataRoot)!, CollectiveTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 OrchestratorOutageLimit = TimeSpan.FromSeconds(parse.GetValue(outageLimit)),
             };
             var log = SerilogSetup.CreateLogger(SerilogSetup.DefaultConfiguration(), "worker");

@@ -43,7 +43,7 @@ public static class JobSpecVerb
                 if (spec.Type != type)
                     throw new JobSpecFormatException($"{file.FullName}: type is {spec.Type.ToString().ToLowerInvariant()}, but this verb runs {type.ToString().ToLowerInvariant()} jobs");
                 spec.WorldSize = 1;
-                var violations = new JobSpecValidator(JobSpecValidator.DefaultMaxWorldSize).Validate(spec);
+                var violations = new JobSpecValidator(JobSpecValidator.DefaultMaxWorldSize, SpecPathRules.Local).Validate(spec);
                 if (violations.Count > 0)
                     throw new JobSpecFormatException($"{file.FullName}: invalid spec:\n  " + string.Join("\n  ", violations));
 

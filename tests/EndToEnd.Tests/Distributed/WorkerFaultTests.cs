@@ -4,7 +4,10 @@ using Xunit.Abstractions;
 
 namespace SpectralDiffusion.EndToEnd.Tests.Distributed;
 
-/// <summary>A job surviving a killed worker: SIGKILL mid-run, a replacement joins, the job resumes from its last complete checkpoint.</summary>
+/// <summary>
+/// A job surviving a killed worker: SIGKILL mid-run, a replacement joins, the job resumes from its last complete
+/// checkpoint. A failure no retry can pass (a truncated teacher) fails the job at once instead.
+/// </summary>
 [Collection(EndToEndCollection.Name)]
 public class WorkerFaultTests(ITestOutputHelper output)
 {
@@ -42,5 +45,39 @@ public class WorkerFaultTests(ITestOutputHelper output)
         var reference = await DataParallelProcessTests.FinalStateAsync(cluster, uninterrupted);
         foreach (var (name, tensor) in reference.Tensors.Where(t => t.Key.StartsWith("model.", StringComparison.Ordinal)))
             Assert.True(tensor.allclose(resumed.Tensors[name], rtol: 1e-5, atol: 1e-6), $"{name} differs between the resumed and the uninterrupted run");
+    }
+
+    [Fact]
+    public async Task Distill_TruncatedTeacherNamedRelativeToTheDataRoot_FailsAtOnceAsPermanent()
+    {
+        await using var cluster = await LocalCluster.StartAsync(output);
+        var teacher = TinySpecs.WriteTeacher(cluster.Root);
+        var bytes = await File.ReadAllBytesAsync(teacher);
+        await File.WriteAllBytesAsync(Path.Combine(cluster.Root, "truncated-teacher.safetensors"), bytes[..(bytes.Length / 3)]);
+        cluster.StartWorker("worker-a");
+        var spec = TinySpecs.Distill("truncated-teacher.safetensors", steps: 4, batch: 2, world: 1);
+
+        var id = await cluster.SubmitAsync(spec);
+        var failed = await cluster.WaitForAsync(id, JobTimeout, JobState.Failed);
+
+        Assert.Equal(2, spec.MaxRestarts);
+        Assert.Equal((1, 0), (failed.Attempt, failed.Restarts));
+        Assert.Contains("truncated-teacher.safetensors", failed.FailureReason);
+        Assert.Contains("permanent failure: not retried", failed.FailureReason);
+    }
+
+    [Fact]
+    public async Task Agent_WrongRegistrationToken_ExitsAtOnceNamingTheTokenInsteadOfRetrying()
+    {
+        await using var cluster = await LocalCluster.StartAsync(output);
+
+        var worker = cluster.StartWorker("worker-wrong-token", token: "not-the-token");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!worker.HasExited && DateTime.UtcNow < deadline) await Task.Delay(200);
+
+        Assert.True(worker.HasExited, $"the agent kept retrying a refused token:\n{worker.Output}");
+        Assert.NotEqual(0, worker.ExitCode);
+        Assert.Contains("SD_WORKER_TOKEN", worker.Output);
+        Assert.DoesNotContain("retrying in", worker.Output);
     }
 }

@@ -10,8 +10,9 @@ namespace SpectralDiffusion.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
 /// A real local deployment for one test: a fresh PostgreSQL database, an orchestrator process on a free loopback port
-/// with short leases, and worker agent processes started on demand. The orchestrator can be killed and started again
-/// on the same port, database and artifact folder. Everything is stopped and removed on dispose.
+/// with short leases and the test folder as its one data root, and worker agent processes started on demand. The
+/// orchestrator can be killed and started again on the same port, database and artifact folder. Everything is stopped
+/// and removed on dispose.
 /// </summary>
 public sealed class LocalCluster : IAsyncDisposable
 {
@@ -69,6 +70,7 @@ public sealed class LocalCluster : IAsyncDisposable
             $"--Orchestrator:Database={database.ConnectionString}",
             $"--Orchestrator:Port={Port}",
             $"--Orchestrator:ArtifactRoot={ArtifactRoot}",
+            $"--Orchestrator:DataRoots:0={Root}",
             $"--Orchestrator:WorkerToken={WorkerToken}",
             $"--Orchestrator:ApiKeys:0:Key={ApiKey}",
             "--Orchestrator:ApiKeys:0:Role=submit",
@@ -89,14 +91,14 @@ public sealed class LocalCluster : IAsyncDisposable
 
     /// <summary>
     /// Starts a worker agent process with one torch thread (agents share this machine's cores). A silent peer fails an
-    /// all-reduce after <paramref name="collectiveTimeoutSeconds"/>.
+    /// all-reduce after <paramref name="collectiveTimeoutSeconds"/>. Its data root is <see cref="Root"/>.
     /// </summary>
-    public ChildProcess StartWorker(string name, int collectiveTimeoutSeconds = 20)
+    public ChildProcess StartWorker(string name, int collectiveTimeoutSeconds = 20, string token = WorkerToken)
     {
         var worker = ChildProcess.Start(name, "worker",
         [
-            "agent", "--orchestrator", Address, "--token", WorkerToken, "--device", "cpu", "--name", name,
-            "--threads", "1", "--work-dir", Path.Combine(Root, name), "--collective-timeout", collectiveTimeoutSeconds.ToString(),
+            "agent", "--orchestrator", Address, "--token", token, "--device", "cpu", "--name", name,
+            "--threads", "1", "--work-dir", Path.Combine(Root, name), "--data-root", Root, "--collective-timeout", collectiveTimeoutSeconds.ToString(),
         ]);
         workers.Add(worker);
         return worker;

@@ -12,7 +12,12 @@ public class AccessPolicyTests
     [InlineData("/spectral.v1.RunHistory/ListRuns", Credential.ReadKey)]
     [InlineData("/spectral.v1.Workers/Register", Credential.WorkerToken)]
     [InlineData("/spectral.v1.Workers/List", Credential.ReadKey)]
-    [InlineData("/spectral.v1.Rendezvous/Get", Credential.WorkerToken)]
+    [InlineData("/spectral.v1.Workers/DownloadArtifact", Credential.WorkerToken)]
+    [InlineData("/spectral.v1.Workers/Heartbeat", Credential.WorkerIdentity)]
+    [InlineData("/spectral.v1.Workers/ReportProgress", Credential.WorkerIdentity)]
+    [InlineData("/spectral.v1.Workers/CompleteAttempt", Credential.WorkerIdentity)]
+    [InlineData("/spectral.v1.Workers/UploadArtifact", Credential.WorkerIdentity)]
+    [InlineData("/spectral.v1.Rendezvous/Get", Credential.WorkerIdentity)]
     [InlineData("/grpc.health.v1.Health/Check", Credential.None)]
     public void For_Method_NeedsCredential(string method, Credential expected)
     {

@@ -24,6 +24,21 @@ public class JobTests
     }
 
     [Fact]
+    public void AbortAttempt_PermanentWithRestartsLeft_FailsAtOnce()
+    {
+        var job = Job.Submit(Specs.Train(maxRestarts: 5));
+        job.StartAttempt(resumeStep: 0);
+
+        var requeued = job.AbortAttempt(1, "rank 0 failed: dataset.image_size 7 does not match the model's image size 32", permanent: true);
+
+        Assert.False(requeued);
+        Assert.Equal(JobState.Failed, job.State);
+        Assert.Equal((1, 0), (job.Attempt, job.Restarts));
+        Assert.Contains("image_size 7", job.FailureReason);
+        Assert.Contains("permanent failure: not retried", job.FailureReason);
+    }
+
+    [Fact]
     public void MarkRunning_StaleAttempt_Throws()
     {
         var job = Job.Submit(Specs.Train(maxRestarts: 1));

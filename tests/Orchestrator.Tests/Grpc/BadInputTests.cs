@@ -47,6 +47,87 @@ public class BadInputTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         Assert.Equal(0L, await fixture.Database.ScalarAsync<long>("SELECT count(*) FROM jobs"));
     }
 
+    public static TheoryData<string, string> UnstorableSpecs => new()
+    {
+        // case name, field path expected
+        { "NUL in name", "spec.name" },
+        { "NUL in label value", "spec.labels" },
+        { "NUL in label key", "spec.labels" },
+        { "NUL in preset", "spec.model.preset" },
+        { "NUL in feature tap", "spec.distillation.feature_taps" },
+        { "type 99", "spec.type" },
+        { "device 77", "spec.device" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnstorableSpecs))]
+    public async Task Submit_NulOrUndefinedEnum_InvalidArgumentNamingFieldAndNothingStored(string broken, string field)
+    {
+        var spec = Specs.Train(worldSize: 2);
+        switch (broken)
+        {
+            case "NUL in name": spec.Name = "team\0a"; break;
+            case "NUL in label value": spec.Labels["team"] = "vi\0sion"; break;
+            case "NUL in label key": spec.Labels["te\0am"] = "vision"; break;
+            case "NUL in preset": spec.Model.Preset = "tiny-ldm\0"; break;
+            case "NUL in feature tap":
+                spec.Type = JobType.Distill;
+                spec.Teacher = new ModelSpec { Preset = "tiny-ldm", Checkpoint = "artifact:" + new string('a', 64) };
+                spec.Distillation = new DistillationSpec { FeatureTaps = { "output_blocks.2", "output\0blocks.5" } };
+                break;
+            case "type 99": spec.Type = (JobType)99; break;
+            case "device 77": spec.Device = (DeviceKind)77; break;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Jobs.SubmitAsync(new SubmitJobRequest { Spec = spec }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        var badRequest = error.GetRpcStatus()!.GetDetail<BadRequest>();
+        Assert.Contains(badRequest.FieldViolations, v => v.Field.StartsWith(field, StringComparison.Ordinal) && v.Description.Length > 0);
+        Assert.Equal(0L, await fixture.Database.ScalarAsync<long>("SELECT count(*) FROM jobs"));
+    }
+
+    [Fact]
+    public async Task Get_HundredKilobyteId_InvalidArgumentEchoingAShortPrefix()
+    {
+        var id = new string('7', 100_000);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Jobs.GetAsync(new GetJobRequest { Id = id }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith("id:", error.Status.Detail);
+        Assert.Contains("100000 characters", error.Status.Detail);
+        Assert.True(error.Status.Detail.Length < 200, $"the error echoes {error.Status.Detail.Length} characters");
+    }
+
+    [Fact]
+    public async Task Register_UndefinedDeviceOrNulInName_InvalidArgumentAndNoWorkerStored()
+    {
+        var workers = new Workers.WorkersClient(server.AsWorker);
+
+        var device = await Assert.ThrowsAsync<RpcException>(() => workers.RegisterAsync(
+            new RegisterWorkerRequest { Name = "odd-device", Device = (DeviceKind)77 }).ResponseAsync);
+        var name = await Assert.ThrowsAsync<RpcException>(() => workers.RegisterAsync(
+            new RegisterWorkerRequest { Name = "nul\0name", Device = DeviceKind.Cpu, Labels = { ["zone"] = "a\0" } }).ResponseAsync);
+
+        Assert.Equal((StatusCode.InvalidArgument, StatusCode.InvalidArgument), (device.StatusCode, name.StatusCode));
+        Assert.StartsWith("device:", device.Status.Detail);
+        Assert.StartsWith("name:", name.Status.Detail);
+        Assert.Equal(0L, await fixture.Database.ScalarAsync<long>("SELECT count(*) FROM workers WHERE name IN ('odd-device') OR name LIKE 'nul%'"));
+    }
+
+    [Fact]
+    public async Task List_UndefinedStateOrNulInLabel_InvalidArgumentNamingField()
+    {
+        var state = await Assert.ThrowsAsync<RpcException>(() => Jobs.ListAsync(new ListJobsRequest { States = { (JobState)42 } }).ResponseAsync);
+        var label = await Assert.ThrowsAsync<RpcException>(() => Jobs.ListAsync(new ListJobsRequest { Labels = { ["team"] = "\0" } }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, state.StatusCode);
+        Assert.StartsWith("states", state.Status.Detail);
+        Assert.Equal(StatusCode.InvalidArgument, label.StatusCode);
+        Assert.StartsWith("labels", label.Status.Detail);
+    }
+
     [Fact]
     public async Task Get_UnknownJob_NotFound()
     {
@@ -94,8 +175,9 @@ public class BadInputTests(ServerFixture fixture) : IClassFixture<ServerFixture>
     [Fact]
     public async Task Heartbeat_UnknownWorker_NotFoundWorkerGone()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() => new Workers.WorkersClient(server.AsWorker)
-            .HeartbeatAsync(new HeartbeatRequest { WorkerId = Guid.NewGuid().ToString() }).ResponseAsync);
+        var id = Guid.NewGuid().ToString();
+        var error = await Assert.ThrowsAsync<RpcException>(() => new Workers.WorkersClient(server.AsWorkerWith(id, "some-secret"))
+            .HeartbeatAsync(new HeartbeatRequest { WorkerId = id }).ResponseAsync);
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
         Assert.Contains("worker gone", error.Status.Detail);
@@ -148,7 +230,7 @@ public class BadInputTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         await using var worker = await FakeWorker.StartAsync(server.AsWorker, "rendezvous-timeout");
         var job = await Jobs.SubmitAsync(new SubmitJobRequest { Spec = Specs.Train(worldSize: 1) });
         var start = await worker.NextStartAsync();
-        var rendezvous = new Rendezvous.RendezvousClient(server.AsWorker);
+        var rendezvous = new Rendezvous.RendezvousClient(worker.Invoker);
 
         var timeout = await Assert.ThrowsAsync<RpcException>(() => rendezvous.GetAsync(new GetRequest
         {

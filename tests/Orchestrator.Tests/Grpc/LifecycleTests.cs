@@ -31,7 +31,7 @@ public class LifecycleTests(ServerFixture fixture) : IClassFixture<ServerFixture
         await w0.ReportAsync(start0, 20, ("loss", 0.5), ("loss_ddpm", 0.4));
         var running = await jobs.GetAsync(new GetJobRequest { Id = submitted.Id });
 
-        var rendezvous = new Rendezvous.RendezvousClient(server.AsWorker);
+        var rendezvous = new Rendezvous.RendezvousClient(w0.Invoker);
         var pendingGet = rendezvous.GetAsync(new GetRequest { RendezvousId = start1.RendezvousId, Key = "nccl-unique-id" });
         await rendezvous.PutAsync(new PutRequest { RendezvousId = start0.RendezvousId, Key = "nccl-unique-id", Value = ByteString.CopyFrom(new byte[128]) });
         var got = await pendingGet;

@@ -2,13 +2,15 @@ using System.Security.Cryptography;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Security;
 
 namespace SpectralDiffusion.Orchestrator.Tests;
 
 /// <summary>
-/// A worker agent reduced to its protocol: registers, heartbeats, keeps its assignment stream open (reopening it if the
-/// server goes away), and reports what a test tells it to. <see cref="Hang"/> stops heartbeats (a hung process);
+/// A worker agent reduced to its protocol: registers, then calls with the credential it was issued, heartbeats, keeps its
+/// assignment stream open (reopening it if the server goes away), and reports what a test tells it to. <see cref="Hang"/> stops heartbeats (a hung process);
 /// <see cref="Kill"/> also drops the stream (a crashed one).
 /// </summary>
 public sealed class FakeWorker : IAsyncDisposable
@@ -21,14 +23,24 @@ public sealed class FakeWorker : IAsyncDisposable
     Task heartbeatLoop = Task.CompletedTask;
     Task streamLoop = Task.CompletedTask;
 
-    FakeWorker(CallInvoker invoker, string id, TimeSpan interval)
+    FakeWorker(CallInvoker invoker, string id, string secret, TimeSpan interval)
     {
-        client = new Workers.WorkersClient(invoker);
+        Invoker = invoker.Intercept(metadata =>
+        {
+            metadata.Add(WorkerCredentialHeaders.WorkerId, id);
+            metadata.Add(WorkerCredentialHeaders.Secret, secret);
+            return metadata;
+        });
+        client = new Workers.WorkersClient(Invoker);
         Id = id;
+        Secret = secret;
         this.interval = interval;
     }
 
     public string Id { get; }
+    public string Secret { get; }
+    /// <summary>Calls as this worker: the registration token plus its credential (for rendezvous clients).</summary>
+    public CallInvoker Invoker { get; }
     public int HeartbeatFailures { get; private set; }
     public int Heartbeats { get; private set; }
     public Workers.WorkersClient Client => client;
@@ -37,7 +49,7 @@ public sealed class FakeWorker : IAsyncDisposable
     {
         var client = new Workers.WorkersClient(invoker);
         var registered = await client.RegisterAsync(new RegisterWorkerRequest { Name = name, Node = "test-node", Device = device, Address = "127.0.0.1" });
-        var worker = new FakeWorker(invoker, registered.WorkerId, registered.HeartbeatInterval.ToTimeSpan());
+        var worker = new FakeWorker(invoker, registered.WorkerId, registered.WorkerSecret, registered.HeartbeatInterval.ToTimeSpan());
         worker.heartbeatLoop = worker.HeartbeatAsync();
         worker.streamLoop = worker.StreamAsync();
         return worker;
@@ -119,11 +131,12 @@ public sealed class FakeWorker : IAsyncDisposable
             WorldSize = start.WorldSize, Step = step, Sha256 = Sha256(content), Size = content.Length,
         }, content);
 
-    public Task CompleteAsync(AssignmentStart start, bool succeeded = true, string error = "", string finalArtifact = "") =>
+    public Task CompleteAsync(AssignmentStart start, bool succeeded = true, string error = "", string finalArtifact = "",
+        FailureKind failure = FailureKind.Unspecified) =>
         client.CompleteAttemptAsync(new AttemptResult
         {
             WorkerId = Id, JobId = start.JobId, Attempt = start.Attempt, Rank = start.Rank, Succeeded = succeeded,
-            Error = error, FinalArtifact = finalArtifact,
+            Error = error, FinalArtifact = finalArtifact, Failure = failure,
         }).ResponseAsync;
 
     public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));

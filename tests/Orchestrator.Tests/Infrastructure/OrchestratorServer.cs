@@ -78,7 +78,16 @@ public sealed class OrchestratorServer : IAsyncDisposable
 
     public CallInvoker AsSubmitter => Invoker("x-api-key", SubmitKey);
     public CallInvoker AsReader => Invoker("x-api-key", ReadKey);
+    /// <summary>The registration token alone: enough to register (and download artifacts), not to act as a worker.</summary>
     public CallInvoker AsWorker => Invoker("x-worker-token", WorkerToken);
+
+    /// <summary>The registration token and a worker's credential (its id and the secret Register issued).</summary>
+    public CallInvoker AsWorkerWith(string workerId, string secret) => AsWorker.Intercept(metadata =>
+    {
+        metadata.Add(Shared.Security.WorkerCredentialHeaders.WorkerId, workerId);
+        metadata.Add(Shared.Security.WorkerCredentialHeaders.Secret, secret);
+        return metadata;
+    });
     public CallInvoker Anonymous => channel!.CreateCallInvoker();
 
     public async ValueTask DisposeAsync()

@@ -37,6 +37,17 @@ public class JobSpecValidatorTests
         { "negative max restarts", "spec.max_restarts", "between 0" },
         { "all losses disabled", "spec.distillation", "nothing would be trained" },
         { "teacher on train job", "spec.teacher", "only distill" },
+        { "NUL in name", "spec.name", "NUL" },
+        { "NUL in label", "spec.labels[\"team\"]", "NUL" },
+        { "type 99", "spec.type", "is 99" },
+        { "device 77", "spec.device", "cpu, cuda" },
+        { "label value too long", "spec.labels", "at most 256" },
+        { "huge unknown preset", "spec.model.preset", "(100000 characters)" },
+        { "image size 7", "spec.dataset.image_size", "32" },
+        { "teacher of another image size", "spec.teacher.preset", "64" },
+        { "teacher of other classes", "spec.teacher.preset", "classes" },
+        { "checkpoint traversal", "spec.model.checkpoint", "'..'" },
+        { "image folder traversal", "spec.dataset.image_folder.path", "'..'" },
     };
 
     [Theory]
@@ -49,6 +60,33 @@ public class JobSpecValidatorTests
 
         var violation = Assert.Single(violations, v => v.Field == field);
         Assert.Contains(reason, violation.Description);
+    }
+
+    [Fact]
+    public void Validate_ServerRules_RejectAbsolutePathsOutsideTheDataRootsInEveryPathField()
+    {
+        var validator = new JobSpecValidator(8, SpecPathRules.Server(["/data"]));
+        var spec = ValidSpecs.Distill();
+        spec.Model.Checkpoint = "/etc/passwd";
+        spec.Teacher.Checkpoint = "/root/teacher.ckpt";
+        spec.Dataset.ImageFolder = new ImageFolderDataset { Path = "/home" };
+        spec.Evaluation = new EvaluationSpec { NumSamples = 4, DdimSteps = 10, InceptionWeights = "/tmp/inception.pth" };
+
+        var fields = validator.Validate(spec).Where(v => v.Description.Contains("Orchestrator:DataRoots")).Select(v => v.Field);
+
+        Assert.Equal(["spec.model.checkpoint", "spec.teacher.checkpoint", "spec.dataset.image_folder.path", "spec.evaluation.inception_weights"], fields);
+    }
+
+    [Fact]
+    public void Validate_ImageSizeZeroOrThePresetsOwn_Accepted()
+    {
+        var spec = ValidSpecs.Train();
+        spec.Dataset.ImageSize = 0;
+        var own = ValidSpecs.Train();
+        own.Dataset.ImageSize = 32;
+
+        Assert.Empty(validator.Validate(spec));
+        Assert.Empty(validator.Validate(own));
     }
 
     [Fact]
@@ -67,6 +105,8 @@ public class JobSpecValidatorTests
     {
         switch (broken)
         {
+            case "teacher of another image size": { var s = ValidSpecs.Distill(); s.Teacher.Preset = "ldm-ffhq"; return s; }
+            case "teacher of other classes": { var s = ValidSpecs.Distill(); s.Model.Preset = "tiny-cin-sd"; return s; }
             case "distill without teacher": { var s = ValidSpecs.Distill(); s.Teacher = null; return s; }
             case "teacher without weights": { var s = ValidSpecs.Distill(); s.Teacher.Checkpoint = ""; return s; }
             case "evaluate without settings": { var s = ValidSpecs.Evaluate(); s.Evaluation = null; return s; }
@@ -94,6 +134,15 @@ public class JobSpecValidatorTests
             case "bad job ref": spec.Model.Checkpoint = "job:42"; break;
             case "negative learning rate": spec.Optimizer.LearningRate = -1; break;
             case "negative max restarts": spec.MaxRestarts = -1; break;
+            case "image size 7": spec.Dataset.ImageSize = 7; break;
+            case "checkpoint traversal": spec.Model.Checkpoint = "runs/../../etc/passwd"; break;
+            case "image folder traversal": spec.Dataset.ImageFolder = new ImageFolderDataset { Path = "../../home" }; break;
+            case "NUL in name": spec.Name = "a\0b"; break;
+            case "NUL in label": spec.Labels["team"] = "\0"; break;
+            case "type 99": spec.Type = (JobType)99; break;
+            case "device 77": spec.Device = (DeviceKind)77; break;
+            case "label value too long": spec.Labels["team"] = new string('v', 257); break;
+            case "huge unknown preset": spec.Model.Preset = new string('p', 100_000); break;
             case "teacher on train job": spec.Teacher = new ModelSpec { Preset = "tiny-ldm", Checkpoint = "x.pt" }; break;
             default: throw new ArgumentException($"unknown case {broken}");
         }

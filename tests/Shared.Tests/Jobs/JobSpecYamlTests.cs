@@ -47,7 +47,7 @@ public class JobSpecYamlTests
         Assert.Equal(JobSpecDefaults.EmaDecay, spec.Optimizer.EmaDecay);
         Assert.Equal(JobSpecDefaults.LambdaSpatial, spec.Distillation.LambdaSpatial);
         Assert.Equal(JobSpecDefaults.FrequencyAlpha, spec.Distillation.Alpha);
-        Assert.Equal(JobSpecDefaults.YamlMaxRestarts, spec.MaxRestarts);
+        Assert.Equal(JobSpecDefaults.MaxRestarts, spec.MaxRestarts);
         Assert.Equal(JobSpecDefaults.LogEvery, spec.Schedule.LogEvery);
     }
 
@@ -72,6 +72,37 @@ public class JobSpecYamlTests
         var error = Assert.Throws<JobSpecFormatException>(() => JobSpecYaml.Parse(line));
 
         Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("name: x\ntype: train\nmodel:\n\tpreset: tiny-ldm\n", 4)]
+    [InlineData("name: x\ntype: train\nschedule:\n  steps: 10\n\tbatch_size: 4\n", 5)]
+    [InlineData("name: x\n\ttype: train\nmodel: { preset: tiny-ldm }\n", 2)]
+    [InlineData("name: x\ntype: train\nlabels:\n  a: b\n  c: d\n\t\n  e: f\n", 6)]
+    public void Parse_TabIndentation_NamesTheLineOfTheTab(string yaml, int line)
+    {
+        var error = Assert.Throws<JobSpecFormatException>(() => JobSpecYaml.Parse(yaml, "job.yaml"));
+
+        Assert.StartsWith($"job.yaml:{line}:", error.Message);
+        Assert.Contains("tab", error.Message);
+    }
+
+    [Fact]
+    public void Parse_UnclosedFlowList_FormatErrorNamingTheFile()
+    {
+        var error = Assert.Throws<JobSpecFormatException>(() => JobSpecYaml.Parse("name: x\nlabels: [a, b\ntype: train\n", "job.yaml"));
+
+        Assert.StartsWith("job.yaml:", error.Message);
+        Assert.Contains("not valid YAML", error.Message);
+    }
+
+    [Fact]
+    public void Apply_OverrideOnTabIndentedFile_NamesTheLineOfTheTab()
+    {
+        var error = Assert.Throws<JobSpecFormatException>(() =>
+            JobSpecOverrides.Apply("name: x\nmodel:\n\tpreset: tiny-ldm\n", ["schedule.steps=5"], "job.yaml"));
+
+        Assert.StartsWith("job.yaml:3:", error.Message);
     }
 
     [Fact]

@@ -1,0 +1,11 @@
+namespace SpectralDiffusion.Shared.Security;
+
+/// <summary>
+/// The metadata a registered worker presents on every call after Register: its id and the secret the orchestrator
+/// issued for that registration (RegisterWorkerResponse.worker_secret). The shared registration token travels beside them.
+/// </summary>
+public static class WorkerCredentialHeaders
+{
+    public const string WorkerId = "x-worker-id";
+    public const string Secret = "x-worker-secret";
+}
