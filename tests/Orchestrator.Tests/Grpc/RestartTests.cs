@@ -58,15 +58,14 @@ public class RestartTests(LongLeaseFixture fixture) : IClassFixture<LongLeaseFix
     {
         // Arrange: rank 0 of a running job put its ring address.
         await using var run = await TwoRankJob.StartAsync(server, "rendezvous");
-        var rendezvous = new Rendezvous.RendezvousClient(server.AsWorker);
-        await rendezvous.PutAsync(new PutRequest { RendezvousId = run.StartA.RendezvousId, Key = "rank-0", Value = ByteString.CopyFromUtf8("127.0.0.1:4000") });
+        await new Rendezvous.RendezvousClient(run.A.Invoker).PutAsync(new PutRequest { RendezvousId = run.StartA.RendezvousId, Key = "rank-0", Value = ByteString.CopyFromUtf8("127.0.0.1:4000") });
 
         // Act: the orchestrator restarts before rank 1 asks (the replayed orders show the workers are back); then the attempt ends.
         await server.StopAsync();
         await server.StartAsync();
         await run.A.NextStartAsync();
         await run.B.NextStartAsync();
-        var got = await rendezvous.GetAsync(new GetRequest
+        var got = await new Rendezvous.RendezvousClient(run.B.Invoker).GetAsync(new GetRequest
         {
             RendezvousId = run.StartB.RendezvousId, Key = "rank-0", Timeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(2)),
         });
