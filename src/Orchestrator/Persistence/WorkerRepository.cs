@@ -71,19 +71,22 @@ public static class WorkerRepository
     /// <summary>
     /// Ticks the lease clock. When the previous tick is more than <paramref name="interval"/> + <paramref name="tolerance"/>
     /// ago, the orchestrator or its database was down and nobody could renew a lease: the time beyond the interval is
-    /// added to every live lease. Returns that time, or null when nothing was forgiven. Call it, in the same
-    /// transaction, before <see cref="ExpiredAsync"/>.
+    /// added to every live lease, and every live lease runs at least one whole <paramref name="lease"/> from now, because a
+    /// worker's first heartbeat after an outage can be late by its channel's reconnect back-off. Returns the unwatched
+    /// time, or null when nothing was forgiven. Call it, in the same transaction, before <see cref="ExpiredAsync"/>.
     /// </summary>
     public static async Task<TimeSpan?> ForgiveUnwatchedTimeAsync(NpgsqlConnection connection, TimeSpan interval, TimeSpan tolerance,
-        CancellationToken cancellation)
+        TimeSpan lease, CancellationToken cancellation)
     {
         var sinceLastTick = await connection.QuerySingleOrDefaultAsync<TimeSpan?>(
             "SELECT now() - last_tick FROM lease_clock FOR UPDATE", r => r.GetTimeSpan(0), cancellation);
         await connection.ExecuteAsync("UPDATE lease_clock SET last_tick = now()", cancellation);
         if (sinceLastTick is not { } gap || gap <= interval + tolerance) return null;
         var unwatched = gap - interval;
-        await connection.ExecuteAsync("UPDATE workers SET lease_expires_at = lease_expires_at + @unwatched WHERE state IN ('idle', 'busy')",
-            cancellation, ("unwatched", unwatched));
+        await connection.ExecuteAsync("""
+            UPDATE workers SET lease_expires_at = greatest(lease_expires_at + @unwatched, now() + @lease)
+            WHERE state IN ('idle', 'busy')
+            """, cancellation, ("unwatched", unwatched), ("lease", lease));
         return unwatched;
     }
 

@@ -22,11 +22,11 @@ public sealed class LeaseWatchdog(Database database, WorkerRegistry registry, IO
     {
         var (forgiven, expired) = await database.TransactAsync(async (connection, token) =>
         {
-            var forgiven = await WorkerRepository.ForgiveUnwatchedTimeAsync(connection, options.Value.WatchdogInterval, StallTolerance, token);
+            var forgiven = await WorkerRepository.ForgiveUnwatchedTimeAsync(connection, options.Value.WatchdogInterval, StallTolerance, options.Value.Lease, token);
             return (forgiven, await WorkerRepository.ExpiredAsync(connection, token));
         }, cancellation);
         if (forgiven is { } unwatched)
-            logger.LogWarning("Leases were not watched for {Unwatched} (the orchestrator or its database was down); every live lease is extended by that time",
+            logger.LogWarning("Leases were not watched for {Unwatched} (the orchestrator or its database was down); every live lease is extended by that time, to at least one whole lease from now",
                 unwatched);
         foreach (var workerId in expired)
             await registry.EndAsync(workerId, WorkerRepository.Lost, $"lease of {options.Value.Lease.TotalSeconds:0.#} s expired", cancellation);

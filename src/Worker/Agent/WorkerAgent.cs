@@ -44,6 +44,8 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
         })
         .Build();
 
+    static readonly TimeSpan RegisterDeadline = TimeSpan.FromSeconds(10);
+
     int attemptsRun;
     RpcException? refusal;
 
@@ -71,12 +73,14 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
                 RegisterWorkerResponse registration;
                 try
                 {
-                    registration = await reconnect.ExecuteAsync(async ct => await connection.Workers.RegisterAsync(new RegisterWorkerRequest
+                    // A stop cancels the back-off between attempts, not a Register in flight: cut off mid-call, the worker would be
+                    // registered on the orchestrator without knowing its id, and could not deregister (it would end up lost).
+                    registration = await reconnect.ExecuteAsync(async _ => await connection.Workers.RegisterAsync(new RegisterWorkerRequest
                     {
                         Name = name, Node = Environment.MachineName, Device = device, DeviceIndex = index,
                         Address = options.AdvertiseAddress, Version = typeof(WorkerAgent).Assembly.GetName().Version?.ToString() ?? "",
                         Labels = { options.Labels },
-                    }, cancellationToken: ct), stop);
+                    }, deadline: DateTime.UtcNow + RegisterDeadline), stop);
                 }
                 catch (RpcException e) when (IsRefusal(e)) { throw Refused(e); }
                 var workerId = registration.WorkerId;

@@ -1,3 +1,4 @@
+using SpectralDiffusion.Worker.Tests.TestSupport;
 using SpectralDiffusion.Worker.Distributed;
 using SpectralDiffusion.Worker.Torch;
 using TorchSharp;
@@ -5,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace SpectralDiffusion.Worker.Tests.Distributed;
 
+[Collection(TorchThreadsCollection.Name)]
 public class ModuleStateHashTests
 {
     static nn.Module<Tensor, Tensor> Model(int seed)

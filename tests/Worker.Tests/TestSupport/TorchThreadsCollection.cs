@@ -1,8 +1,8 @@
 namespace SpectralDiffusion.Worker.Tests.TestSupport;
 
 /// <summary>
-/// Tests that set torch's intra-op thread count, which is global to the process: they run alone, after the parallel
-/// tests, so no other test's thread count changes under them (and theirs under no other test).
+/// Tests that need torch's process-global state to themselves (the intra-op thread count, the global generator that
+/// manual_seed resets): they run alone, after the parallel tests, so no other test changes it under them.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class TorchThreadsCollection
