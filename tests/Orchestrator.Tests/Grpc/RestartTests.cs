@@ -10,17 +10,6 @@ public sealed class LongLeaseFixture : ServerFixture
     protected override IDictionary<string, string?> Overrides => new Dictionary<string, string?> { ["Orchestrator:Lease"] = "00:00:15" };
 }
 
-/// <summary>
-/// Leases of 4 s with heartbeats every 0.3 s: short enough that the outages below outlast them, long enough that a worker
-/// whose heartbeat resumes a second or two late on a loaded CI machine is not lost (2 s leases were: 1 run in 5).
-/// </summary>
-public sealed class OutageLeaseFixture : ServerFixture
-{
-    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(4);
-
-    protected override IDictionary<string, string?> Overrides => new Dictionary<string, string?> { ["Orchestrator:Lease"] = "00:00:04" };
-}
-
 /// <summary>Restarts of the orchestrator and of PostgreSQL; the latter cuts every connection of the cluster, so nothing runs beside it.</summary>
 [CollectionDefinition(nameof(RestartTests), DisableParallelization = true)]
 public sealed class RestartCollection;
@@ -124,9 +113,9 @@ public class RestartTests(LongLeaseFixture fixture) : IClassFixture<LongLeaseFix
     }
 }
 
-/// <summary>Outages longer than the lease (<see cref="OutageLeaseFixture.Lease"/>): the time nobody could renew a lease must not count against it.</summary>
+/// <summary>Outages longer than the lease (2 s here): the time nobody could renew a lease must not count against it.</summary>
 [Collection(nameof(RestartTests))]
-public class OutageTests(OutageLeaseFixture fixture) : IClassFixture<OutageLeaseFixture>
+public class OutageTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     readonly OrchestratorServer server = fixture.Server;
     Jobs.JobsClient Jobs => new(server.AsSubmitter);
@@ -140,7 +129,7 @@ public class OutageTests(OutageLeaseFixture fixture) : IClassFixture<OutageLease
 
         // Act: the orchestrator is down for twice the lease, then serves again; the workers report on.
         await server.StopAsync();
-        await Task.Delay(2 * OutageLeaseFixture.Lease);
+        await Task.Delay(TimeSpan.FromSeconds(4));
         await server.StartAsync();
         var (replayA, replayB) = (await run.A.NextStartAsync(), await run.B.NextStartAsync());
         await run.A.ReportAsync(run.StartA, 20, ("loss", 0.6));
@@ -161,7 +150,7 @@ public class OutageTests(OutageLeaseFixture fixture) : IClassFixture<OutageLease
         await run.A.ReportAsync(run.StartA, 10, ("loss", 0.8));
 
         // Act: PostgreSQL is stopped for 2.5 leases while rank 0 reports (its call waits for the database), then it is back.
-        var outage = PostgresCluster.OutageAsync(2.5 * OutageLeaseFixture.Lease);
+        var outage = PostgresCluster.OutageAsync(TimeSpan.FromSeconds(5));
         await Task.Delay(TimeSpan.FromSeconds(1));
         await run.A.ReportAsync(run.StartA, 11, ("loss", 0.7));
         await outage;
