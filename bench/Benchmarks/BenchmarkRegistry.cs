@@ -14,6 +14,8 @@ public static class BenchmarkRegistry
         ["allreduce"] = ("tcp ring all-reduce bus bandwidth on loopback (1-256 MB, 2 ranks) vs memcpy; gradient sync overlap off/on", AllReduceBenchmark.Run),
         ["orchestrator"] = ("submits/s, time to gang-assign 100 workers, heartbeats/s (needs PostgreSQL: --database or SD_BENCH_DATABASE)",
             OrchestratorThroughputBenchmark.Run),
+        ["orchestrator-scale"] = ("10,000 fake workers and 2,000 gang jobs on one orchestrator process: time to full assignment, heartbeat p50/p99, " +
+                                  "wrongful lease expiries, memory (needs PostgreSQL)", OrchestratorScaleBenchmark.Run),
     };
 
     public static int Run(string[] args)

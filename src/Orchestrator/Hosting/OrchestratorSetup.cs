@@ -30,18 +30,20 @@ public static class OrchestratorSetup
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(20));
 
         var services = builder.Services;
-        services.AddSingleton(provider => NpgsqlDataSource.Create(provider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.Database));
+        services.AddSingleton(provider => DatabaseConnections.Create(provider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.Database));
         services.AddSingleton(provider => DatabaseResilience.Create(provider.GetRequiredService<NpgsqlDataSource>(),
             provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DatabaseResilience).FullName!)));
         services.AddSingleton(provider => new Database(provider.GetRequiredService<NpgsqlDataSource>(), provider.GetRequiredService<ResiliencePipeline>()));
         services.AddSingleton(provider => new ArtifactStore(provider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.ArtifactRoot));
         services.AddSingleton<RendezvousWaiters>().AddSingleton<RendezvousStore>().AddSingleton<AssignmentHub>().AddSingleton<JobEventHub>().AddSingleton<SchedulerSignal>()
             .AddSingleton<NotificationDispatcher>().AddSingleton<JobSubmission>().AddSingleton<WorkerRegistry>().AddSingleton<AttemptReports>()
-            .AddSingleton<ArtifactIntake>().AddSingleton<Scheduler>().AddSingleton<LeaseWatchdog>().AddSingleton<WorkerCredentials>();
+            .AddSingleton<ArtifactIntake>().AddSingleton<Scheduler>().AddSingleton<LeaseWatchdog>().AddSingleton<WorkerCredentials>()
+            .AddSingleton<LeaseRenewals>();
 
         services.AddHostedService<MigrationService>();
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<Scheduler>>(provider));
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<LeaseWatchdog>>(provider));
+        services.AddHostedService<LeaseRenewalsWriter>();
 
         services.AddGrpc(grpc =>
         {

@@ -7,17 +7,25 @@ public static class AttemptRepository
 {
     public sealed record Rank(int Index, Guid WorkerId, bool Completed, bool Succeeded, string FinalArtifact);
 
-    public static async Task InsertAsync(NpgsqlConnection connection, Guid jobId, int attempt, Guid rendezvousId,
-        Guid? resumeCheckpointId, IReadOnlyList<Guid> workersByRank, CancellationToken cancellation)
+    /// <summary>A new attempt of a job: its rendezvous, the checkpoint it resumes from, and its workers in rank order.</summary>
+    public sealed record NewAttempt(Guid JobId, int Attempt, Guid RendezvousId, Guid? ResumeCheckpointId, IReadOnlyList<Guid> WorkersByRank);
+
+    /// <summary>Inserts the attempts and all their ranks in one round trip.</summary>
+    public static async Task InsertManyAsync(NpgsqlConnection connection, IReadOnlyList<NewAttempt> attempts, CancellationToken cancellation)
     {
+        var ranks = attempts.SelectMany(a => a.WorkersByRank.Select((worker, rank) => (a.JobId, a.Attempt, Rank: rank, Worker: worker))).ToList();
         await connection.ExecuteAsync("""
             INSERT INTO attempts (job_id, attempt, state, world_size, rendezvous_id, resume_checkpoint_id)
-            VALUES (@job, @attempt, 'scheduled', @world_size, @rendezvous, @resume);
+            SELECT a.job_id, a.attempt, 'scheduled', a.world_size, a.rendezvous_id, a.resume_checkpoint_id
+            FROM unnest(@jobs, @attempts, @world_sizes, @rendezvous, @resume) AS a (job_id, attempt, world_size, rendezvous_id, resume_checkpoint_id);
             INSERT INTO attempt_ranks (job_id, attempt, rank, worker_id)
-            SELECT @job, @attempt, r.rank - 1, r.worker_id FROM unnest(@workers) WITH ORDINALITY AS r (worker_id, rank);
+            SELECT * FROM unnest(@rank_jobs, @rank_attempts, @ranks, @rank_workers);
             """, cancellation,
-            ("job", jobId), ("attempt", attempt), ("world_size", workersByRank.Count), ("rendezvous", rendezvousId),
-            ("resume", resumeCheckpointId.HasValue ? resumeCheckpointId.Value : DBNull.Value), ("workers", workersByRank.ToArray()));
+            ("jobs", attempts.Select(a => a.JobId).ToArray()), ("attempts", attempts.Select(a => a.Attempt).ToArray()),
+            ("world_sizes", attempts.Select(a => a.WorkersByRank.Count).ToArray()), ("rendezvous", attempts.Select(a => a.RendezvousId).ToArray()),
+            ("resume", attempts.Select(a => a.ResumeCheckpointId).ToArray()),
+            ("rank_jobs", ranks.Select(r => r.JobId).ToArray()), ("rank_attempts", ranks.Select(r => r.Attempt).ToArray()),
+            ("ranks", ranks.Select(r => r.Rank).ToArray()), ("rank_workers", ranks.Select(r => r.Worker).ToArray()));
     }
 
     public static Task MarkRunningAsync(NpgsqlConnection connection, Guid jobId, int attempt, CancellationToken cancellation) =>

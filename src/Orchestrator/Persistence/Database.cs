@@ -22,6 +22,10 @@ public sealed class Database(NpgsqlDataSource dataSource, ResiliencePipeline pip
             return result;
         }, cancellation);
 
+    /// <summary>A write that is one statement, atomic on its own: no transaction to begin and commit (one round trip).</summary>
+    public Task<T> StatementAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellation) =>
+        ReadAsync(work, cancellation);
+
     public async Task<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellation) =>
         await pipeline.ExecuteAsync(async token =>
         {

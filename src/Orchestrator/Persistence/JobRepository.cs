@@ -11,44 +11,62 @@ namespace SpectralDiffusion.Orchestrator.Persistence;
 /// <summary>The jobs table: the aggregate (load FOR UPDATE, save compare-and-set) and the read model the API returns.</summary>
 public static class JobRepository
 {
-    public static async Task InsertAsync(NpgsqlConnection connection, Job job, IReadOnlyList<Guid> dependsOn, CancellationToken cancellation)
+    /// <summary>Inserts a queued job and returns its view as <see cref="GetAsync"/> would, in one statement.</summary>
+    public static async Task<JobView> InsertAsync(NpgsqlConnection connection, Job job, IReadOnlyList<Guid> dependsOn, CancellationToken cancellation)
     {
         var spec = job.Spec;
-        await connection.ExecuteAsync("""
+        return (await connection.QuerySingleOrDefaultAsync("""
             INSERT INTO jobs (id, name, type, state, spec, spec_json, preset, teacher_preset, device, world_size, priority,
                               max_restarts, labels, depends_on)
             VALUES (@id, @name, @type, @state, @spec, @spec_json, @preset, @teacher_preset, @device, @world_size, @priority,
                     @max_restarts, @labels, @depends_on)
-            """, cancellation,
+            RETURNING id, spec, state, attempt, restarts, failure_reason, created_at, started_at, finished_at,
+                      progress_step, progress_total, progress_phase, steps_per_second, progress_metrics::text,
+                      '{}'::text[], result_artifact, resume_step, seq
+            """, r => ReadView(r), cancellation,
             ("id", job.Id), ("name", spec.Name), ("type", JobStates.Name(spec.Type)), ("state", JobStates.Name(job.State)),
             ("spec", spec.ToByteArray()), ("spec_json", SqlExtensions.Jsonb(JsonFormatter.Default.Format(spec))),
             ("preset", spec.Model.Preset), ("teacher_preset", spec.Teacher?.Preset ?? ""), ("device", JobStates.Name(spec.Device)),
             ("world_size", spec.WorldSize), ("priority", spec.Priority), ("max_restarts", spec.MaxRestarts),
-            ("labels", SqlExtensions.Jsonb(spec.Labels.ToDictionary())), ("depends_on", dependsOn.ToArray()));
+            ("labels", SqlExtensions.Jsonb(spec.Labels.ToDictionary())), ("depends_on", dependsOn.ToArray())))!;
     }
 
     /// <summary>Loads the aggregate and locks its row until the transaction ends.</summary>
-    public static Task<Job?> LoadForUpdateAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellation) =>
-        connection.QuerySingleOrDefaultAsync("""
+    public static async Task<Job?> LoadForUpdateAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellation) =>
+        (await LoadManyForUpdateAsync(connection, [id], cancellation)) is [var job] ? job : null;
+
+    /// <summary>Loads the aggregates that exist among <paramref name="ids"/> and locks their rows until the transaction ends.</summary>
+    public static Task<List<Job>> LoadManyForUpdateAsync(NpgsqlConnection connection, Guid[] ids, CancellationToken cancellation) =>
+        connection.QueryAsync("""
             SELECT id, spec, state, attempt, restarts, failure_reason, result_artifact, resume_step
-            FROM jobs WHERE id = @id FOR UPDATE
+            FROM jobs WHERE id = ANY(@ids) ORDER BY id FOR UPDATE
             """, r => Job.Restore(r.GetGuid(0), JobSpec.Parser.ParseFrom(r.GetFieldValue<byte[]>(1)), JobStates.Parse(r.GetString(2)),
-                r.GetInt32(3), r.GetInt32(4), r.GetString(5), r.GetString(6), r.GetInt64(7)), cancellation, ("id", id));
+                r.GetInt32(3), r.GetInt32(4), r.GetString(5), r.GetString(6), r.GetInt64(7)), cancellation, ("ids", ids));
 
     /// <summary>Saves a state change made to the aggregate, only if the row is still in <paramref name="expected"/>.</summary>
-    public static async Task SaveAsync(NpgsqlConnection connection, Job job, JobState expected, CancellationToken cancellation)
+    public static Task SaveAsync(NpgsqlConnection connection, Job job, JobState expected, CancellationToken cancellation) =>
+        SaveManyAsync(connection, [job], expected, cancellation);
+
+    /// <summary>Saves the state changes made to the aggregates in one statement, only if every row is still in <paramref name="expected"/>.</summary>
+    public static async Task SaveManyAsync(NpgsqlConnection connection, IReadOnlyList<Job> jobs, JobState expected, CancellationToken cancellation)
     {
         var updated = await connection.ExecuteAsync("""
-            UPDATE jobs SET state = @state, attempt = @attempt, restarts = @restarts, failure_reason = @failure_reason,
-                            result_artifact = @result_artifact, resume_step = @resume_step, updated_at = now(),
-                            started_at = CASE WHEN @state = 'RUNNING' THEN coalesce(started_at, now()) ELSE started_at END,
-                            finished_at = CASE WHEN @state IN ('SUCCEEDED', 'FAILED', 'CANCELLED') THEN now() END
-            WHERE id = @id AND state = @expected
+            UPDATE jobs j SET state = s.state, attempt = s.attempt, restarts = s.restarts, failure_reason = s.failure_reason,
+                              result_artifact = s.result_artifact, resume_step = s.resume_step, updated_at = now(),
+                              started_at = CASE WHEN s.state = 'RUNNING' THEN coalesce(j.started_at, now()) ELSE j.started_at END,
+                              finished_at = CASE WHEN s.state IN ('SUCCEEDED', 'FAILED', 'CANCELLED') THEN now() END
+            FROM unnest(@ids, @states, @attempts, @restarts, @failure_reasons, @result_artifacts, @resume_steps)
+                 AS s (id, state, attempt, restarts, failure_reason, result_artifact, resume_step)
+            WHERE j.id = s.id AND j.state = @expected
             """, cancellation,
-            ("id", job.Id), ("state", JobStates.Name(job.State)), ("expected", JobStates.Name(expected)), ("attempt", job.Attempt),
-            ("restarts", job.Restarts), ("failure_reason", job.FailureReason), ("result_artifact", job.ResultArtifact),
-            ("resume_step", job.ResumeStep));
-        if (updated != 1) throw new IllegalJobTransitionException(job.Id, expected, $"save as {JobStates.Name(job.State)}: the job changed meanwhile");
+            ("ids", jobs.Select(j => j.Id).ToArray()), ("states", jobs.Select(j => JobStates.Name(j.State)).ToArray()),
+            ("attempts", jobs.Select(j => j.Attempt).ToArray()), ("restarts", jobs.Select(j => j.Restarts).ToArray()),
+            ("failure_reasons", jobs.Select(j => j.FailureReason).ToArray()), ("result_artifacts", jobs.Select(j => j.ResultArtifact).ToArray()),
+            ("resume_steps", jobs.Select(j => j.ResumeStep).ToArray()), ("expected", JobStates.Name(expected)));
+        if (updated != jobs.Count)
+            throw new IllegalJobTransitionException(jobs[0].Id, expected, jobs.Count == 1
+                ? $"save as {JobStates.Name(jobs[0].State)}: the job changed meanwhile"
+                : $"save {jobs.Count} jobs: {jobs.Count - updated} of them changed meanwhile");
     }
 
     public static async Task UpdateProgressAsync(NpgsqlConnection connection, Guid id, ProgressReport report, CancellationToken cancellation)

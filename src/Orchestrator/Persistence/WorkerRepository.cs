@@ -6,8 +6,8 @@ using SpectralDiffusion.Shared.Contracts.V1;
 namespace SpectralDiffusion.Orchestrator.Persistence;
 
 /// <summary>
-/// The workers table. Leases are compared with the database clock. A heartbeat is a conditional
-/// <c>UPDATE … WHERE id = @id AND the worker is live</c>, and zero rows means the worker is gone; only the lease watchdog
+/// The workers table. Leases are compared with the database clock. Heartbeats arrive in batches
+/// (<see cref="RenewLeasesAsync"/>, written by the lease watchdog before it judges leases); only the lease watchdog
 /// decides that a lease passed, after adding the time it could not watch (<see cref="ForgiveUnwatchedTimeAsync"/>).
 /// </summary>
 public static class WorkerRepository
@@ -38,15 +38,20 @@ public static class WorkerRepository
     }
 
     /// <summary>
-    /// Extends the lease of a live worker; null when it is gone (lost or deregistered). A lease that ran out while the
-    /// watchdog has not yet looked is renewed: right after an outage the watchdog may not have forgiven it yet.
+    /// Writes a batch of heartbeats answered from memory, in one statement: each renews its worker's lease from when it
+    /// arrived (<c>now() - age</c>, by the database clock). A lease is never shortened, and a worker that is no longer
+    /// live is not renewed. A lease that ran out while the watchdog has not yet looked is renewed: right after an outage
+    /// the watchdog may not have forgiven it yet. Returns how many leases were renewed.
     /// </summary>
-    public static Task<DateTime?> HeartbeatAsync(NpgsqlConnection connection, Guid id, TimeSpan lease, CancellationToken cancellation) =>
-        connection.QuerySingleOrDefaultAsync<DateTime?>("""
-            UPDATE workers SET lease_expires_at = now() + @lease, last_heartbeat_at = now()
-            WHERE id = @id AND state IN ('idle', 'busy')
-            RETURNING lease_expires_at
-            """, r => r.GetDateTime(0), cancellation, ("id", id), ("lease", lease));
+    public static Task<int> RenewLeasesAsync(NpgsqlConnection connection, IReadOnlyList<(Guid WorkerId, TimeSpan Age)> heartbeats,
+        TimeSpan lease, CancellationToken cancellation) =>
+        heartbeats.Count == 0 ? Task.FromResult(0) : connection.ExecuteAsync("""
+            UPDATE workers w SET lease_expires_at = greatest(w.lease_expires_at, now() - h.age + @lease),
+                                 last_heartbeat_at = greatest(w.last_heartbeat_at, now() - h.age)
+            FROM unnest(@ids, @ages) AS h (id, age)
+            WHERE w.id = h.id AND w.state IN ('idle', 'busy')
+            """, cancellation, ("ids", heartbeats.Select(h => h.WorkerId).ToArray()), ("ages", heartbeats.Select(h => h.Age).ToArray()),
+            ("lease", lease));
 
     /// <summary>The stored hash of a worker's registration secret, whatever its state; null for an unknown worker, empty for one registered without.</summary>
     public static Task<byte[]?> SecretHashAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellation) =>
@@ -72,17 +77,20 @@ public static class WorkerRepository
     /// Ticks the lease clock. When the previous tick is more than <paramref name="interval"/> + <paramref name="tolerance"/>
     /// ago, the orchestrator or its database was down and nobody could renew a lease: the time beyond the interval is
     /// added to every live lease, and every live lease runs at least one whole <paramref name="lease"/> from now, because a
-    /// worker's first heartbeat after an outage can be late by its channel's reconnect back-off. Returns the unwatched
-    /// time, or null when nothing was forgiven. Call it, in the same transaction, before <see cref="ExpiredAsync"/>.
+    /// worker's first heartbeat after an outage can be late by its channel's reconnect back-off. The first tick of a
+    /// process (<paramref name="firstSinceStart"/>) always grants that whole lease: heartbeats the previous process
+    /// answered but had not yet written are not in the table. Returns the unwatched time (zero for a first tick without
+    /// a gap), or null when nothing was forgiven. Call it, in the same transaction, before <see cref="ExpiredAsync"/>.
     /// </summary>
     public static async Task<TimeSpan?> ForgiveUnwatchedTimeAsync(NpgsqlConnection connection, TimeSpan interval, TimeSpan tolerance,
-        TimeSpan lease, CancellationToken cancellation)
+        TimeSpan lease, bool firstSinceStart, CancellationToken cancellation)
     {
         var sinceLastTick = await connection.QuerySingleOrDefaultAsync<TimeSpan?>(
             "SELECT now() - last_tick FROM lease_clock FOR UPDATE", r => r.GetTimeSpan(0), cancellation);
         await connection.ExecuteAsync("UPDATE lease_clock SET last_tick = now()", cancellation);
-        if (sinceLastTick is not { } gap || gap <= interval + tolerance) return null;
-        var unwatched = gap - interval;
+        var outage = sinceLastTick is { } gap && gap > interval + tolerance;
+        if (!outage && !firstSinceStart) return null;
+        var unwatched = outage ? sinceLastTick!.Value - interval : TimeSpan.Zero;
         await connection.ExecuteAsync("""
             UPDATE workers SET lease_expires_at = greatest(lease_expires_at + @unwatched, now() + @lease)
             WHERE state IN ('idle', 'busy')
@@ -95,23 +103,30 @@ public static class WorkerRepository
         connection.QueryAsync("SELECT id FROM workers WHERE state IN ('idle', 'busy') AND lease_expires_at < now()",
             r => r.GetGuid(0), cancellation);
 
-    /// <summary>Locks up to <paramref name="count"/> free live workers of a device kind among <paramref name="connected"/>, oldest first.</summary>
-    public static Task<List<Guid>> ClaimIdleAsync(NpgsqlConnection connection, DeviceKind device, int count, Guid[] connected,
+    /// <summary>Locks every free live worker of the given device kinds among <paramref name="connected"/>, oldest first.</summary>
+    public static Task<List<(Guid Id, DeviceKind Device)>> ClaimIdleAsync(NpgsqlConnection connection, DeviceKind[] devices, Guid[] connected,
         CancellationToken cancellation) =>
         connection.QueryAsync("""
-            SELECT id FROM workers
-            WHERE state = 'idle' AND device = @device AND lease_expires_at > now() AND id = ANY(@connected)
+            SELECT id, device FROM workers
+            WHERE state = 'idle' AND device = ANY(@devices) AND lease_expires_at > now() AND id = ANY(@connected)
             ORDER BY registered_at, id
-            LIMIT @count
             FOR UPDATE SKIP LOCKED
-            """, r => r.GetGuid(0), cancellation, ("device", JobStates.Name(device)), ("count", count), ("connected", connected));
+            """, r => (r.GetGuid(0), JobStates.ParseDevice(r.GetString(1))), cancellation,
+            ("devices", devices.Select(JobStates.Name).ToArray()), ("connected", connected));
 
-    public static Task AssignAsync(NpgsqlConnection connection, IReadOnlyList<Guid> workersByRank, Guid jobId, int attempt, CancellationToken cancellation) =>
-        connection.ExecuteAsync("""
-            UPDATE workers w SET state = 'busy', job_id = @job, attempt = @attempt, rank = r.rank - 1
-            FROM unnest(@workers) WITH ORDINALITY AS r (worker_id, rank)
+    /// <summary>Makes the (locked, idle) workers of each new attempt busy with their rank, in one statement.</summary>
+    public static async Task AssignManyAsync(NpgsqlConnection connection, IReadOnlyList<AttemptRepository.NewAttempt> attempts, CancellationToken cancellation)
+    {
+        var ranks = attempts.SelectMany(a => a.WorkersByRank.Select((worker, rank) => (Worker: worker, a.JobId, a.Attempt, Rank: rank))).ToList();
+        var updated = await connection.ExecuteAsync("""
+            UPDATE workers w SET state = 'busy', job_id = r.job_id, attempt = r.attempt, rank = r.rank
+            FROM unnest(@workers, @jobs, @attempts, @ranks) AS r (worker_id, job_id, attempt, rank)
             WHERE w.id = r.worker_id AND w.state = 'idle'
-            """, cancellation, ("workers", workersByRank.ToArray()), ("job", jobId), ("attempt", attempt));
+            """, cancellation, ("workers", ranks.Select(r => r.Worker).ToArray()), ("jobs", ranks.Select(r => r.JobId).ToArray()),
+            ("attempts", ranks.Select(r => r.Attempt).ToArray()), ("ranks", ranks.Select(r => r.Rank).ToArray()));
+        if (updated != ranks.Count)
+            throw new InvalidOperationException($"assigning {ranks.Count} ranks found only {updated} of their workers idle; the round is rolled back");
+    }
 
     /// <summary>Frees the live workers still busy with this attempt.</summary>
     public static Task FreeAsync(NpgsqlConnection connection, Guid jobId, int attempt, CancellationToken cancellation) =>

@@ -23,14 +23,13 @@ public sealed class JobSubmission(Database database, NotificationDispatcher disp
         var violations = validator.Validate(spec);
         if (violations.Count > 0) throw OrchestratorException.Invalid(violations);
         var job = Job.Submit(spec!);
-        var (view, notifications) = await database.TransactAsync(async (connection, token) =>
-        {
-            var dependsOn = await CheckReferencesAsync(connection, job.Spec, token);
-            await JobRepository.InsertAsync(connection, job, dependsOn, token);
-            var notes = new Notifications();
-            notes.JobChanged(job.Id, "submitted");
-            return ((await JobRepository.GetAsync(connection, job.Id, token))!, notes);
-        }, cancellation);
+        // Without references to other jobs or artifacts the insert is the whole unit of work: one statement, one round trip.
+        var view = HasReferences(job.Spec)
+            ? await database.TransactAsync(async (connection, token) =>
+                await JobRepository.InsertAsync(connection, job, await CheckReferencesAsync(connection, job.Spec, token), token), cancellation)
+            : await database.StatementAsync((connection, token) => JobRepository.InsertAsync(connection, job, [], token), cancellation);
+        var notifications = new Notifications();
+        notifications.JobChanged(job.Id, "submitted");
         using (LogContext.PushProperty("JobId", job.Id))
             logger.LogInformation("Job {JobId} submitted: {JobType} {Preset} on {WorldSize} {Device} ranks",
                 job.Id, spec!.Type, spec.Model.Preset, spec.WorldSize, spec.Device);
@@ -61,6 +60,9 @@ public sealed class JobSubmission(Database database, NotificationDispatcher disp
         scheduler.Nudge();
         return view;
     }
+
+    static bool HasReferences(JobSpec spec) =>
+        new[] { spec.Model, spec.Teacher }.Any(model => model is not null && ModelReference.Parse(model.Checkpoint).Kind is ModelReferenceKind.Job or ModelReferenceKind.Artifact);
 
     /// <summary>The jobs whose final model this spec loads (<c>job:&lt;id&gt;</c>), after checking that they and named artifacts exist.</summary>
     static async Task<List<Guid>> CheckReferencesAsync(NpgsqlConnection connection, JobSpec spec, CancellationToken cancellation)

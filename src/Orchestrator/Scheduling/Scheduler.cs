@@ -10,8 +10,9 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 
 /// <summary>
 /// Gang scheduling, priority then FIFO. One iteration fails queued jobs whose input job can never deliver, then assigns
-/// queued jobs one transaction each: a job starts only when <c>world_size</c> free, live, connected workers of its device
-/// kind can be locked (FOR UPDATE SKIP LOCKED); they get ranks 0..W-1 of a new attempt with a fresh rendezvous id.
+/// queued jobs in rounds of one transaction each: a round locks its candidates and every free, live, connected worker of
+/// their device kinds (FOR UPDATE SKIP LOCKED) and starts each candidate that <c>world_size</c> of those workers can take;
+/// they get ranks 0..W-1 of a new attempt with a fresh rendezvous id.
 /// A job that does not fit is passed over (smaller jobs behind it may start) until it has waited
 /// <c>Orchestrator:ReserveAfter</c>; then it reserves its device kind, and no job behind it starts there before it does.
 /// A job larger than all live workers of its kind reserves nothing: waiting for busy workers could not help it.
@@ -19,28 +20,32 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 public sealed class Scheduler(Database database, AssignmentHub hub, NotificationDispatcher dispatcher, SchedulerSignal signal,
     ArtifactStore artifacts, IOptions<OrchestratorOptions> options, ILogger<Scheduler> logger) : IPeriodicWork
 {
-    const int CandidatesPerRound = 64;
+    const int CandidatesPerRound = 512;
 
     public string Name => "scheduler";
     public TimeSpan Interval => options.Value.SchedulerInterval;
     public Task WaitAsync(CancellationToken cancellation) => signal.WaitAsync(Interval, cancellation);
 
-    /// <summary>One scheduling round; returns how many jobs were assigned. Candidates are only jobs that enough free workers of their device could take.</summary>
+    /// <summary>One scheduling pass; returns how many jobs were assigned. Candidates are only jobs that enough free workers of their device could take.</summary>
     public async Task<int> ExecuteAsync(CancellationToken cancellation)
     {
         await FailUnsatisfiableAsync(cancellation);
         var assigned = 0;
         while (!cancellation.IsCancellationRequested && hub.ConnectedWorkers is { Length: > 0 } connected)
         {
-            var notifications = await database.TransactAsync((connection, token) => AssignNextAsync(connection, connected, token), cancellation);
-            if (notifications is null) break;
+            var (started, notifications) = await database.TransactAsync((connection, token) => AssignRoundAsync(connection, connected, token), cancellation);
+            if (started == 0) break;
             await dispatcher.DispatchAsync(notifications, cancellation);
-            assigned++;
+            assigned += started;
         }
         return assigned;
     }
 
-    async Task<Notifications?> AssignNextAsync(NpgsqlConnection connection, Guid[] connected, CancellationToken cancellation)
+    /// <summary>
+    /// One transaction: the candidates in priority/FIFO order, every free connected worker of their device kinds locked
+    /// at once, then every candidate that fits started from that pool, written with one statement per table.
+    /// </summary>
+    async Task<(int Started, Notifications Notifications)> AssignRoundAsync(NpgsqlConnection connection, Guid[] connected, CancellationToken cancellation)
     {
         var candidates = await connection.QueryAsync("""
             WITH free AS (
@@ -51,7 +56,7 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
                 SELECT device, count(*) AS workers FROM workers
                 WHERE state IN ('idle', 'busy') AND lease_expires_at > now()
                 GROUP BY device)
-            SELECT j.id, j.world_size, j.device, coalesce(f.workers, 0) >= j.world_size AS fits,
+            SELECT j.id, j.world_size, j.device,
                    now() - coalesce((SELECT max(a.ended_at) FROM attempts a WHERE a.job_id = j.id), j.created_at) >= @reserve_after AS reserves
             FROM jobs j
             JOIN live l ON l.device = j.device AND l.workers >= j.world_size
@@ -63,50 +68,59 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
             ORDER BY j.priority DESC, j.seq
             LIMIT @limit
             FOR UPDATE OF j SKIP LOCKED
-            """, r => (Id: r.GetGuid(0), WorldSize: r.GetInt32(1), Device: Domain.JobStates.ParseDevice(r.GetString(2)), Fits: r.GetBoolean(3),
-                Reserves: r.GetBoolean(4)),
+            """, r => (Id: r.GetGuid(0), WorldSize: r.GetInt32(1), Device: Domain.JobStates.ParseDevice(r.GetString(2)), Reserves: r.GetBoolean(3)),
             cancellation, ("limit", CandidatesPerRound), ("connected", connected), ("reserve_after", options.Value.ReserveAfter));
+        if (candidates.Count == 0) return (0, new Notifications());
+        var free = await WorkerRepository.ClaimIdleAsync(connection, candidates.Select(c => c.Device).Distinct().ToArray(), connected, cancellation);
+        var pools = free.GroupBy(w => w.Device).ToDictionary(g => g.Key, g => new Queue<Guid>(g.Select(w => w.Id)));
         var reserved = new HashSet<DeviceKind>();
+        var gangs = new List<(Guid JobId, List<Guid> Workers)>();
         foreach (var candidate in candidates)
         {
             if (reserved.Contains(candidate.Device)) continue;
-            if (candidate.Fits)
-            {
-                var workers = await WorkerRepository.ClaimIdleAsync(connection, candidate.Device, candidate.WorldSize, connected, cancellation);
-                if (workers.Count >= candidate.WorldSize) return await StartAttemptAsync(connection, candidate.Id, workers, cancellation);
-            }
-            if (candidate.Reserves)
+            if (pools.TryGetValue(candidate.Device, out var pool) && pool.Count >= candidate.WorldSize)
+                gangs.Add((candidate.Id, Enumerable.Range(0, candidate.WorldSize).Select(_ => pool.Dequeue()).ToList()));
+            else if (candidate.Reserves)
             {
                 reserved.Add(candidate.Device);
                 logger.LogDebug("Job {JobId} waits for {WorldSize} {Device} workers and reserves them", candidate.Id, candidate.WorldSize, candidate.Device);
             }
         }
-        return null;
+        if (gangs.Count == 0) return (0, new Notifications());
+        return (gangs.Count, await StartAttemptsAsync(connection, gangs, cancellation));
     }
 
-    async Task<Notifications> StartAttemptAsync(NpgsqlConnection connection, Guid jobId, List<Guid> workers, CancellationToken cancellation)
+    async Task<Notifications> StartAttemptsAsync(NpgsqlConnection connection, List<(Guid JobId, List<Guid> Workers)> gangs, CancellationToken cancellation)
     {
-        var job = (await JobRepository.LoadForUpdateAsync(connection, jobId, cancellation))!;
-        var resume = await NewestIntactCheckpointAsync(connection, jobId, cancellation);
-        var attempt = job.StartAttempt(resume?.Step ?? 0);
-        var rendezvousId = Guid.NewGuid();
-        await AttemptRepository.InsertAsync(connection, jobId, attempt, rendezvousId,
-            resume is null ? null : Guid.Parse(resume.CheckpointId), workers, cancellation);
-        await WorkerRepository.AssignAsync(connection, workers, jobId, attempt, cancellation);
-        await JobRepository.SaveAsync(connection, job, JobState.Queued, cancellation);
+        var jobs = (await JobRepository.LoadManyForUpdateAsync(connection, gangs.Select(g => g.JobId).ToArray(), cancellation)).ToDictionary(j => j.Id);
+        var attempts = new List<AttemptRepository.NewAttempt>();
         var notifications = new Notifications();
-        for (var rank = 0; rank < workers.Count; rank++)
-            notifications.Send(workers[rank], new Assignment
+        foreach (var (jobId, workers) in gangs)
+        {
+            var job = jobs[jobId];
+            // A job that never had an attempt has no checkpoint to resume from.
+            var resume = job.Attempt == 0 ? null : await NewestIntactCheckpointAsync(connection, jobId, cancellation);
+            var attempt = job.StartAttempt(resume?.Step ?? 0);
+            var rendezvousId = Guid.NewGuid();
+            attempts.Add(new(jobId, attempt, rendezvousId, resume is null ? null : Guid.Parse(resume.CheckpointId), workers));
+            var start = await AssignmentFactory.StartAsync(connection, job, 0, rendezvousId, resume, cancellation);
+            for (var rank = 0; rank < workers.Count; rank++)
             {
-                Start = await AssignmentFactory.StartAsync(connection, job, rank, rendezvousId, resume, cancellation),
-            });
-        notifications.JobChanged(jobId, resume is null
-            ? $"attempt {attempt} scheduled on {workers.Count} workers"
-            : $"attempt {attempt} scheduled on {workers.Count} workers, resuming from step {resume.Step}");
-        using (LogContext.PushProperty("JobId", jobId))
-        using (LogContext.PushProperty("Attempt", attempt))
-            logger.LogInformation("Job {JobId} attempt {Attempt} scheduled on workers {Workers}, resuming from step {ResumeStep}",
-                jobId, attempt, workers, resume?.Step ?? 0);
+                var order = start.Clone();
+                order.Rank = rank;
+                notifications.Send(workers[rank], new Assignment { Start = order });
+            }
+            notifications.JobChanged(jobId, resume is null
+                ? $"attempt {attempt} scheduled on {workers.Count} workers"
+                : $"attempt {attempt} scheduled on {workers.Count} workers, resuming from step {resume.Step}");
+            using (LogContext.PushProperty("JobId", jobId))
+            using (LogContext.PushProperty("Attempt", attempt))
+                logger.LogInformation("Job {JobId} attempt {Attempt} scheduled on workers {Workers}, resuming from step {ResumeStep}",
+                    jobId, attempt, workers, resume?.Step ?? 0);
+        }
+        await AttemptRepository.InsertManyAsync(connection, attempts, cancellation);
+        await WorkerRepository.AssignManyAsync(connection, attempts, cancellation);
+        await JobRepository.SaveManyAsync(connection, gangs.Select(g => jobs[g.JobId]).ToList(), JobState.Queued, cancellation);
         return notifications;
     }
 
@@ -129,13 +143,12 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
     /// <summary>Queued jobs whose input job failed, was cancelled, or succeeded without a model can never run: FAILED.</summary>
     async Task FailUnsatisfiableAsync(CancellationToken cancellation)
     {
+        if (!await database.ReadAsync((connection, token) => connection.QuerySingleOrDefaultAsync($"SELECT EXISTS ({BlockedJobs})",
+                r => r.GetBoolean(0), token), cancellation))
+            return;
         var notifications = await database.TransactAsync(async (connection, token) =>
         {
-            var blocked = await connection.QueryAsync("""
-                SELECT j.id, d.id, d.state FROM jobs j JOIN jobs d ON d.id = ANY(j.depends_on)
-                WHERE j.state = 'QUEUED' AND (d.state IN ('FAILED', 'CANCELLED') OR (d.state = 'SUCCEEDED' AND d.result_artifact = ''))
-                FOR UPDATE OF j SKIP LOCKED
-                """, r => (Job: r.GetGuid(0), Input: r.GetGuid(1), State: r.GetString(2)), token);
+            var blocked = await connection.QueryAsync(BlockedJobs + " FOR UPDATE OF j SKIP LOCKED", r => (Job: r.GetGuid(0), Input: r.GetGuid(1), State: r.GetString(2)), token);
             var notes = new Notifications();
             foreach (var (jobId, input, state) in blocked.DistinctBy(b => b.Job))
             {
@@ -148,4 +161,10 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
         }, cancellation);
         await dispatcher.DispatchAsync(notifications, cancellation);
     }
+
+    /// <summary>Queued jobs, each with an input job that failed, was cancelled, or succeeded without a model.</summary>
+    const string BlockedJobs = """
+        SELECT j.id, d.id, d.state FROM jobs j JOIN jobs d ON d.id = ANY(j.depends_on)
+        WHERE j.state = 'QUEUED' AND (d.state IN ('FAILED', 'CANCELLED') OR (d.state = 'SUCCEEDED' AND d.result_artifact = ''))
+        """;
 }

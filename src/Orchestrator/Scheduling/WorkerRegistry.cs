@@ -10,7 +10,7 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 
 /// <summary>Worker registration, leases and loss. Losing a busy worker aborts its attempt on every rank (and re-queues or fails the job).</summary>
 public sealed class WorkerRegistry(Database database, NotificationDispatcher dispatcher, AssignmentHub hub, SchedulerSignal scheduler,
-    IOptions<OrchestratorOptions> options, ILogger<WorkerRegistry> logger)
+    LeaseRenewals leases, IOptions<OrchestratorOptions> options, ILogger<WorkerRegistry> logger)
 {
     TimeSpan Lease => options.Value.Lease;
 
@@ -21,25 +21,38 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
         var registered = await database.TransactAsync((connection, token) => WorkerRepository.RegisterAsync(connection, request, hash, Lease, token), cancellation)
             ?? throw new OrchestratorException(OrchestratorErrorKind.AlreadyExists,
                 $"a live worker named '{request.Name}' is registered; deregister it or wait until its lease ({Lease.TotalSeconds:0.#} s) expires");
+        leases.Registered(registered.Id);
         using (LogContext.PushProperty("WorkerId", registered.Id))
             logger.LogInformation("Worker {WorkerId} registered: {WorkerName} on {Node}, {Device}:{DeviceIndex}",
                 registered.Id, request.Name, request.Node, request.Device, request.DeviceIndex);
         return (registered.Id, registered.LeaseExpiresAt, secret);
     }
 
-    public async Task<DateTime> HeartbeatAsync(Guid workerId, CancellationToken cancellation) =>
-        await database.TransactAsync((connection, token) => WorkerRepository.HeartbeatAsync(connection, workerId, Lease, token), cancellation)
-        ?? throw OrchestratorException.NotFound($"worker gone: {workerId} is not registered or was lost; register again");
+    /// <summary>
+    /// Renews a live worker's lease in memory and answers at once; the lease watchdog writes the renewal before it next
+    /// judges leases (<see cref="LeaseRenewals"/>). NOT_FOUND when the worker is gone (lost or deregistered).
+    /// </summary>
+    public async Task<DateTime> HeartbeatAsync(Guid workerId, CancellationToken cancellation)
+    {
+        await EnsureLiveAsync(workerId, cancellation);
+        leases.Renew(workerId);
+        return DateTime.UtcNow + Lease;
+    }
 
     public async Task EnsureLiveAsync(Guid workerId, CancellationToken cancellation)
     {
-        if (!await database.ReadAsync((connection, token) => WorkerRepository.IsLiveAsync(connection, workerId, token), cancellation))
-            throw OrchestratorException.NotFound($"worker gone: {workerId} is not registered or was lost; register again");
+        if (leases.IsLive(workerId) is not { } live)
+        {
+            live = await database.ReadAsync((connection, token) => WorkerRepository.IsLiveAsync(connection, workerId, token), cancellation);
+            leases.LearnLive(workerId, live);
+        }
+        if (!live) throw OrchestratorException.NotFound($"worker gone: {workerId} is not registered or was lost; register again");
     }
 
     /// <summary>The start order to replay when a worker's stream opens while it has an assignment.</summary>
-    public Task<AssignmentStart?> CurrentAssignmentAsync(Guid workerId, CancellationToken cancellation) =>
-        database.TransactAsync((connection, token) => AssignmentFactory.CurrentAsync(connection, workerId, token), cancellation);
+    public async Task<AssignmentStart?> CurrentAssignmentAsync(Guid workerId, CancellationToken cancellation) =>
+        await database.ReadAsync((connection, token) => WorkerRepository.AssignmentAsync(connection, workerId, token), cancellation) is null ? null
+            : await database.TransactAsync((connection, token) => AssignmentFactory.CurrentAsync(connection, workerId, token), cancellation);
 
     /// <summary>Ends a live worker (<c>lost</c> or <c>gone</c>), aborting the attempt it ran. False when it was not live.</summary>
     public async Task<bool> EndAsync(Guid workerId, string state, string reason, CancellationToken cancellation)
@@ -54,6 +67,7 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
                     cancel: false, notes, token);
             return (ended, notes);
         }, cancellation);
+        leases.Ended(workerId);
         if (!ended) return false;
         using (LogContext.PushProperty("WorkerId", workerId))
             logger.LogWarning("Worker {WorkerId} {WorkerState}: {Reason}", workerId, state, reason);
