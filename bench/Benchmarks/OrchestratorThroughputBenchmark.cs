@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using Grpc.Core;
+using Grpc.Health.V1;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Hosting;
+using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Security;
 using SpectralDiffusion.Worker.Torch;
@@ -18,7 +21,7 @@ namespace SpectralDiffusion.Benchmarks;
 /// </summary>
 public static class OrchestratorThroughputBenchmark
 {
-    const int Concurrency = 16, WarmUp = 100;
+    const int Concurrency = 16, WarmUp = 100, Rounds = 3;
     /// <summary>The goals of the throughput issue, for 100 workers and 16 clients.</summary>
     const int SubmitGoal = 1000, HeartbeatGoal = 10_000;
     static readonly TimeSpan AssignGoal = TimeSpan.FromMilliseconds(300);
@@ -64,10 +67,24 @@ public static class OrchestratorThroughputBenchmark
                               $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {Concurrency} concurrent clients");
 
             // 1. Submits: jobs that no worker can take (cuda), so only the submit path is measured; the first WarmUp calls
-            //    (JIT, connection pool) are not timed, as a server that has run a while has done them.
+            //    (JIT, connection pool) are not timed, as a server that has run a while has done them. Interleaved with
+            //    the same submits made in-process (the domain and PostgreSQL without gRPC) and with empty gRPC calls (a
+            //    health check: the floor of any call on this machine right now), so the split holds under changing load.
+            var health = new Health.HealthClient(invoker);
+            var submission = app.Services.GetRequiredService<JobSubmission>();
             await RateAsync(WarmUp, _ => jobsClient.SubmitAsync(new SubmitJobRequest { Spec = Spec("warm-up", 1, DeviceKind.Cuda) }).ResponseAsync);
-            var submitRate = await RateAsync(submits, _ => jobsClient.SubmitAsync(new SubmitJobRequest { Spec = Spec("submit-bench", 1, DeviceKind.Cuda) }).ResponseAsync);
-            Console.WriteLine($"  submits:            {submitRate,8:0} /s  ({submits} jobs)");
+            await RateAsync(WarmUp, _ => health.CheckAsync(new HealthCheckRequest()).ResponseAsync);
+            var (submitRates, domainRates, emptyRates) = (new List<double>(), new List<double>(), new List<double>());
+            for (var round = 0; round < Rounds; round++)
+            {
+                emptyRates.Add(await RateAsync(submits / Rounds, _ => health.CheckAsync(new HealthCheckRequest()).ResponseAsync));
+                submitRates.Add(await RateAsync(submits / Rounds, _ => jobsClient.SubmitAsync(new SubmitJobRequest { Spec = Spec("submit-bench", 1, DeviceKind.Cuda) }).ResponseAsync));
+                domainRates.Add(await RateAsync(submits / Rounds, _ => submission.SubmitAsync(Spec("submit-domain", 1, DeviceKind.Cuda), CancellationToken.None)));
+            }
+            var (submitRate, domainRate, emptyRate) = (Median(submitRates), Median(domainRates), Median(emptyRates));
+            Console.WriteLine($"  submits:            {submitRate,8:0} /s  (median of {Rounds} rounds of {submits / Rounds}: {Spread(submitRates)})");
+            Console.WriteLine($"    in-process:       {domainRate,8:0} /s  (JobSubmission.SubmitAsync, no gRPC: {Spread(domainRates)})");
+            Console.WriteLine($"    empty gRPC calls: {emptyRate,8:0} /s  (health checks, the ceiling of any call now: {Spread(emptyRates)})");
 
             // 2. Gang assignment: J queued jobs of world size W/J; W workers register, then open their streams at once.
             for (var j = 0; j < jobCount; j++)
@@ -86,10 +103,18 @@ public static class OrchestratorThroughputBenchmark
             Console.WriteLine($"  gang assignment:    {assignSeconds * 1000,8:0} ms from {workerCount} registered workers to all assigned " +
                               $"({jobCount} jobs x {workerCount / jobCount} ranks, {assigned.Distinct().Count()} distinct jobs)");
 
-            // 3. Heartbeats of the registered workers, round robin.
-            var heartbeatRate = await RateAsync(heartbeats, i =>
-                workersClient.HeartbeatAsync(new HeartbeatRequest { WorkerId = ids[i % ids.Length] }, headers: credentials[i % ids.Length]).ResponseAsync);
-            Console.WriteLine($"  heartbeats:         {heartbeatRate,8:0} /s  ({heartbeats} calls)");
+            // 3. Heartbeats of the registered workers, round robin, interleaved with empty calls.
+            var (heartbeatRates, emptyNow) = (new List<double>(), new List<double>());
+            for (var round = 0; round < Rounds; round++)
+            {
+                heartbeatRates.Add(await RateAsync(heartbeats / Rounds, i =>
+                    workersClient.HeartbeatAsync(new HeartbeatRequest { WorkerId = ids[i % ids.Length] }, headers: credentials[i % ids.Length]).ResponseAsync));
+                emptyNow.Add(await RateAsync(heartbeats / Rounds, _ => health.CheckAsync(new HealthCheckRequest()).ResponseAsync));
+            }
+            var heartbeatRate = Median(heartbeatRates);
+            Console.WriteLine($"  heartbeats:         {heartbeatRate,8:0} /s  (median of {Rounds} rounds of {heartbeats / Rounds}: {Spread(heartbeatRates)}); " +
+                              $"empty gRPC calls meanwhile {Median(emptyNow):0} /s ({Spread(emptyNow)})");
+            Console.WriteLine($"  heartbeat ÷ empty call rate: {heartbeatRate / Median(emptyNow):0.00}; submit ÷ empty call rate: {submitRate / emptyRate:0.00}");
 
             var interval = OrchestratorOptions.DefaultHeartbeatInterval.TotalSeconds;
             Console.WriteLine("against the goals (higher is better; 1.0 meets the goal):");
@@ -116,6 +141,10 @@ public static class OrchestratorThroughputBenchmark
             if (Directory.Exists(artifacts)) Directory.Delete(artifacts, recursive: true);
         }
     }
+
+    static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    static string Spread(List<double> values) => $"min {values.Min():0}, max {values.Max():0}";
 
     /// <summary>Calls per second of <paramref name="call"/>, <paramref name="count"/> calls from <see cref="Concurrency"/> concurrent callers.</summary>
     static async Task<double> RateAsync<T>(int count, Func<int, Task<T>> call)

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using System.Text.Json;
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Shared.Contracts.V1;
@@ -12,23 +13,39 @@ namespace SpectralDiffusion.Orchestrator.Persistence;
 public static class JobRepository
 {
     /// <summary>Inserts a queued job and returns its view as <see cref="GetAsync"/> would, in one statement.</summary>
-    public static async Task<JobView> InsertAsync(NpgsqlConnection connection, Job job, IReadOnlyList<Guid> dependsOn, CancellationToken cancellation)
+    public static async Task<JobView> InsertAsync(NpgsqlConnection connection, Job job, IReadOnlyList<Guid> dependsOn, CancellationToken cancellation) =>
+        (await InsertManyAsync(connection, [(job, dependsOn)], cancellation))[0];
+
+    /// <summary>
+    /// Inserts queued jobs, each with the jobs it depends on, and returns their views (in the order given) as
+    /// <see cref="GetAsync"/> would: one statement, so all of them are stored or none.
+    /// </summary>
+    public static async Task<List<JobView>> InsertManyAsync(NpgsqlConnection connection, IReadOnlyList<(Job Job, IReadOnlyList<Guid> DependsOn)> jobs,
+        CancellationToken cancellation)
     {
-        var spec = job.Spec;
-        return (await connection.QuerySingleOrDefaultAsync("""
+        T[] Column<T>(Func<Job, T> value) => jobs.Select(j => value(j.Job)).ToArray();
+        var views = await connection.QueryAsync("""
             INSERT INTO jobs (id, name, type, state, spec, spec_json, preset, teacher_preset, device, world_size, priority,
                               max_restarts, labels, depends_on)
-            VALUES (@id, @name, @type, @state, @spec, @spec_json, @preset, @teacher_preset, @device, @world_size, @priority,
-                    @max_restarts, @labels, @depends_on)
+            SELECT id, name, type, state, spec, spec_json::jsonb, preset, teacher_preset, device, world_size, priority, max_restarts,
+                   labels::jsonb, CASE WHEN depends_on = '' THEN '{}'::uuid[] ELSE string_to_array(depends_on, ',')::uuid[] END
+            FROM unnest(@ids, @names, @types, @states, @specs, @spec_jsons, @presets, @teacher_presets, @devices, @world_sizes,
+                        @priorities, @max_restarts, @labels, @depends_on)
+                 AS j (id, name, type, state, spec, spec_json, preset, teacher_preset, device, world_size, priority, max_restarts,
+                       labels, depends_on)
             RETURNING id, spec, state, attempt, restarts, failure_reason, created_at, started_at, finished_at,
                       progress_step, progress_total, progress_phase, steps_per_second, progress_metrics::text,
                       '{}'::text[], result_artifact, resume_step, seq
             """, r => ReadView(r), cancellation,
-            ("id", job.Id), ("name", spec.Name), ("type", JobStates.Name(spec.Type)), ("state", JobStates.Name(job.State)),
-            ("spec", spec.ToByteArray()), ("spec_json", SqlExtensions.Jsonb(JsonFormatter.Default.Format(spec))),
-            ("preset", spec.Model.Preset), ("teacher_preset", spec.Teacher?.Preset ?? ""), ("device", JobStates.Name(spec.Device)),
-            ("world_size", spec.WorldSize), ("priority", spec.Priority), ("max_restarts", spec.MaxRestarts),
-            ("labels", SqlExtensions.Jsonb(spec.Labels.ToDictionary())), ("depends_on", dependsOn.ToArray())))!;
+            ("ids", Column(j => j.Id)), ("names", Column(j => j.Spec.Name)), ("types", Column(j => JobStates.Name(j.Spec.Type))),
+            ("states", Column(j => JobStates.Name(j.State))), ("specs", Column(j => j.Spec.ToByteArray())),
+            ("spec_jsons", Column(j => JsonFormatter.Default.Format(j.Spec))), ("presets", Column(j => j.Spec.Model.Preset)),
+            ("teacher_presets", Column(j => j.Spec.Teacher?.Preset ?? "")), ("devices", Column(j => JobStates.Name(j.Spec.Device))),
+            ("world_sizes", Column(j => j.Spec.WorldSize)), ("priorities", Column(j => j.Spec.Priority)),
+            ("max_restarts", Column(j => j.Spec.MaxRestarts)), ("labels", Column(j => JsonSerializer.Serialize(j.Spec.Labels.ToDictionary()))),
+            ("depends_on", jobs.Select(j => string.Join(',', j.DependsOn)).ToArray()));
+        var byId = views.ToDictionary(v => v.Id);
+        return jobs.Select(j => byId[j.Job.Id.ToString()]).ToList();
     }
 
     /// <summary>Loads the aggregate and locks its row until the transaction ends.</summary>

@@ -12,7 +12,7 @@ using JobView = SpectralDiffusion.Shared.Contracts.V1.Job;
 namespace SpectralDiffusion.Orchestrator.Scheduling;
 
 /// <summary>Submitting and cancelling jobs: validation (shared with the CLI), references to other jobs and artifacts, and the first/last state.</summary>
-public sealed class JobSubmission(Database database, NotificationDispatcher dispatcher, SchedulerSignal scheduler,
+public sealed class JobSubmission(Database database, JobInsertBatcher inserts, NotificationDispatcher dispatcher, SchedulerSignal scheduler,
     IOptions<OrchestratorOptions> options, ILogger<JobSubmission> logger)
 {
     readonly JobSpecValidator validator = new(options.Value.MaxWorldSize, SpecPathRules.Server(options.Value.DataRoots));
@@ -23,11 +23,12 @@ public sealed class JobSubmission(Database database, NotificationDispatcher disp
         var violations = validator.Validate(spec);
         if (violations.Count > 0) throw OrchestratorException.Invalid(violations);
         var job = Job.Submit(spec!);
-        // Without references to other jobs or artifacts the insert is the whole unit of work: one statement, one round trip.
+        // Without references to other jobs or artifacts the insert is the whole unit of work, written with the submits
+        // that arrive meanwhile in one statement.
         var view = HasReferences(job.Spec)
             ? await database.TransactAsync(async (connection, token) =>
                 await JobRepository.InsertAsync(connection, job, await CheckReferencesAsync(connection, job.Spec, token), token), cancellation)
-            : await database.StatementAsync((connection, token) => JobRepository.InsertAsync(connection, job, [], token), cancellation);
+            : await inserts.InsertAsync(job, cancellation);
         var notifications = new Notifications();
         notifications.JobChanged(job.Id, "submitted");
         using (LogContext.PushProperty("JobId", job.Id))
@@ -36,6 +37,35 @@ public sealed class JobSubmission(Database database, NotificationDispatcher disp
         await dispatcher.DispatchAsync(notifications, cancellation);
         scheduler.Nudge();
         return view;
+    }
+
+    /// <summary>
+    /// Submits specs together (a sweep, a pipeline): each is validated first (violations name <c>specs[i]</c>), then
+    /// all are stored in one transaction, with one statement for the rows: all of them or none.
+    /// </summary>
+    public async Task<IReadOnlyList<JobView>> SubmitManyAsync(IReadOnlyList<JobSpec> specs, CancellationToken cancellation)
+    {
+        var violations = new List<FieldViolation>();
+        for (var i = 0; i < specs.Count; i++)
+        {
+            if (specs[i] is not null) JobSpecDefaults.Apply(specs[i]);
+            violations.AddRange(validator.Validate(specs[i]).Select(v => v with { Field = $"specs[{i}].{v.Field}" }));
+        }
+        if (specs.Count == 0) violations.Add(new("specs", "is empty: give at least one job spec"));
+        if (violations.Count > 0) throw OrchestratorException.Invalid(violations);
+        var jobs = specs.Select(Job.Submit).ToList();
+        var views = await database.TransactAsync(async (connection, token) =>
+        {
+            var rows = new List<(Job, IReadOnlyList<Guid>)>();
+            foreach (var job in jobs) rows.Add((job, HasReferences(job.Spec) ? await CheckReferencesAsync(connection, job.Spec, token) : []));
+            return await JobRepository.InsertManyAsync(connection, rows, token);
+        }, cancellation);
+        logger.LogInformation("{Count} jobs submitted together: {JobIds}", jobs.Count, jobs.Select(j => j.Id));
+        var notifications = new Notifications();
+        foreach (var job in jobs) notifications.JobChanged(job.Id, "submitted");
+        await dispatcher.DispatchAsync(notifications, cancellation);
+        scheduler.Nudge();
+        return views;
     }
 
     public async Task<JobView> CancelAsync(Guid id, string reason, CancellationToken cancellation)

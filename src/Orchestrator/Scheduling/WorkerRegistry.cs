@@ -10,7 +10,7 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 
 /// <summary>Worker registration, leases and loss. Losing a busy worker aborts its attempt on every rank (and re-queues or fails the job).</summary>
 public sealed class WorkerRegistry(Database database, NotificationDispatcher dispatcher, AssignmentHub hub, SchedulerSignal scheduler,
-    LeaseRenewals leases, IOptions<OrchestratorOptions> options, ILogger<WorkerRegistry> logger)
+    LeaseRenewals leases, WorkerCredentials credentials, IOptions<OrchestratorOptions> options, ILogger<WorkerRegistry> logger)
 {
     TimeSpan Lease => options.Value.Lease;
 
@@ -22,6 +22,7 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
             ?? throw new OrchestratorException(OrchestratorErrorKind.AlreadyExists,
                 $"a live worker named '{request.Name}' is registered; deregister it or wait until its lease ({Lease.TotalSeconds:0.#} s) expires");
         leases.Registered(registered.Id);
+        credentials.Remember(registered.Id, hash);
         using (LogContext.PushProperty("WorkerId", registered.Id))
             logger.LogInformation("Worker {WorkerId} registered: {WorkerName} on {Node}, {Device}:{DeviceIndex}",
                 registered.Id, request.Name, request.Node, request.Device, request.DeviceIndex);

@@ -26,6 +26,9 @@ public sealed class WorkerCredentials(Database database)
 
     public static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 
+    /// <summary>Keeps the hash of a worker registered by this process, so that its first call needs no lookup.</summary>
+    public void Remember(Guid workerId, byte[] hash) => hashes[workerId] = hash;
+
     /// <summary>The id of the worker whose credential the headers carry. UNAUTHENTICATED when it is missing or wrong; NOT_FOUND for an id never registered.</summary>
     public async Task<Guid> AuthenticateAsync(Metadata headers, CancellationToken cancellation)
     {
