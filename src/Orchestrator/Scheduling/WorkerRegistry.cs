@@ -18,7 +18,7 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
     public async Task<(Guid Id, DateTime LeaseExpiresAt, string Secret)> RegisterAsync(RegisterWorkerRequest request, CancellationToken cancellation)
     {
         var (secret, hash) = WorkerCredentials.Issue();
-        var registered = await database.TransactAsync((connection, token) => WorkerRepository.RegisterAsync(connection, request, hash, Lease, token), cancellation)
+        var registered = await database.StatementAsync((connection, token) => WorkerRepository.RegisterAsync(connection, request, hash, Lease, token), cancellation)
             ?? throw new OrchestratorException(OrchestratorErrorKind.AlreadyExists,
                 $"a live worker named '{request.Name}' is registered; deregister it or wait until its lease ({Lease.TotalSeconds:0.#} s) expires");
         leases.Registered(registered.Id);
