@@ -49,9 +49,14 @@ public static class OrchestratorScaleBenchmark
         {
             return RunAsync(cluster, workers, jobs, heartbeat, deadline.Token).GetAwaiter().GetResult();
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        catch (Exception e) when (deadline.IsCancellationRequested && e is OperationCanceledException or RpcException)
         {
             Console.Error.WriteLine($"orchestrator-scale: not done within --timeout-seconds {timeout.TotalSeconds:0}");
+            return 1;
+        }
+        catch (RpcException e)
+        {
+            Console.Error.WriteLine($"orchestrator-scale: the orchestrator failed a call ({e.StatusCode}: {e.Status.Detail})");
             return 1;
         }
     }
