@@ -68,7 +68,7 @@ public sealed class LocalCluster : IAsyncDisposable
         [
             "serve",
             $"--Orchestrator:Database={database.ConnectionString}",
-            $"--Orchestrator:Port={Port}",
+            $"--Orchestrator:Port={Port}", "--Orchestrator:DashboardPort=0",
             $"--Orchestrator:ArtifactRoot={ArtifactRoot}",
             $"--Orchestrator:DataRoots:0={Root}",
             $"--Orchestrator:WorkerToken={WorkerToken}",
