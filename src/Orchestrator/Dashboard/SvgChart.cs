@@ -46,7 +46,7 @@ public static class SvgChart
                .Append(Invariant($"<text x=\"{Px(tick):F1}\" y=\"{Height - Bottom + 16}\" text-anchor=\"middle\" class=\"tick\">{Label(tick)}</text>"));
         foreach (var tick in Ticks(yMin, yMax))
             svg.Append(Invariant($"<line x1=\"{Left}\" x2=\"{Width - Right}\" y1=\"{Py(tick):F1}\" y2=\"{Py(tick):F1}\" stroke=\"#eee\"/>"))
-               .Append(Invariant($"<text x=\"{Left - 6}\" y=\"{Py(tick) + 4:F1}\" text-anchor=\"end\" class=\"tick\">{(logY ? "1e" + Label(tick) : Label(tick))}</text>"));
+               .Append(Invariant($"<text x=\"{Left - 6}\" y=\"{Py(tick) + 4:F1}\" text-anchor=\"end\" class=\"tick\">{Label(logY ? Math.Pow(10, tick) : tick)}</text>"));
         svg.Append(Invariant($"<text x=\"{(Left + Width - Right) / 2}\" y=\"{Height - 6}\" text-anchor=\"middle\" class=\"axis\">{Escape(xLabel)}</text>"));
 
         for (var i = 0; i < clean.Count; i++)
