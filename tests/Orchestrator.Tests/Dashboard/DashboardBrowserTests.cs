@@ -72,6 +72,7 @@ public class DashboardBrowserTests(DashboardFixture fixture) : IClassFixture<Das
         Assert.Contains("31.50", await page.InnerTextAsync("#evaluation"));
         Assert.Contains("1.60M", await page.InnerTextAsync("#evaluation"));
         Assert.Contains("model:", await page.InnerTextAsync("#spec-yaml"));
+        Assert.Equal($"/ui/jobs/{fixture.TeacherId}", await page.GetAttributeAsync("a.model-job", "href"));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Dashboard.Pages;
 
@@ -16,6 +17,8 @@ public sealed class JobModel(Database database) : PageModel
     public IReadOnlyList<MetricCurve> Curves { get; private set; } = [];
     public EvaluationRow? Evaluation { get; private set; }
     public IReadOnlyList<JobFileRow> Files { get; private set; } = [];
+    /// <summary>The jobs whose final models this one starts from (model and teacher given as <c>job:&lt;id&gt;</c>).</summary>
+    public IReadOnlyList<(string Role, Guid Job)> ModelJobs { get; private set; } = [];
 
     public async Task OnGetAsync(Guid id, CancellationToken cancellation)
     {
@@ -23,7 +26,14 @@ public sealed class JobModel(Database database) : PageModel
         {
             Job = await DashboardQueries.JobAsync(connection, id, token);
             if (Job is null) return 0;
-            SpecYaml = await DashboardQueries.SpecAsync(connection, id, token) is { } spec ? Dashboard.SpecYaml.From(spec) : "";
+            if (await DashboardQueries.SpecAsync(connection, id, token) is { } spec)
+            {
+                SpecYaml = Dashboard.SpecYaml.From(spec);
+                ModelJobs = new[] { (Role: "model", Model: spec.Model), (Role: "teacher", Model: spec.Teacher) }
+                    .Select(m => (m.Role, Reference: ModelReference.Parse(m.Model?.Checkpoint ?? "")))
+                    .Where(m => m.Reference.Kind == ModelReferenceKind.Job && Guid.TryParse(m.Reference.Value, out _))
+                    .Select(m => (m.Role, Guid.Parse(m.Reference.Value))).ToList();
+            }
             Attempts = await DashboardQueries.AttemptsAsync(connection, id, token);
             Checkpoints = await DashboardQueries.CheckpointsAsync(connection, id, token);
             Curves = await DashboardQueries.CurvesAsync(connection, id, token);
