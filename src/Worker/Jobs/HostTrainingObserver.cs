@@ -10,14 +10,10 @@ public sealed class HostTrainingObserver(IJobHost host, JobSpec spec) : ITrainin
 {
     readonly List<StepReport> history = new();
 
-    /// <summary>The metric that records the training rate (steps a second) beside the losses, so run history can chart it.</summary>
-    public const string StepsPerSecondMetric = "it_per_s";
-
     public void OnProgress(StepReport report)
     {
         history.Add(report);
-        var metrics = new Dictionary<string, double>(report.Metrics) { [StepsPerSecondMetric] = report.StepsPerSecond };
-        host.ReportProgress("train", report.Step, report.TotalSteps, report.StepsPerSecond, metrics);
+        host.ReportProgress("train", report.Step, report.TotalSteps, report.StepsPerSecond, report.Metrics);
     }
 
     /// <summary>Plots every loss term reported in this attempt against the step (log scale) and returns the PNG's path, or null before any report.</summary>
