@@ -12,6 +12,6 @@ ENV Orchestrator__Host=0.0.0.0 \
     Orchestrator__Port=5080 \
     Orchestrator__ArtifactRoot=/var/lib/spectral/artifacts
 VOLUME /var/lib/spectral/artifacts
-EXPOSE 5080
+EXPOSE 5080 5081
 ENTRYPOINT ["dotnet", "orchestrator.dll"]
 CMD ["serve"]

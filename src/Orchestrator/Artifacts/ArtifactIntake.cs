@@ -8,7 +8,8 @@ namespace SpectralDiffusion.Orchestrator.Artifacts;
 /// <summary>
 /// Uploads: the header is checked, the content stored (hash and size verified), then recorded in one transaction. A
 /// checkpoint shard waits beside the other shards of its checkpoint; the upload that brings the last one writes the
-/// manifest whole. Uploading the same content again is harmless.
+/// manifest whole. A named file of a job (a plot, a sample grid) is also recorded under its name for the dashboard.
+/// Uploading the same content again is harmless.
 /// </summary>
 public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogger<ArtifactIntake> logger)
 {
@@ -25,6 +26,8 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
             var receipt = await database.TransactAsync(async (connection, token) =>
             {
                 await ArtifactRepository.InsertAsync(connection, row, jobId, token);
+                if (header.Kind == ArtifactKind.File && jobId is { } fileJob && header.Name.Length > 0)
+                    await ArtifactRepository.RecordJobFileAsync(connection, fileJob, header.Attempt, header.Name, header.Sha256, header.Size, token);
                 var receipt = new ArtifactReceipt { Artifact = Ids.Artifact(header.Sha256) };
                 if (header.Kind != ArtifactKind.CheckpointShard) return receipt;
                 var outcome = await CheckpointRepository.AddShardAsync(connection, jobId!.Value, header.Attempt, header.Step, header.WorldSize,
@@ -57,6 +60,8 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
         if (header.JobId.Length == 0)
             return header.Kind == ArtifactKind.CheckpointShard ? throw OrchestratorException.Invalid("header.job_id", "a checkpoint shard needs its job") : null;
         var jobId = Ids.Parse(header.JobId, "header.job_id");
+        if (header.Kind == ArtifactKind.File && header.Name.Length > 0 && !JobFileName.IsValid(header.Name))
+            throw OrchestratorException.Invalid("header.name", $"'{Shared.Jobs.Echo.Short(header.Name)}' is not {JobFileName.Rule}");
         if (header.Kind == ArtifactKind.CheckpointShard)
         {
             if (header.WorldSize < 1) throw OrchestratorException.Invalid("header.world_size", $"is {header.WorldSize}; must be positive");

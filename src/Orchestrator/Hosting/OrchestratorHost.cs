@@ -10,12 +10,23 @@ public static class OrchestratorHost
     public static async Task<(WebApplication App, string Address)> StartAsync(IEnumerable<KeyValuePair<string, string?>> settings,
         CancellationToken cancellation = default)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Embedded" });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Embedded",
+            // The dashboard's pages are found in the application assembly: this one, whoever hosts it (a test runner, a benchmark).
+            ApplicationName = typeof(OrchestratorHost).Assembly.GetName().Name,
+        });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddOrchestrator();
         var app = builder.Build();
         app.MapOrchestrator();
         await app.StartAsync(cancellation);
-        return (app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        return (app, Addresses(app)[0]);
     }
+
+    /// <summary>Where the web dashboard is served (its pages are under <c>/ui</c>): the second address bound, after gRPC's.</summary>
+    public static string DashboardAddress(WebApplication app) => Addresses(app)[1];
+
+    static List<string> Addresses(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
 }

@@ -23,6 +23,13 @@ public sealed class OrchestratorOptions
     public string Host { get; set; } = "127.0.0.1";
     /// <summary>Port to bind; 0 picks a free one (tests).</summary>
     public int Port { get; set; } = DefaultPort;
+    /// <summary>
+    /// Port of the web dashboard (<c>/ui</c>, HTTP/1.1 for browsers: Kestrel cannot serve browsers and clear-text gRPC on one
+    /// port). Unset: <see cref="Port"/> + 1, or a free port when <see cref="Port"/> is 0.
+    /// </summary>
+    public int? DashboardPort { get; set; }
+
+    public int EffectiveDashboardPort => DashboardPort ?? (Port == 0 ? 0 : Port + 1);
     /// <summary>Folder of the content-addressed artifact store.</summary>
     public string ArtifactRoot { get; set; } = ".local/artifacts";
     /// <summary>Token workers present in <c>x-worker-token</c>. Required unless the server binds loopback only.</summary>
@@ -54,6 +61,8 @@ public sealed class OrchestratorOptions
     {
         if (string.IsNullOrWhiteSpace(Database)) yield return "Orchestrator:Database (connection string) is empty";
         if (Port is < 0 or > 65535) yield return $"Orchestrator:Port is {Port}; must be 0..65535";
+        if (EffectiveDashboardPort is < 0 or > 65535) yield return $"Orchestrator:DashboardPort is {EffectiveDashboardPort}; must be 0..65535";
+        if (EffectiveDashboardPort == Port && Port != 0) yield return $"Orchestrator:DashboardPort is {Port}, the gRPC port; pick another";
         if (string.IsNullOrWhiteSpace(ArtifactRoot)) yield return "Orchestrator:ArtifactRoot is empty";
         if (MaxWorldSize < 1) yield return $"Orchestrator:MaxWorldSize is {MaxWorldSize}; must be at least 1";
         if (MaxMessageBytes < 64 * 1024) yield return $"Orchestrator:MaxMessageBytes is {MaxMessageBytes}; must be at least 65536";

@@ -9,6 +9,7 @@ using Serilog;
 using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Coordination;
+using SpectralDiffusion.Orchestrator.Dashboard;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Orchestrator.Services;
@@ -16,7 +17,7 @@ using SpectralDiffusion.Shared.Logging;
 
 namespace SpectralDiffusion.Orchestrator.Hosting;
 
-/// <summary>Wires the orchestrator: options, Kestrel (HTTP/2, TLS when configured), PostgreSQL, the domain, background loops, gRPC.</summary>
+/// <summary>Wires the orchestrator: options, Kestrel (gRPC over HTTP/2, the dashboard on its own port, TLS when configured), PostgreSQL, the domain, background loops, gRPC, the dashboard.</summary>
 public static class OrchestratorSetup
 {
     public static WebApplicationBuilder AddOrchestrator(this WebApplicationBuilder builder)
@@ -60,6 +61,7 @@ public static class OrchestratorSetup
             publisher.Period = TimeSpan.FromSeconds(10);
         });
         services.AddGrpcReflection();
+        services.AddDashboard();
         return builder;
     }
 
@@ -71,10 +73,11 @@ public static class OrchestratorSetup
         app.MapGrpcService<RunHistoryService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        app.MapDashboard();
         return app;
     }
 
-    /// <summary>Host:Port over HTTP/2; with Tls:CertificatePath over TLS (PFX, or PEM with Tls:KeyPath).</summary>
+    /// <summary>gRPC on Host:Port over HTTP/2 and the dashboard on Host:DashboardPort; with Tls:CertificatePath both over TLS (PFX, or PEM with Tls:KeyPath).</summary>
     static void Listen(KestrelServerOptions kestrel, OrchestratorOptions settings)
     {
         var address = settings.Host is "localhost" ? IPAddress.Loopback
@@ -82,14 +85,17 @@ public static class OrchestratorSetup
             : IPAddress.TryParse(settings.Host, out var parsed) ? parsed
             : throw new OptionsValidationException(OrchestratorOptions.Section, typeof(OrchestratorOptions),
                 [$"Orchestrator:Host '{settings.Host}' is not an IP address (use 127.0.0.1, 0.0.0.0 or an interface address)"]);
-        kestrel.Listen(address, settings.Port, listen =>
-        {
-            listen.Protocols = HttpProtocols.Http2;
-            var tls = settings.Tls;
-            if (tls.CertificatePath.Length == 0) return;
-            listen.UseHttps(tls.KeyPath.Length > 0
-                ? X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath)
-                : X509CertificateLoader.LoadPkcs12FromFile(tls.CertificatePath, tls.Password.Length > 0 ? tls.Password : null));
-        });
+        // gRPC first: its bound address is the first one Kestrel reports (OrchestratorHost relies on that order).
+        kestrel.Listen(address, settings.Port, listen => Configure(listen, HttpProtocols.Http2, settings.Tls));
+        kestrel.Listen(address, settings.EffectiveDashboardPort, listen => Configure(listen, HttpProtocols.Http1AndHttp2, settings.Tls));
+    }
+
+    static void Configure(ListenOptions listen, HttpProtocols protocols, TlsOptions tls)
+    {
+        listen.Protocols = protocols;
+        if (tls.CertificatePath.Length == 0) return;
+        listen.UseHttps(tls.KeyPath.Length > 0
+            ? X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath)
+            : X509CertificateLoader.LoadPkcs12FromFile(tls.CertificatePath, tls.Password.Length > 0 ? tls.Password : null));
     }
 }

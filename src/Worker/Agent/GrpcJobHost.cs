@@ -61,6 +61,9 @@ public sealed class GrpcJobHost(
         return TrainingState.ReadShards(paths);
     }
 
+    /// <summary>The metric under which rank 0 records the steps a second of each progress report that carries metrics.</summary>
+    public const string StepsPerSecondMetric = "it_per_s";
+
     public void ReportProgress(string phase, long step, long totalSteps, double stepsPerSecond, IReadOnlyDictionary<string, double> metrics)
     {
         var report = new ProgressReport
@@ -70,7 +73,12 @@ public sealed class GrpcJobHost(
         };
         // Every rank reports progress (it is also each rank's liveness for the attempt); rank 0 alone records the metric series.
         if (assignment.Rank == 0)
+        {
             report.Metrics.AddRange(metrics.Select(m => new MetricPoint { Step = step, Name = m.Key, Value = m.Value }));
+            // The training rate joins the series it was measured with, so run history can chart it beside the losses.
+            if (metrics.Count > 0 && stepsPerSecond > 0)
+                report.Metrics.Add(new MetricPoint { Step = step, Name = StepsPerSecondMetric, Value = stepsPerSecond });
+        }
         outage.Execute(ct => connection.Workers.ReportProgress(report, cancellationToken: ct), calls);
         log.Information("Job {JobId} {Phase} step {Step}/{Total} {Metrics}", assignment.JobId, phase, step, totalSteps, metrics);
     }

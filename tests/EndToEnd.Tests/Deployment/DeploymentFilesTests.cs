@@ -155,10 +155,12 @@ public partial class DeploymentFilesTests
 
         var orchestrator = documents.Single(d => Kind(d) == "Deployment/orchestrator");
         var container = (YamlMappingNode)((YamlSequenceNode)At(orchestrator, "spec", "template", "spec", "containers")!).Children.Single();
-        Assert.Equal("5080", Scalar((YamlMappingNode)((YamlSequenceNode)At(container, "ports")!).Children.Single(), "containerPort"));
+        var containerPorts = ((YamlSequenceNode)At(container, "ports")!).Children.Cast<YamlMappingNode>().ToDictionary(p => Scalar(p, "name")!, p => Scalar(p, "containerPort"));
+        Assert.Equal(("5080", "5081"), (containerPorts["grpc"], containerPorts["dashboard"]));   // the dashboard: the gRPC port + 1
         Assert.Equal("5080", Scalar(container, "readinessProbe", "grpc", "port"));
-        var servicePort = (YamlMappingNode)((YamlSequenceNode)At(documents.Single(d => Kind(d) == "Service/orchestrator"), "spec", "ports")!).Children.Single();
-        Assert.Equal("5080", Scalar(servicePort, "targetPort"));
+        var servicePorts = ((YamlSequenceNode)At(documents.Single(d => Kind(d) == "Service/orchestrator"), "spec", "ports")!).Children.Cast<YamlMappingNode>()
+            .ToDictionary(p => Scalar(p, "name")!, p => Scalar(p, "targetPort"));
+        Assert.Equal(("5080", "5081"), (servicePorts["grpc"], servicePorts["dashboard"]));
         Assert.Contains(((YamlSequenceNode)At(container, "args")!).Children.Single().ToString(), Verbs(OrchestratorCli.Build()));
 
         var worker = documents.Single(d => Kind(d) == "DaemonSet/worker-gpu");

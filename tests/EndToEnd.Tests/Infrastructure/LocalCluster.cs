@@ -30,6 +30,7 @@ public sealed class LocalCluster : IAsyncDisposable
         this.output = output;
         Root = root;
         Port = port;
+        DashboardPort = FreePort();
         // Reconnect soon after an orchestrator restart (the default back-off grows to two minutes).
         channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { MaxReconnectBackoff = TimeSpan.FromSeconds(1) });
         var invoker = channel.Intercept(metadata => { metadata.Add("x-api-key", ApiKey); return metadata; });
@@ -42,6 +43,9 @@ public sealed class LocalCluster : IAsyncDisposable
     public string Root { get; }
     public int Port { get; }
     public string Address => $"http://127.0.0.1:{Port}";
+    /// <summary>The web dashboard's port (pages under /ui; the API key in x-api-key).</summary>
+    public int DashboardPort { get; }
+    public string DashboardAddress => $"http://127.0.0.1:{DashboardPort}";
     public string ArtifactRoot => Path.Combine(Root, "artifacts");
     public string DatabaseConnectionString => database.ConnectionString;
     /// <summary>The orchestrator process started last.</summary>
@@ -68,7 +72,7 @@ public sealed class LocalCluster : IAsyncDisposable
         [
             "serve",
             $"--Orchestrator:Database={database.ConnectionString}",
-            $"--Orchestrator:Port={Port}",
+            $"--Orchestrator:Port={Port}", $"--Orchestrator:DashboardPort={DashboardPort}",
             $"--Orchestrator:ArtifactRoot={ArtifactRoot}",
             $"--Orchestrator:DataRoots:0={Root}",
             $"--Orchestrator:WorkerToken={WorkerToken}",

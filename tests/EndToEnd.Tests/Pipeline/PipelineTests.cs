@@ -42,6 +42,21 @@ public class PipelineTests(ITestOutputHelper output)
         Assert.Equal(383_791, recorded.Extra["params"]);
         Assert.False(recorded.HasFid, "no inception weights were configured");
         var runs = await cluster.History.ListRunsAsync(new ListRunsRequest());
-        Assert.Contains(runs.Runs, r => r.JobId == studentJob && r.FinalMetrics.ContainsKey("loss_freq") && r.ResultArtifact == distilled.ResultArtifact);
+        Assert.Contains(runs.Runs, r => r.JobId == studentJob && r.FinalMetrics.ContainsKey("loss_freq") && r.FinalMetrics.ContainsKey("it_per_s")
+                                        && r.ResultArtifact == distilled.ResultArtifact);
+
+        // The evaluation's pictures went to the artifact store and are served by the dashboard from there.
+        using var dashboard = new HttpClient { BaseAddress = new Uri(cluster.DashboardAddress) };
+        dashboard.DefaultRequestHeaders.Add("x-api-key", LocalCluster.ApiKey);
+        foreach (var picture in new[] { "samples.png", "gates.png", "power-spectrum.png" })
+        {
+            var response = await dashboard.GetAsync($"/ui/files/{evaluationJob}/{picture}");
+            Assert.True(response.IsSuccessStatusCode, $"{picture}: {(int)response.StatusCode}");
+            Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], (await response.Content.ReadAsByteArrayAsync())[..4]);
+        }
+        var page = await dashboard.GetStringAsync($"/ui/jobs/{evaluationJob}");
+        Assert.Contains("id=\"gate-plot\"", page);
+        Assert.Contains("id=\"sample-grid\"", page);
     }
 }

@@ -22,6 +22,8 @@ public sealed class OrchestratorServer : IAsyncDisposable
     OrchestratorServer(Dictionary<string, string?> settings) => this.settings = settings;
 
     public string Address { get; private set; } = "";
+    /// <summary>The web dashboard's address (pages under /ui); a new free port after each restart.</summary>
+    public string DashboardAddress => OrchestratorHost.DashboardAddress(app!);
     public IServiceProvider Services => app!.Services;
     public string ArtifactRoot => settings["Orchestrator:ArtifactRoot"]!;
 
@@ -33,6 +35,7 @@ public sealed class OrchestratorServer : IAsyncDisposable
             ["Orchestrator:Database"] = database.ConnectionString,
             ["Orchestrator:Host"] = "127.0.0.1",
             ["Orchestrator:Port"] = "0",
+            ["Orchestrator:DashboardPort"] = "0",
             ["Orchestrator:ArtifactRoot"] = Path.Combine(Path.GetTempPath(), "sd-artifacts-" + Guid.NewGuid().ToString("N")),
             ["Orchestrator:WorkerToken"] = WorkerToken,
             ["Orchestrator:ApiKeys:0:Key"] = SubmitKey,

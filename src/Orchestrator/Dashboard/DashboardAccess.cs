@@ -1,0 +1,52 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
+using SpectralDiffusion.Orchestrator.Hosting;
+using SpectralDiffusion.Orchestrator.Security;
+
+namespace SpectralDiffusion.Orchestrator.Dashboard;
+
+/// <summary>
+/// Who may read the dashboard: anyone presenting one of the orchestrator's API keys (role <c>read</c> or <c>submit</c>),
+/// either in the <c>x-api-key</c> header (scripts) or through the login form, which leaves an HTTP-only session cookie
+/// holding the key's SHA-256 sealed with ASP.NET Core data protection (never the key itself). A cookie stops working as
+/// soon as its key is removed from the configuration. As with gRPC, a loopback-only server without keys is open.
+/// </summary>
+public sealed class DashboardAccess(IOptionsMonitor<OrchestratorOptions> options, IDataProtectionProvider protection)
+{
+    public const string CookieName = "sd-dashboard";
+    readonly IDataProtector protector = protection.CreateProtector("SpectralDiffusion.Dashboard.Session.v1");
+
+    public bool IsOpen => options.CurrentValue is { ApiKeys.Count: 0, BindsLoopbackOnly: true };
+
+    /// <summary>Whether <paramref name="key"/> is a configured API key (any role: every role may read).</summary>
+    public bool IsValidKey(string? key) =>
+        !string.IsNullOrEmpty(key) && options.CurrentValue.ApiKeys.Any(k => FixedEquals(Hash(key), Hash(k.Key)));
+
+    public bool Allows(HttpContext context) =>
+        IsOpen || IsValidKey(context.Request.Headers[AuthInterceptor.ApiKeyHeader].FirstOrDefault()) || HasValidCookie(context);
+
+    /// <summary>Starts a session for a key already checked with <see cref="IsValidKey"/>.</summary>
+    public void SignIn(HttpContext context, string key) =>
+        context.Response.Cookies.Append(CookieName, protector.Protect(Convert.ToHexStringLower(Hash(key))), new CookieOptions
+        {
+            HttpOnly = true, SameSite = SameSiteMode.Strict, Path = DashboardSetup.PathBase, Secure = context.Request.IsHttps, IsEssential = true,
+            MaxAge = TimeSpan.FromHours(12),
+        });
+
+    public void SignOut(HttpContext context) => context.Response.Cookies.Delete(CookieName, new CookieOptions { Path = DashboardSetup.PathBase });
+
+    bool HasValidCookie(HttpContext context)
+    {
+        if (context.Request.Cookies[CookieName] is not { Length: > 0 } sealedHash) return false;
+        byte[] hash;
+        try { hash = Convert.FromHexString(protector.Unprotect(sealedHash)); }
+        catch (Exception e) when (e is CryptographicException or FormatException) { return false; }
+        return options.CurrentValue.ApiKeys.Any(k => FixedEquals(hash, Hash(k.Key)));
+    }
+
+    static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+
+    static bool FixedEquals(byte[] a, byte[] b) => CryptographicOperations.FixedTimeEquals(a, b);
+}

@@ -1,0 +1,78 @@
+using Microsoft.AspNetCore.DataProtection;
+using SpectralDiffusion.Orchestrator.Artifacts;
+using SpectralDiffusion.Orchestrator.Hosting;
+using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Shared.Jobs;
+
+namespace SpectralDiffusion.Orchestrator.Dashboard;
+
+/// <summary>
+/// The read-only run-history web UI under <c>/ui</c> (Razor Pages rendered on the server, SVG charts drawn here, no
+/// script library, works offline). Every <c>/ui</c> request but the login page needs an API key (<see cref="DashboardAccess"/>).
+/// Files a job published are served from the artifact store by (job, name) as recorded in PostgreSQL.
+/// </summary>
+public static class DashboardSetup
+{
+    public const string PathBase = "/ui";
+    public const string LoginPath = PathBase + "/login";
+    /// <summary>Requests made by the pages' own scripts (the live job table) carry this header: refused with 401, not redirected.</summary>
+    public const string FetchHeader = "x-dashboard-fetch";
+
+    public static IServiceCollection AddDashboard(this IServiceCollection services)
+    {
+        services.AddDataProtection();
+        services.AddSingleton<DashboardAccess>();
+        services.AddRazorPages(pages => pages.RootDirectory = "/Dashboard/Pages");
+        return services;
+    }
+
+    public static WebApplication MapDashboard(this WebApplication app)
+    {
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(PathBase), ui => ui.Use(RequireKeyAsync));
+        app.MapRazorPages();
+        app.MapGet(PathBase + "/files/{jobId:guid}/{name}", ServeFileAsync);
+        app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("Dashboard at {Url}",
+            OrchestratorHost.DashboardAddress(app).Replace("0.0.0.0", "localhost", StringComparison.Ordinal) + PathBase));
+        return app;
+    }
+
+    /// <summary>Without a valid key nothing but the login page is served: pages redirect there, the pages' own fetches get 401.</summary>
+    static async Task RequireKeyAsync(HttpContext context, RequestDelegate next)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        if (context.Request.Path.StartsWithSegments(LoginPath) || context.RequestServices.GetRequiredService<DashboardAccess>().Allows(context))
+        {
+            await next(context);
+            return;
+        }
+        if (context.Request.Headers.ContainsKey(FetchHeader) || !HttpMethods.IsGet(context.Request.Method))
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            await context.Response.WriteAsync("a valid API key is required: sign in at " + LoginPath);
+            return;
+        }
+        var back = context.Request.Path + context.Request.QueryString;
+        context.Response.Redirect(LoginPath + "?returnUrl=" + Uri.EscapeDataString(back));
+    }
+
+    /// <summary>
+    /// A file of a job: the name is checked against <see cref="JobFileName"/>, looked up in job_files, and the content
+    /// opened by its recorded hash; the name never becomes a path.
+    /// </summary>
+    static async Task<IResult> ServeFileAsync(Guid jobId, string name, Database database, ArtifactStore store, CancellationToken cancellation)
+    {
+        if (!JobFileName.IsValid(name)) return Results.NotFound($"'{Echo.Short(name)}' is not a file name ({JobFileName.Rule})");
+        var file = await database.ReadAsync((connection, token) => DashboardQueries.FileAsync(connection, jobId, name, token), cancellation);
+        if (file is null || !ModelReference.IsSha256(file.Sha256) || !store.Exists(file.Sha256))
+            return Results.NotFound($"job {jobId} has no file named {name}");
+        var type = Path.GetExtension(name).ToLowerInvariant() switch
+        {
+            ".png" => "image/png",
+            ".svg" => "image/svg+xml",
+            ".json" => "application/json",
+            ".csv" or ".txt" or ".md" => "text/plain; charset=utf-8",
+            _ => "application/octet-stream",
+        };
+        return Results.Stream(store.OpenRead(file.Sha256), type);
+    }
+}

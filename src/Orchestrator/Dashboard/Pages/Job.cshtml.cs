@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Shared.Jobs;
+
+namespace SpectralDiffusion.Orchestrator.Dashboard.Pages;
+
+/// <summary>One job: its spec as YAML, attempts with the worker of each rank, checkpoints, every metric's curve, and an evaluation's numbers and pictures.</summary>
+public sealed class JobModel(Database database) : PageModel
+{
+    /// <summary>The files an evaluation publishes, in the order the page shows them.</summary>
+    public const string SampleGrid = "samples.png", GatePlot = "gates.png", SpectrumPlot = "power-spectrum.png";
+
+    public JobRow? Job { get; private set; }
+    public string SpecYaml { get; private set; } = "";
+    public IReadOnlyList<AttemptRow> Attempts { get; private set; } = [];
+    public IReadOnlyList<CheckpointRow> Checkpoints { get; private set; } = [];
+    public IReadOnlyList<MetricCurve> Curves { get; private set; } = [];
+    public EvaluationRow? Evaluation { get; private set; }
+    public IReadOnlyList<JobFileRow> Files { get; private set; } = [];
+    /// <summary>The jobs whose final models this one starts from (model and teacher given as <c>job:&lt;id&gt;</c>).</summary>
+    public IReadOnlyList<(string Role, Guid Job)> ModelJobs { get; private set; } = [];
+
+    public async Task OnGetAsync(Guid id, CancellationToken cancellation)
+    {
+        await database.ReadAsync(async (connection, token) =>
+        {
+            Job = await DashboardQueries.JobAsync(connection, id, token);
+            if (Job is null) return 0;
+            if (await DashboardQueries.SpecAsync(connection, id, token) is { } spec)
+            {
+                SpecYaml = Dashboard.SpecYaml.From(spec);
+                ModelJobs = new[] { (Role: "model", Model: spec.Model), (Role: "teacher", Model: spec.Teacher) }
+                    .Select(m => (m.Role, Reference: ModelReference.Parse(m.Model?.Checkpoint ?? "")))
+                    .Where(m => m.Reference.Kind == ModelReferenceKind.Job && Guid.TryParse(m.Reference.Value, out _))
+                    .Select(m => (m.Role, Guid.Parse(m.Reference.Value))).ToList();
+            }
+            Attempts = await DashboardQueries.AttemptsAsync(connection, id, token);
+            Checkpoints = await DashboardQueries.CheckpointsAsync(connection, id, token);
+            Curves = await DashboardQueries.CurvesAsync(connection, id, token);
+            Evaluation = (await DashboardQueries.EvaluationsByJobAsync(connection, [id], token)).GetValueOrDefault(id);
+            Files = await DashboardQueries.FilesAsync(connection, id, token);
+            return 0;
+        }, cancellation);
+        if (Job is null) Response.StatusCode = StatusCodes.Status404NotFound;
+    }
+
+    public JobFileRow? File(string name) => Files.FirstOrDefault(f => f.Name == name);
+
+    public static string FileUrl(Guid job, string name) => $"{DashboardSetup.PathBase}/files/{job}/{Uri.EscapeDataString(name)}";
+
+    /// <summary>Loss terms first, then lr and it/s, then anything else the run logged; one chart each, log scale for losses.</summary>
+    public IEnumerable<(MetricCurve Curve, bool LogScale)> OrderedCurves() =>
+        Curves.OrderBy(c => c.Name.StartsWith("loss", StringComparison.Ordinal) ? 0 : c.Name is "lr" ? 1 : c.Name is "it_per_s" ? 2 : 3)
+            .ThenBy(c => c.Name, StringComparer.Ordinal)
+            .Select(c => (c, c.Name.StartsWith("loss", StringComparison.Ordinal)));
+
+    public static string Chart(MetricCurve curve, bool logScale) =>
+        SvgChart.Lines(curve.Name is "it_per_s" ? "it/s" : curve.Name, "step",
+            [new ChartSeries(curve.Name, curve.Points.Select(p => ((double)p.Step, p.Value)).ToList())], logScale);
+}
