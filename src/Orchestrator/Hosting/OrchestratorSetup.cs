@@ -12,6 +12,7 @@ using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Orchestrator.Services;
+using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Shared.Logging;
 
 namespace SpectralDiffusion.Orchestrator.Hosting;
@@ -38,6 +39,7 @@ public static class OrchestratorSetup
         services.AddSingleton<RendezvousWaiters>().AddSingleton<RendezvousStore>().AddSingleton<AssignmentHub>().AddSingleton<JobEventHub>().AddSingleton<SchedulerSignal>()
             .AddSingleton<NotificationDispatcher>().AddSingleton<JobSubmission>().AddSingleton<WorkerRegistry>().AddSingleton<AttemptReports>()
             .AddSingleton<ArtifactIntake>().AddSingleton<Scheduler>().AddSingleton<LeaseWatchdog>().AddSingleton<WorkerCredentials>();
+        services.AddSingleton<SweepSubmission>().AddSingleton<SweepReports>();
 
         services.AddHostedService<MigrationService>();
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<Scheduler>>(provider));
@@ -67,6 +69,7 @@ public static class OrchestratorSetup
         app.MapGrpcService<WorkersService>();
         app.MapGrpcService<RendezvousService>();
         app.MapGrpcService<RunHistoryService>();
+        app.MapGrpcService<SweepsService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Domain;
+using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Shared.Contracts.V1;
 using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 using JobView = SpectralDiffusion.Shared.Contracts.V1.Job;
@@ -11,20 +12,22 @@ namespace SpectralDiffusion.Orchestrator.Persistence;
 /// <summary>The jobs table: the aggregate (load FOR UPDATE, save compare-and-set) and the read model the API returns.</summary>
 public static class JobRepository
 {
-    public static async Task InsertAsync(NpgsqlConnection connection, Job job, IReadOnlyList<Guid> dependsOn, CancellationToken cancellation)
+    public static async Task InsertAsync(NpgsqlConnection connection, Job job, IReadOnlyList<Guid> dependsOn, CancellationToken cancellation,
+        SweepMembership? sweep = null)
     {
         var spec = job.Spec;
         await connection.ExecuteAsync("""
             INSERT INTO jobs (id, name, type, state, spec, spec_json, preset, teacher_preset, device, world_size, priority,
-                              max_restarts, labels, depends_on)
+                              max_restarts, labels, depends_on, sweep_id, sweep_arm, sweep_seed)
             VALUES (@id, @name, @type, @state, @spec, @spec_json, @preset, @teacher_preset, @device, @world_size, @priority,
-                    @max_restarts, @labels, @depends_on)
+                    @max_restarts, @labels, @depends_on, @sweep_id, @sweep_arm, @sweep_seed)
             """, cancellation,
             ("id", job.Id), ("name", spec.Name), ("type", JobStates.Name(spec.Type)), ("state", JobStates.Name(job.State)),
             ("spec", spec.ToByteArray()), ("spec_json", SqlExtensions.Jsonb(JsonFormatter.Default.Format(spec))),
             ("preset", spec.Model.Preset), ("teacher_preset", spec.Teacher?.Preset ?? ""), ("device", JobStates.Name(spec.Device)),
             ("world_size", spec.WorldSize), ("priority", spec.Priority), ("max_restarts", spec.MaxRestarts),
-            ("labels", SqlExtensions.Jsonb(spec.Labels.ToDictionary())), ("depends_on", dependsOn.ToArray()));
+            ("labels", SqlExtensions.Jsonb(spec.Labels.ToDictionary())), ("depends_on", dependsOn.ToArray()),
+            ("sweep_id", sweep?.SweepId), ("sweep_arm", sweep?.Arm), ("sweep_seed", sweep?.Seed));
     }
 
     /// <summary>Loads the aggregate and locks its row until the transaction ends.</summary>
