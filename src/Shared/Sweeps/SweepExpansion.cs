@@ -38,7 +38,7 @@ public static class SweepExpansion
     {
         newId ??= Guid.CreateVersion7;
         var violations = new List<FieldViolation>();
-        void Fail(string field, string reason) => violations.Add(new FieldViolation("spec." + field, reason));
+        void Fail(string field, string reason) => violations.Add(new FieldViolation(field.Length == 0 ? "spec" : "spec." + field, reason));
 
         if (spec.Name.Length == 0) Fail("name", "is required");
         else if (!IsName(spec.Name)) Fail("name", $"'{Echo.Short(spec.Name)}' must be 1 to {MaxNameLength} of A-Z a-z 0-9 _ . + -");
