@@ -25,10 +25,18 @@ public static class SweepCommand
     {
         var file = new Argument<FileInfo>("FILE") { Description = "YAML sweep spec (see examples/sweeps/)" };
         var maxJobs = new Option<int>("--max-jobs") { Description = "Refuse locally above this many jobs (the server has its own cap)", DefaultValueFactory = _ => 256 };
+        var overrides = new Option<string[]>("--set") { Description = "override a key of the base spec for every arm, e.g. --set schedule.steps=20 (repeatable)" };
+        var seeds = new Option<long[]>("--seeds") { Description = "replace the spec's seeds, e.g. --seeds 1 2", AllowMultipleArgumentsPerToken = true };
         return CliContext.Verb("submit", "Submit a sweep from a YAML spec.", async (parse, cli, cancellation) =>
         {
             var path = parse.GetValue(file)!.FullName;
             var spec = SweepSpecYaml.Load(path);
+            if (parse.GetValue(overrides) is { Length: > 0 } sets && spec.Base is not null) spec.Base = JobSpecOverrides.ApplyTo(spec.Base, sets, "--set");
+            if (parse.GetValue(seeds) is { Length: > 0 } replaced)
+            {
+                spec.Seeds.Clear();
+                spec.Seeds.AddRange(replaced);
+            }
             try { SweepExpansion.Expand(spec, parse.GetValue(maxJobs), new JobSpecValidator(JobSpecValidator.DefaultMaxWorldSize)); }
             catch (SweepSpecException e)
             {
@@ -39,7 +47,7 @@ public static class SweepCommand
             else AnsiConsole.MarkupLineInterpolated(
                 $"submitted sweep [bold]{submitted.Id}[/] ({submitted.Jobs.Select(j => j.Arm).Distinct().Count()} arms × {spec.Seeds.Count} seeds = {submitted.Jobs.Count} jobs); see it with `orchestrator sweep show {submitted.Id}`");
             return 0;
-        }, file, maxJobs);
+        }, file, maxJobs, overrides, seeds);
     }
 
     static Command List()
