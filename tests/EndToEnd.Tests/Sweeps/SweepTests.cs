@@ -19,7 +19,7 @@ public class SweepTests(ITestOutputHelper output)
           dataset: { procedural: { seed: 3, count: 64 }, image_size: 32 }
           schedule: { steps: 4, batch_size: 4, log_every: 1 }
           optimizer: { learning_rate: 0.001, grad_clip: 1.0, ema_decay: 0.999 }
-          evaluation: { num_samples: 4, ddim_steps: 3, num_real: 8 }
+          evaluation: { num_samples: 4, ddim_steps: 4, num_real: 8 }
           world_size: 1
           max_restarts: 1
         seeds: [5, 6]
@@ -70,7 +70,7 @@ public class SweepTests(ITestOutputHelper output)
         var comparison = Assert.Single(report.Comparisons, c => c.Metric == "high_frequency_error");
         Assert.Equal(("teacher", "sd", 2), (comparison.ArmA, comparison.ArmB, comparison.Pairs));
         Assert.Equal(2, report.LossCurves.Count);
-        Assert.Equal(3, Assert.Single(report.GateCurves, c => c.Series == "HH").X.Count);
+        Assert.Equal(4, Assert.Single(report.GateCurves, c => c.Series == "HH").X.Count);
         Assert.True(new FileInfo(Path.Combine(plots, "loss-curves.png")).Length > 1000);
         Assert.True(new FileInfo(Path.Combine(plots, "gates.png")).Length > 1000);
     }
