@@ -1,65 +1,57 @@
 #!/usr/bin/env bash
-# The paper's comparison at CPU scale, on the procedural dataset, all four models with the same step budget:
-#   a tiny teacher, a tiny Lite baseline, the tiny SD student (wavelet gating + spatial + frequency distillation),
-#   and the SD student without the frequency term. Then evaluates all four and writes bench/results/experiment.md
-#   (params, MACs, low/high-frequency error, high-frequency power ratio, FID when SD_INCEPTION_WEIGHTS is set).
-# Options (environment): SD_EXPERIMENT_STEPS (default 600), SD_EXPERIMENT_SEED (default 2024), SD_EXPERIMENT_THREADS (default 2).
+# The CPU-scale experiment as a sweep (design and reasoning: bench/results/experiment.md). Starts a local stack
+# (PostgreSQL, the orchestrator, 2 CPU workers with 1 torch thread each: deploy/local/stack.sh), submits
+# bench/experiment/sweep.yaml, follows it, then writes the sweep report (JSON and PNG curves) and fills the results
+# section of $SD_EXPERIMENT_OUT/experiment.md (mean ± std over seeds, paired differences with 95% intervals, gate evidence).
+# Options (environment):
+#   SD_EXPERIMENT_OUT      where results go (default bench/results; a smoke run should use another folder)
+#   SD_EXPERIMENT_STEPS    override every arm's schedule.steps (e.g. 20 for a smoke run)
+#   SD_EXPERIMENT_SEEDS    override the seeds, e.g. "1 2"
+#   SD_EXPERIMENT_SAMPLES  override evaluation.num_samples (num_real follows at twice as many)
+#   SD_EXPERIMENT_DDIM     override evaluation.ddim_steps
+#   SD_INCEPTION_WEIGHTS   FID weights file (docs/fid-weights.md); without it FID is n/a
+#   SD_EXPERIMENT_PORT     orchestrator port (default 5091)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-steps="${SD_EXPERIMENT_STEPS:-600}"
-seed="${SD_EXPERIMENT_SEED:-2024}"
-threads="${SD_EXPERIMENT_THREADS:-2}"
-out="$repo/.local/experiment"
-results="$repo/bench/results"
-mkdir -p "$out" "$results"
+out="${SD_EXPERIMENT_OUT:-$repo/bench/results}"
+state="$repo/.local/experiment"
+port="${SD_EXPERIMENT_PORT:-5091}"
+source "$repo/deploy/local/stack.sh"
+mkdir -p "$out"
 
-dotnet build src/Worker/Worker.csproj -c Release -nologo -v q
-worker=(dotnet "$repo/src/Worker/bin/Release/net10.0/worker.dll")
-common=(--threads "$threads" --set "schedule.steps=$steps" --set "schedule.seed=$seed" --set "schedule.checkpoint_every=$(( (steps + 2) / 3 ))")
+sets=()
+if [ -n "${SD_EXPERIMENT_STEPS:-}" ]; then
+  sets+=(--set "schedule.steps=$SD_EXPERIMENT_STEPS" --set "schedule.checkpoint_every=0" --set "schedule.log_every=$(( (SD_EXPERIMENT_STEPS + 9) / 10 ))"
+         --set "optimizer.warmup_steps=$(( SD_EXPERIMENT_STEPS / 10 ))")
+fi
+[ -n "${SD_EXPERIMENT_SAMPLES:-}" ] && sets+=(--set "evaluation.num_samples=$SD_EXPERIMENT_SAMPLES" --set "evaluation.num_real=$(( 2 * SD_EXPERIMENT_SAMPLES ))")
+[ -n "${SD_EXPERIMENT_DDIM:-}" ] && sets+=(--set "evaluation.ddim_steps=$SD_EXPERIMENT_DDIM")
+[ -n "${SD_INCEPTION_WEIGHTS:-}" ] && sets+=(--set "evaluation.inception_weights=$SD_INCEPTION_WEIGHTS")
+seeds=()
+[ -n "${SD_EXPERIMENT_SEEDS:-}" ] && seeds=(--seeds $SD_EXPERIMENT_SEEDS)
+
+stack_build
+stack_start 2
 started=$(date +%s)
+stack_say "submitting bench/experiment/sweep.yaml ${sets[*]} ${seeds[*]}"
+sweep=$("${orchestrator[@]}" sweep submit bench/experiment/sweep.yaml --json "${sets[@]}" "${seeds[@]}" | sed -n 's/^{ *"id": *"\([^"]*\)".*/\1/p' | head -n 1)
+[ -n "$sweep" ] || { echo "the sweep was not accepted" >&2; exit 1; }
+"${orchestrator[@]}" sweep show "$sweep"
 
-
-echo "== teacher"; t0=$(date +%s)
-"${worker[@]}" train bench/experiment/teacher.yaml "${common[@]}" --out "$out/teacher" | grep -E "^\[train\] .*(/$steps |00/)" || true
-teacher_time=$(( $(date +%s) - t0 ))
-echo "== lite baseline"; t0=$(date +%s)
-"${worker[@]}" train bench/experiment/lite.yaml "${common[@]}" --out "$out/lite" | grep -E "^\[train\] .*(/$steps |00/)" || true
-lite_time=$(( $(date +%s) - t0 ))
-for student in sd sd-nofreq; do
-  echo "== $student"; t0=$(date +%s)
-  "${worker[@]}" distill "bench/experiment/$student.yaml" "${common[@]}" --set "teacher.checkpoint=$out/teacher/model-ema.safetensors" \
-    --out "$out/$student" | grep -E "^\[train\] .*(/$steps |00/)" || true
-  eval "${student//-/_}_time=$(( $(date +%s) - t0 ))"
+while :; do
+  line=$("${orchestrator[@]}" sweep show "$sweep" --json | /usr/bin/env python3 -c '
+import json, sys, collections
+s = json.load(sys.stdin)
+states = collections.Counter(j.get("state", "JOB_STATE_QUEUED").replace("JOB_STATE_", "").lower() for j in s["jobs"])
+print(s.get("state", "").replace("SWEEP_STATE_", "").lower(), ", ".join(f"{n} {k}" for k, n in sorted(states.items())))')
+  printf '%s  %4d min  %s\n' "$(date +%H:%M:%S)" $(( ($(date +%s) - started) / 60 )) "$line"
+  case "$line" in active*) sleep 30 ;; *) break ;; esac
 done
+wall=$(( $(date +%s) - started ))
 
-fid=()
-[ -n "${SD_INCEPTION_WEIGHTS:-}" ] && fid=(--set "evaluation.inception_weights=$SD_INCEPTION_WEIGHTS")
-declare -A presets=([teacher]=tiny-ldm [lite]=tiny-lite-ldm [sd]=tiny-sd [sd-nofreq]=tiny-sd)
-for model in teacher lite sd sd-nofreq; do
-  echo "== evaluating $model"
-  "${worker[@]}" evaluate bench/experiment/evaluate.yaml --threads "$threads" --set "model.preset=${presets[$model]}" \
-    --set "model.checkpoint=$out/$model/model-ema.safetensors" "${fid[@]}" --out "$out/eval-$model" | tail -n 1
-done
-
-/usr/bin/env python3 - "$out" "$results/experiment.md" "$steps" "$seed" "$(( $(date +%s) - started ))" \
-  "$teacher_time" "$lite_time" "$sd_time" "$sd_nofreq_time" <<'PY'
-import json, sys, os, datetime
-out, path, steps, seed, total, *times = sys.argv[1:]
-rows = [("teacher", "tiny-ldm", "DDPM loss"), ("lite", "tiny-lite-ldm", "DDPM loss (Lite baseline)"),
-        ("sd", "tiny-sd", "wavelet gating + L_ddpm + 0.1 L_spatial + 0.1 L_freq"), ("sd-nofreq", "tiny-sd", "wavelet gating + L_ddpm + 0.1 L_spatial (no L_freq)")]
-def fmt(v, spec): return "n/a" if v is None else format(v, spec)
-lines = [f"# CPU-scale experiment (generated by bench/experiment.sh on {datetime.date.today()})", "",
-         f"Procedural 32x32 textures, {steps} optimiser steps each at batch 32, seed {seed}; evaluation: 256 DDIM samples (100 steps, eta 0) "
-         "against 512 held-out procedural images; frequency cut-off 28 * 32 / 256 = 3.5. Lower errors are better; a power ratio of 1 matches the real images.", "",
-         "| model | preset | objective | params | MACs | low-freq error | high-freq error | HF power gen/real | FID | train time |",
-         "|---|---|---|---|---|---|---|---|---|---|"]
-for (name, preset, objective), seconds in zip(rows, times):
-    with open(os.path.join(out, f"eval-{name}", "evaluation.json")) as f: e = json.load(f)
-    x = e["Extra"]
-    lines.append(f"| {name} | {preset} | {objective} | {x['params']/1e6:.3f}M | {x['macs']/1e9:.3f}G | {e['LowFrequencyError']:.4f} | "
-                 f"{e['HighFrequencyError']:.4f} | {x['high_frequency_power_ratio']:.2f} | {fmt(e['Fid'], '.2f')} | {int(seconds)//60}m{int(seconds)%60:02d}s |")
-lines += ["", f"Total wall time: {int(total)//60} min {int(total)%60} s."]
-open(path, "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
-PY
+"${orchestrator[@]}" sweep report "$sweep" --json --plots "$out/experiment" > "$out/experiment-report.json"
+"${orchestrator[@]}" sweep report "$sweep"
+/usr/bin/env python3 "$repo/bench/experiment/render.py" "$out/experiment-report.json" "$out/experiment.md" "$wall" \
+  "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) ($(nproc) cores)" "${sets[*]} ${seeds[*]}"
+echo "results: $out/experiment.md, $out/experiment-report.json, $out/experiment/*.png"

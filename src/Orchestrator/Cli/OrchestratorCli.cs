@@ -12,6 +12,7 @@ public static class OrchestratorCli
                  {
                      ServeCommand.Create(), SubmitCommand.Create(), ListCommand.Create(), ShowCommand.Create(), WatchCommand.Create(),
                      CancelCommand.Create(), WorkersCommand.Create(), RunsCommand.Create(), HealthCommand.Create(),
+                     SweepCommand.Create(),
                  })
             root.Subcommands.Add(verb);
         return root;

@@ -15,6 +15,7 @@ public sealed class OrchestratorOptions
     public static readonly TimeSpan DefaultRendezvousTimeout = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan DefaultReserveAfter = TimeSpan.FromMinutes(2);
     public const int DefaultPort = 5080;
+    public const int DefaultMaxSweepJobs = 256;
     public const int DefaultMaxMessageBytes = 4 * 1024 * 1024;
 
     /// <summary>Npgsql connection string of the orchestrator's database (created if missing, migrated at start-up).</summary>
@@ -38,6 +39,8 @@ public sealed class OrchestratorOptions
     public List<ApiKeyOptions> ApiKeys { get; set; } = [];
     public TlsOptions Tls { get; set; } = new();
     public int MaxWorldSize { get; set; } = JobSpecValidator.DefaultMaxWorldSize;
+    /// <summary>The most jobs one sweep may expand into (arms × seeds); a larger grid is refused before any job is created.</summary>
+    public int MaxSweepJobs { get; set; } = DefaultMaxSweepJobs;
     /// <summary>Absolute folders under which a job spec may name absolute paths (mounted alike on every worker); see <see cref="SpecPathRules"/>.</summary>
     public List<string> DataRoots { get; set; } = [];
     /// <summary>Largest gRPC message received or sent; larger ones get RESOURCE_EXHAUSTED. Artifacts stream in chunks below it.</summary>
@@ -65,6 +68,7 @@ public sealed class OrchestratorOptions
         if (EffectiveDashboardPort == Port && Port != 0) yield return $"Orchestrator:DashboardPort is {Port}, the gRPC port; pick another";
         if (string.IsNullOrWhiteSpace(ArtifactRoot)) yield return "Orchestrator:ArtifactRoot is empty";
         if (MaxWorldSize < 1) yield return $"Orchestrator:MaxWorldSize is {MaxWorldSize}; must be at least 1";
+        if (MaxSweepJobs < 1) yield return $"Orchestrator:MaxSweepJobs is {MaxSweepJobs}; must be at least 1";
         if (MaxMessageBytes < 64 * 1024) yield return $"Orchestrator:MaxMessageBytes is {MaxMessageBytes}; must be at least 65536";
         if (HeartbeatInterval <= TimeSpan.Zero) yield return "Orchestrator:HeartbeatInterval must be positive";
         if (Lease <= HeartbeatInterval) yield return $"Orchestrator:Lease ({Lease}) must be longer than Orchestrator:HeartbeatInterval ({HeartbeatInterval})";

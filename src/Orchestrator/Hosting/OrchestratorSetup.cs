@@ -13,6 +13,7 @@ using SpectralDiffusion.Orchestrator.Dashboard;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Orchestrator.Services;
+using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Shared.Logging;
 
 namespace SpectralDiffusion.Orchestrator.Hosting;
@@ -40,6 +41,7 @@ public static class OrchestratorSetup
             .AddSingleton<NotificationDispatcher>().AddSingleton<JobSubmission>().AddSingleton<WorkerRegistry>().AddSingleton<AttemptReports>()
             .AddSingleton<ArtifactIntake>().AddSingleton<Scheduler>().AddSingleton<LeaseWatchdog>().AddSingleton<WorkerCredentials>()
             .AddSingleton<LeaseRenewals>().AddSingleton<JobInsertBatcher>();
+        services.AddSingleton<SweepSubmission>().AddSingleton<SweepReports>();
 
         services.AddHostedService<MigrationService>();
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<Scheduler>>(provider));
@@ -71,6 +73,7 @@ public static class OrchestratorSetup
         app.MapGrpcService<WorkersService>();
         app.MapGrpcService<RendezvousService>();
         app.MapGrpcService<RunHistoryService>();
+        app.MapGrpcService<SweepsService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapDashboard();

@@ -3,6 +3,7 @@ using Google.Protobuf.WellKnownTypes;
 using System.Text.Json;
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Domain;
+using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Shared.Contracts.V1;
 using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 using JobView = SpectralDiffusion.Shared.Contracts.V1.Job;
@@ -13,26 +14,30 @@ namespace SpectralDiffusion.Orchestrator.Persistence;
 public static class JobRepository
 {
     /// <summary>Inserts a queued job and returns its view as <see cref="GetAsync"/> would, in one statement.</summary>
-    public static async Task<JobView> InsertAsync(NpgsqlConnection connection, Job job, IReadOnlyList<Guid> dependsOn, CancellationToken cancellation) =>
-        (await InsertManyAsync(connection, [(job, dependsOn)], cancellation))[0];
+    public static async Task<JobView> InsertAsync(NpgsqlConnection connection, Job job, IReadOnlyList<Guid> dependsOn, CancellationToken cancellation,
+        SweepMembership? sweep = null) =>
+        (await InsertManyAsync(connection, [(job, dependsOn)], cancellation, [sweep]))[0];
 
     /// <summary>
     /// Inserts queued jobs, each with the jobs it depends on, and returns their views (in the order given) as
-    /// <see cref="GetAsync"/> would: one statement, so all of them are stored or none.
+    /// <see cref="GetAsync"/> would: one statement, so all of them are stored or none. <paramref name="sweeps"/>, when
+    /// given, names the sweep arm of each job (null for a job outside a sweep).
     /// </summary>
     public static async Task<List<JobView>> InsertManyAsync(NpgsqlConnection connection, IReadOnlyList<(Job Job, IReadOnlyList<Guid> DependsOn)> jobs,
-        CancellationToken cancellation)
+        CancellationToken cancellation, IReadOnlyList<SweepMembership?>? sweeps = null)
     {
         T[] Column<T>(Func<Job, T> value) => jobs.Select(j => value(j.Job)).ToArray();
+        SweepMembership? Sweep(int index) => sweeps is null ? null : sweeps[index];
         var views = await connection.QueryAsync("""
             INSERT INTO jobs (id, name, type, state, spec, spec_json, preset, teacher_preset, device, world_size, priority,
-                              max_restarts, labels, depends_on)
+                              max_restarts, labels, depends_on, sweep_id, sweep_arm, sweep_seed)
             SELECT id, name, type, state, spec, spec_json::jsonb, preset, teacher_preset, device, world_size, priority, max_restarts,
-                   labels::jsonb, CASE WHEN depends_on = '' THEN '{}'::uuid[] ELSE string_to_array(depends_on, ',')::uuid[] END
+                   labels::jsonb, CASE WHEN depends_on = '' THEN '{}'::uuid[] ELSE string_to_array(depends_on, ',')::uuid[] END,
+                   sweep_id, sweep_arm, sweep_seed
             FROM unnest(@ids, @names, @types, @states, @specs, @spec_jsons, @presets, @teacher_presets, @devices, @world_sizes,
-                        @priorities, @max_restarts, @labels, @depends_on)
+                        @priorities, @max_restarts, @labels, @depends_on, @sweep_ids, @sweep_arms, @sweep_seeds)
                  AS j (id, name, type, state, spec, spec_json, preset, teacher_preset, device, world_size, priority, max_restarts,
-                       labels, depends_on)
+                       labels, depends_on, sweep_id, sweep_arm, sweep_seed)
             RETURNING id, spec, state, attempt, restarts, failure_reason, created_at, started_at, finished_at,
                       progress_step, progress_total, progress_phase, steps_per_second, progress_metrics::text,
                       '{}'::text[], result_artifact, resume_step, seq
@@ -43,7 +48,9 @@ public static class JobRepository
             ("teacher_presets", Column(j => j.Spec.Teacher?.Preset ?? "")), ("devices", Column(j => JobStates.Name(j.Spec.Device))),
             ("world_sizes", Column(j => j.Spec.WorldSize)), ("priorities", Column(j => j.Spec.Priority)),
             ("max_restarts", Column(j => j.Spec.MaxRestarts)), ("labels", Column(j => JsonSerializer.Serialize(j.Spec.Labels.ToDictionary()))),
-            ("depends_on", jobs.Select(j => string.Join(',', j.DependsOn)).ToArray()));
+            ("depends_on", jobs.Select(j => string.Join(',', j.DependsOn)).ToArray()),
+            ("sweep_ids", jobs.Select((_, i) => Sweep(i)?.SweepId).ToArray()), ("sweep_arms", jobs.Select((_, i) => Sweep(i)?.Arm).ToArray()),
+            ("sweep_seeds", jobs.Select((_, i) => Sweep(i)?.Seed).ToArray()));
         var byId = views.ToDictionary(v => v.Id);
         return jobs.Select(j => byId[j.Job.Id.ToString()]).ToList();
     }

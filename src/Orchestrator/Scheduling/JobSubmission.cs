@@ -74,14 +74,7 @@ public sealed class JobSubmission(Database database, JobInsertBatcher inserts, N
         {
             var job = await JobRepository.LoadForUpdateAsync(connection, id, token) ?? throw OrchestratorException.NotFound($"job {id} does not exist");
             var notes = new Notifications();
-            if (job.HasLiveAttempt) await AttemptTermination.AbortAsync(connection, job, reason, cancel: true, notes, token);
-            else
-            {
-                var expected = job.State;
-                job.Cancel(reason);
-                await JobRepository.SaveAsync(connection, job, expected, token);
-                notes.JobChanged(job.Id, job.FailureReason);
-            }
+            await CancelLockedAsync(connection, job, reason, notes, token);
             return ((await JobRepository.GetAsync(connection, id, token))!, notes);
         }, cancellation);
         using (LogContext.PushProperty("JobId", id))
@@ -94,12 +87,26 @@ public sealed class JobSubmission(Database database, JobInsertBatcher inserts, N
     static bool HasReferences(JobSpec spec) =>
         new[] { spec.Model, spec.Teacher }.Any(model => model is not null && ModelReference.Parse(model.Checkpoint).Kind is ModelReferenceKind.Job or ModelReferenceKind.Artifact);
 
+    /// <summary>Cancels a job locked by the caller's transaction: its live attempt is aborted on every rank, a queued job just ends.</summary>
+    internal static async Task CancelLockedAsync(NpgsqlConnection connection, Job job, string reason, Notifications notes, CancellationToken cancellation)
+    {
+        if (job.HasLiveAttempt) await AttemptTermination.AbortAsync(connection, job, reason, cancel: true, notes, cancellation);
+        else
+        {
+            var expected = job.State;
+            job.Cancel(reason);
+            await JobRepository.SaveAsync(connection, job, expected, cancellation);
+            notes.JobChanged(job.Id, job.FailureReason);
+        }
+    }
+
     /// <summary>The jobs whose final model this spec loads (<c>job:&lt;id&gt;</c>), after checking that they and named artifacts exist.</summary>
-    static async Task<List<Guid>> CheckReferencesAsync(NpgsqlConnection connection, JobSpec spec, CancellationToken cancellation)
+    internal static async Task<List<Guid>> CheckReferencesAsync(NpgsqlConnection connection, JobSpec spec, CancellationToken cancellation,
+        string fieldPrefix = "spec.")
     {
         var dependsOn = new List<Guid>();
         var violations = new List<FieldViolation>();
-        foreach (var (model, field) in new[] { (spec.Model, "spec.model.checkpoint"), (spec.Teacher, "spec.teacher.checkpoint") })
+        foreach (var (model, field) in new[] { (spec.Model, fieldPrefix + "model.checkpoint"), (spec.Teacher, fieldPrefix + "teacher.checkpoint") })
         {
             if (model is null) continue;
             var reference = ModelReference.Parse(model.Checkpoint);

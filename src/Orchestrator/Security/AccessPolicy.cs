@@ -18,6 +18,7 @@ public static class AccessPolicy
             ("Workers", "Register" or "DownloadArtifact") => Credential.WorkerToken,
             ("Workers", _) or ("Rendezvous", _) => Credential.WorkerIdentity,
             ("Jobs", "Get" or "List" or "Watch") or ("RunHistory", _) => Credential.ReadKey,
+            ("Sweeps", "Get" or "List" or "Report") => Credential.ReadKey,
             _ => Credential.SubmitKey,
         };
     }

@@ -26,10 +26,23 @@ public static class JobSpecYaml
         var stream = LoadStream(yaml, source);
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new JobSpecFormatException($"{source}: expected a mapping of job spec keys (name, type, model, ...)");
+        return Parse(root, source);
+    }
+
+    /// <summary>A job spec written as a mapping inside another YAML file (e.g. a sweep's base); errors name that file's lines.</summary>
+    internal static JobSpec Parse(YamlMappingNode root, string source)
+    {
         var spec = JobSpecDefaults.YamlTemplate();
-        new Reader(source).Fill(spec, root, "");
+        new Reader(source, withLines: true).Fill(spec, root, "");
         return JobSpecDefaults.Apply(spec);
     }
+
+    /// <summary>
+    /// Sets the keys of <paramref name="values"/> on <paramref name="message"/>, with the same checks as a file. The nodes
+    /// were built in code (e.g. from overrides), so errors name <paramref name="source"/> but no line.
+    /// </summary>
+    internal static void Fill(IMessage message, YamlMappingNode values, string source) =>
+        new Reader(source, withLines: false).Fill(message, values, "");
 
     /// <summary>
     /// Reads YAML text; a syntax error names the line. YamlDotNet places a tab-indentation error at the start of the node
@@ -70,7 +83,7 @@ public static class JobSpecYaml
         return null;
     }
 
-    sealed class Reader(string source)
+    sealed class Reader(string source, bool withLines)
     {
         public void Fill(IMessage message, YamlMappingNode node, string path)
         {
@@ -100,6 +113,8 @@ public static class JobSpecYaml
                 foreach (var item in Expect<YamlSequenceNode>(node, path, "a list").Children)
                     list.Add(Scalar(field, item, path));
             }
+            else if (field.FieldType == FieldType.Message && node is YamlScalarNode { Value: "null" or "~" })
+                field.Accessor.Clear(message);
             else if (field.FieldType == FieldType.Message)
             {
                 var child = (IMessage?)field.Accessor.GetValue(message) ?? (IMessage)Activator.CreateInstance(field.MessageType.ClrType)!;
@@ -146,7 +161,7 @@ public static class JobSpecYaml
         T Expect<T>(YamlNode node, string path, string what) where T : YamlNode =>
             node as T ?? throw Error(node, $"{path}: expected {what}");
 
-        JobSpecFormatException Error(YamlNode node, string message) => new($"{source}:{node.Start.Line}: {message}");
+        JobSpecFormatException Error(YamlNode node, string message) => new(withLines ? $"{source}:{node.Start.Line}: {message}" : $"{source}: {message}");
 
         static string Join(string path, string key) => path.Length == 0 ? key : path + "." + key;
     }

@@ -13,6 +13,7 @@ public static class KnownPresets
     static readonly PresetShape Cin = new(ImageSize: 32, Channels: 4, Resolutions: 3, Classes: 1000);
     static readonly PresetShape Tiny = new(ImageSize: 32, Channels: 3, Resolutions: 3, Classes: 0);
     static readonly PresetShape TinyCin = Tiny with { Classes = 10 };
+    static readonly PresetShape Tiny16 = Tiny with { ImageSize = 16 };
 
     static readonly (string Name, PresetShape Shape)[] Presets =
     [
@@ -22,6 +23,7 @@ public static class KnownPresets
         ("cin-ldm", Cin), ("cin-lite-ldm", Cin), ("cin-sd", Cin),
         ("tiny-ldm", Tiny), ("tiny-lite-ldm", Tiny), ("tiny-sd", Tiny),
         ("tiny-cin-ldm", TinyCin), ("tiny-cin-lite-ldm", TinyCin), ("tiny-cin-sd", TinyCin),
+        ("tiny16-ldm", Tiny16), ("tiny16-lite-ldm", Tiny16), ("tiny16-sd", Tiny16),
     ];
 
     static readonly Dictionary<string, PresetShape> Shapes = Presets.ToDictionary(p => p.Name, p => p.Shape, StringComparer.Ordinal);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.Data;
 using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Evaluation;
@@ -12,7 +13,8 @@ namespace SpectralDiffusion.Worker.Jobs;
 /// <summary>
 /// One rank of an evaluation: samples its share of the images with DDIM, accumulates spectrum (and, with weights,
 /// Inception) statistics of generated and real images, pools them over the ranks, and rank 0 reports the paper's
-/// Table 1 frequency errors, FID, radial power spectra, the mean gate per band against the denoising step, and a sample grid.
+/// Table 1 frequency errors, FID, radial power spectra, the mean gate per band against the denoising step (recorded in the
+/// evaluation's extra numbers too, with the same preset's gates at initialisation on the same inputs), and a sample grid.
 /// </summary>
 public static class EvaluationJob
 {
@@ -41,9 +43,18 @@ public static class EvaluationJob
 
         var generatedSpectrum = new SpectrumStatistics();
         var generatedFeatures = new FeatureStatisticsAccumulator(FidInceptionV3.FeatureDimension);
-        var gateSeries = new List<(int Step, float[] Bands)>();
+        var gateSeries = new List<(int Step, float[] Bands, float[] InitialBands)>();
+        // The same preset at initialisation, run on the same inputs as the first batch: how far training moved the gates.
+        using var initial = config.WaveletGating ? ModelLoader.Load(new ModelSpec { Preset = spec.Model.Preset }, null, spec.Schedule.Seed) : null;
+        initial?.eval();
+        var recordingGates = false;
         Tensor? grid = null;
-        Denoiser denoiser = (x, t, y) => model.forward(x, t, y);
+        Denoiser denoiser = (x, t, y) =>
+        {
+            var eps = model.forward(x, t, y);
+            if (recordingGates) initial!.forward(x, t, y).Dispose();
+            return eps;
+        };
         model.eval();
         for (var done = 0; done < count && !host.Cancellation.IsCancellationRequested; done += batchSize)
         {
@@ -51,9 +62,10 @@ public static class EvaluationJob
             using var scope = NewDisposeScope();
             using var generator = new Generator((ulong)DiffusionTrainer.StepSeed(spec.Schedule.Seed ^ 0x5A5A, start + done));
             var labels = config.NumClasses is int k ? randint(0, k, new long[] { n }, dtype: ScalarType.Int64, generator: generator) : null;
-            var recordGates = done == 0 && config.WaveletGating;
+            recordingGates = done == 0 && initial is not null;
             var samples = sampler.Sample(denoiser, new long[] { n, config.InChannels, config.ImageSize, config.ImageSize }, generator, labels, guidance,
-                clipDenoised: true, onStep: recordGates ? (step, _) => gateSeries.Add((step, MeanGatePerBand(model))) : null);
+                clipDenoised: true, onStep: recordingGates ? (step, _) => gateSeries.Add((step, MeanGatePerBand(model), MeanGatePerBand(initial!))) : null);
+            recordingGates = false;
             generatedSpectrum.Add(samples);
             if (fid is not null) generatedFeatures.Add(fid.Features(samples));
             if (done == 0) grid = samples.narrow(0, 0, Math.Min(n, 16)).MoveToOuterDisposeScope();
@@ -98,10 +110,10 @@ public static class EvaluationJob
             files.Add(gridPath);
             grid.Dispose();
         }
+        var bands = GateSeriesKeys.Bands;
         if (gateSeries.Count > 0)
         {
             var gatePlot = Path.Combine(folder, "gates.png");
-            string[] bands = ["LL", "LH", "HL", "HH"];
             Plots.GatesPerBand(gatePlot, bands.Select((band, b) => new PlotSeries(band,
                 gateSeries.Select(g => (double)g.Step).ToArray(), gateSeries.Select(g => (double)g.Bands[b]).ToArray())).ToList());
             files.Add(gatePlot);
@@ -113,6 +125,12 @@ public static class EvaluationJob
             ["cutoff"] = errors.Cutoff,
             ["high_frequency_power_ratio"] = HighPowerRatio(realRadial, generatedRadial, errors.Cutoff / Math.Min(errors.Height, errors.Width)),
         };
+        foreach (var (step, trained, untrained) in gateSeries)
+            for (var b = 0; b < bands.Length; b++)
+            {
+                extra[GateSeriesKeys.Trained(bands[b], step)] = trained[b];
+                extra[GateSeriesKeys.Initial(bands[b], step)] = untrained[b];
+            }
         foreach (var file in files) host.PublishFile(file);
         var outcome = new EvaluationOutcome(spec.Model.Preset, total, fidValue, errors.LowFrequencyError, errors.HighFrequencyError, extra, files);
         host.PublishEvaluation(outcome);

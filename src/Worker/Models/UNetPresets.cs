@@ -70,6 +70,13 @@ public static class UNetPresets
 
     public static UNetConfig TinyCinSd() => TinySd() with { NumClasses = 10 };
 
+    /// <summary>The tiny models on 16×16 images (a quarter of the compute): the multi-seed CPU experiment (bench/experiment.sh).</summary>
+    public static UNetConfig Tiny16Ldm() => TinyLdm() with { ImageSize = 16 };
+
+    public static UNetConfig Tiny16LiteLdm() => TinyLiteLdm() with { ImageSize = 16 };
+
+    public static UNetConfig Tiny16Sd() => TinySd() with { ImageSize = 16 };
+
     static readonly (string Name, Func<UNetConfig> Create)[] All =
     [
         ("ldm-ffhq", LdmFfhq), ("lite-ldm-ffhq", LiteLdmFfhq), ("sd-ffhq", SdFfhq),
@@ -78,6 +85,7 @@ public static class UNetPresets
         ("cin-ldm", CinLdm), ("cin-lite-ldm", CinLiteLdm), ("cin-sd", CinSd),
         ("tiny-ldm", TinyLdm), ("tiny-lite-ldm", TinyLiteLdm), ("tiny-sd", TinySd),
         ("tiny-cin-ldm", TinyCinLdm), ("tiny-cin-lite-ldm", TinyCinLiteLdm), ("tiny-cin-sd", TinyCinSd),
+        ("tiny16-ldm", Tiny16Ldm), ("tiny16-lite-ldm", Tiny16LiteLdm), ("tiny16-sd", Tiny16Sd),
     ];
 
     public static IReadOnlyList<string> Names { get; } = All.Select(p => p.Name).ToArray();

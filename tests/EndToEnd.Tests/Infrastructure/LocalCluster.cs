@@ -36,6 +36,7 @@ public sealed class LocalCluster : IAsyncDisposable
         var invoker = channel.Intercept(metadata => { metadata.Add("x-api-key", ApiKey); return metadata; });
         Jobs = new Jobs.JobsClient(invoker);
         History = new RunHistory.RunHistoryClient(invoker);
+        Sweeps = new Shared.Contracts.V1.Sweeps.SweepsClient(invoker);
         WorkerList = new Workers.WorkersClient(invoker);
         Workers = new Workers.WorkersClient(channel.Intercept(metadata => { metadata.Add("x-worker-token", WorkerToken); return metadata; }));
     }
@@ -52,6 +53,7 @@ public sealed class LocalCluster : IAsyncDisposable
     public ChildProcess Orchestrator => orchestrators[^1];
     public Jobs.JobsClient Jobs { get; }
     public RunHistory.RunHistoryClient History { get; }
+    public Shared.Contracts.V1.Sweeps.SweepsClient Sweeps { get; }
     /// <summary>Workers.List (needs an API key, not the worker token).</summary>
     public Workers.WorkersClient WorkerList { get; }
     public Workers.WorkersClient Workers { get; }

@@ -8,7 +8,7 @@ namespace SpectralDiffusion.Orchestrator.Tests.Grpc;
 /// </summary>
 public class ReflectionTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
-    static readonly string[] Services = ["spectral.v1.Jobs", "spectral.v1.Rendezvous", "spectral.v1.RunHistory", "spectral.v1.Workers"];
+    static readonly string[] Services = ["spectral.v1.Jobs", "spectral.v1.Rendezvous", "spectral.v1.RunHistory", "spectral.v1.Sweeps", "spectral.v1.Workers"];
 
     [Fact]
     public async Task ServerReflection_NoCredentials_ListsAndDescribesEveryService()

@@ -18,7 +18,7 @@ public class ContractsAssemblyTests
         // A generated service class: static, with the service's descriptor (the *Reflection classes hold file descriptors).
         var services = Shared.GetTypes().Where(t => t.IsAbstract && t.IsSealed && t.GetProperty("Descriptor")?.PropertyType == typeof(ServiceDescriptor)).ToList();
 
-        Assert.Equal(["Jobs", "Rendezvous", "RunHistory", "Workers"], services.Select(s => s.Name).Order());
+        Assert.Equal(["Jobs", "Rendezvous", "RunHistory", "Sweeps", "Workers"], services.Select(s => s.Name).Order());
         Assert.All(services, s => Assert.Contains(s.GetNestedTypes(), n => n.Name == s.Name + "Client"));
         Assert.DoesNotContain(Shared.GetTypes(), t => t.IsDefined(typeof(BindServiceMethodAttribute), inherit: false));
     }

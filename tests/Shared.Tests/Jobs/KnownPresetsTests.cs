@@ -11,7 +11,7 @@ public class KnownPresetsTests
 
         foreach (var family in families)
             Assert.All(new[] { "ldm-", "lite-ldm-", "sd-" }, prefix => Assert.True(KnownPresets.Contains(prefix + family)));
-        Assert.Equal(18, KnownPresets.All.Count);
+        Assert.Equal(21, KnownPresets.All.Count);
         Assert.Equal(KnownPresets.All.Count, KnownPresets.All.Distinct().Count());
     }
 
