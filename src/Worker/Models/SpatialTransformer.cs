@@ -17,14 +17,15 @@ public sealed class SpatialTransformer : nn.Module<Tensor, Tensor?, Tensor>, ICo
     readonly Conv2d proj_out;
     readonly long contextRows;
 
-    public SpatialTransformer(long channels, long heads, long headChannels, int depth, long? contextDim, int normGroups = 32) : base(nameof(SpatialTransformer))
+    /// <param name="contextRows">context rows L the MAC count assumes (1 for a class embedding, 77 for a CompVis caption).</param>
+    public SpatialTransformer(long channels, long heads, long headChannels, int depth, long? contextDim, int normGroups = 32, long contextRows = 1) : base(nameof(SpatialTransformer))
     {
         var inner = heads * headChannels;
         norm = Normalization.GroupNorm(channels, normGroups, eps: 1e-6);
         proj_in = nn.Conv2d(channels, inner, 1);
         transformer_blocks = nn.ModuleList(Enumerable.Range(0, depth).Select(_ => new BasicTransformerBlock(inner, heads, headChannels, contextDim)).ToArray());
         proj_out = TimestepEmbedding.ZeroModule(nn.Conv2d(inner, channels, 1));
-        contextRows = contextDim is null ? -1 : 1; // a class embedding is one context token
+        this.contextRows = contextDim is null ? -1 : contextRows;
         RegisterComponents();
     }
 
