@@ -2,6 +2,7 @@ using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Jobs;
 using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Torch;
+using SpectralDiffusion.Worker.Training;
 using static TorchSharp.torch;
 
 namespace SpectralDiffusion.Worker.Tests.Models;
@@ -144,9 +145,9 @@ public class ConditioningTests
         using var model = TextModel();
         Assert.Contains("null_context", model.named_parameters().Select(p => p.name));
         var before = model.NullContext!.detach().clone();
-        using var objective = new Training.DdpmObjective(model, NoiseSchedule.LdmLinear());
-        using var trainer = new Training.DiffusionTrainer(objective, NoiseSchedule.LdmLinear(),
-            new Training.TrainerOptions { Steps = 2, BatchSize = 2, LogEvery = 1, LearningRate = 1e-2, ConditionDropout = 1.0 });
+        using var objective = new DdpmObjective(model, NoiseSchedule.LdmLinear());
+        using var trainer = new DiffusionTrainer(objective, NoiseSchedule.LdmLinear(),
+            new TrainerOptions { Steps = 2, BatchSize = 2, LogEvery = 1, LearningRate = 1e-2, ConditionDropout = 1.0 });
 
         trainer.TrainStep(rand(2, 3, 32, 32) * 2 - 1, Conditioning.Text(randn(2, 8, 32)));
 
