@@ -1,9 +1,7 @@
 using SpectralDiffusion.EndToEnd.Tests.Infrastructure;
 using SpectralDiffusion.Shared.Contracts.V1;
-using SpectralDiffusion.Worker.Data;
-using SpectralDiffusion.Worker.Models;
+using SpectralDiffusion.Worker.Tests.TestSupport;
 using Xunit.Abstractions;
-using static TorchSharp.torch;
 
 namespace SpectralDiffusion.EndToEnd.Tests.Pipeline;
 
@@ -18,7 +16,8 @@ public class TextPipelineTests(ITestOutputHelper output)
     public async Task TextTeacherThenStudentThenGuidedEvaluation_TwoWorkers_RecordsTheStudentsEvaluation()
     {
         await using var cluster = await LocalCluster.StartAsync(output);
-        WriteCaptionedImages(cluster.Root, count: 16);
+        Worker.Torch.TorchRuntime.EnsureLoaded();
+        CaptionedFolder.Write(cluster.Root, count: 16, size: 32, tokens: 8, width: 32);   // root/images and root/captions
         cluster.StartWorker("worker-a");
         cluster.StartWorker("worker-b");
 
@@ -53,16 +52,5 @@ public class TextPipelineTests(ITestOutputHelper output)
         spec.Type = type;
         spec.Dataset = new DatasetSpec { ImageFolder = new ImageFolderDataset { Path = "images", CaptionEmbeddings = "captions" }, ImageSize = 32 };
         return spec;
-    }
-
-    /// <summary>Procedural PNGs under root/images and one random 8×32 caption embedding each under root/captions.</summary>
-    static void WriteCaptionedImages(string root, int count)
-    {
-        Worker.Torch.TorchRuntime.EnsureLoaded();
-        var paths = ImageFiles.SavePngs(new ProceduralTextureDataset(count, 32, seed: 2).GetRange(0, count), Path.Combine(root, "images"));
-        using var generator = new Generator(17);
-        Directory.CreateDirectory(Path.Combine(root, "captions"));
-        foreach (var path in paths)
-            ContextFile.Write(Path.Combine(root, "captions", Path.GetFileNameWithoutExtension(path) + ".safetensors"), randn([8, 32], generator: generator));
     }
 }
