@@ -1,3 +1,4 @@
+using SpectralDiffusion.Worker.Models;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -100,7 +101,7 @@ public static class PeerDistillStepBenchmark
         for (var i = 0; i < steps; i++)
         {
             var watch = Stopwatch.StartNew();
-            pair.Trainer.TrainStep(pair.Images, null);
+            pair.Trainer.TrainStep(pair.Images, Conditioning.None);
             seconds.Add(watch.Elapsed.TotalSeconds);
         }
         return seconds;

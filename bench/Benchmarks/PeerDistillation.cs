@@ -57,7 +57,7 @@ public sealed class PeerDistillation : IDisposable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        return Objective.Loss(Images, null, CheckTimesteps, CheckNoise).ToDictionary(l => l.Key, l => (double)l.Value.item<float>());
+        return Objective.Loss(Images, Conditioning.None, CheckTimesteps, CheckNoise).ToDictionary(l => l.Key, l => (double)l.Value.item<float>());
     }
 
     /// <summary>Writes teacher.*, student.*, aligners.* (CompVis names) and the check input for distill_step.py --weights.</summary>

@@ -32,7 +32,7 @@ public static class TrainingMemoryBenchmark
         var allocatedBefore = GC.GetTotalAllocatedBytes();
         for (var step = 1; step <= steps; step++)
         {
-            trainer.TrainStep(images, null);
+            trainer.TrainStep(images, Conditioning.None);
             if (step % interval != 0) continue;
             using var process = Process.GetCurrentProcess();
             last = process.WorkingSet64;

@@ -56,6 +56,7 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
         ValidateOptimizer(spec, Fail);
         ValidateDistillation(spec, Fail);
         ValidateEvaluation(spec, Fail);
+        ValidateConditioning(spec, Fail);
         foreach (var (field, path, _) in SpecPathRules.PathFields(spec))
             if (pathRules.Check(path) is { } reason) Fail(field, reason);
         return violations;
@@ -112,6 +113,23 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
             fail("dataset.procedural.count", $"is {procedural.Count}; must be positive");
         if (dataset.ImageFolder is { } folder && string.IsNullOrWhiteSpace(folder.Path))
             fail("dataset.image_folder.path", "is required (a folder every worker can read)");
+        if (spec.Model is not null && KnownPresets.Contains(spec.Model.Preset) && KnownPresets.Shape(spec.Model.Preset).TextContextDim is > 0 and var width
+            && dataset.ImageFolder is not { CaptionEmbeddings.Length: > 0 })
+            fail("dataset.image_folder.caption_embeddings", $"preset '{spec.Model.Preset}' is text-conditional: pair every image with an (L, {width}) " +
+                 "caption embedding (an image_folder with caption_embeddings; docs/text-conditioning.md)");
+    }
+
+    static void ValidateConditioning(JobSpec spec, Action<string, string> fail)
+    {
+        if (spec.Conditioning is not { } conditioning) return;
+        if (conditioning.HasDropout && !(conditioning.Dropout is >= 0 and <= 1))
+            fail("conditioning.dropout", $"is {conditioning.Dropout}; must be between 0 and 1");
+        var text = spec.Model is not null && KnownPresets.Contains(spec.Model.Preset) && KnownPresets.Shape(spec.Model.Preset).TextContextDim > 0;
+        if (!text && spec.Model is not null && KnownPresets.Contains(spec.Model.Preset))
+        {
+            if (conditioning.NullContext.Length > 0) fail("conditioning.null_context", $"preset '{spec.Model.Preset}' reads no captions; a null context is for text presets");
+            if (conditioning.Context.Length > 0) fail("conditioning.context", $"preset '{spec.Model.Preset}' reads no captions; a sampling context is for text presets");
+        }
     }
 
     static void ValidateSchedule(JobSpec spec, Action<string, string> fail)

@@ -5,7 +5,8 @@ namespace SpectralDiffusion.Shared.Jobs;
 
 /// <summary>
 /// Which files and folders a job spec may name (<c>model.checkpoint</c>, <c>teacher.checkpoint</c>,
-/// <c>dataset.image_folder.path</c>, <c>evaluation.inception_weights</c>) and where a worker finds them:
+/// <c>dataset.image_folder.path</c> and <c>.caption_embeddings</c>, <c>evaluation.inception_weights</c>, <c>conditioning.null_context</c>
+/// and <c>conditioning.context</c>) and where a worker finds them:
 /// <list type="bullet">
 /// <item><c>job:&lt;id&gt;</c> or <c>artifact:&lt;sha256&gt;</c> (checkpoints): stored by the orchestrator;</item>
 /// <item>a relative path: resolved by each worker under its data root (<c>--data-root</c>), never climbing out of it;</item>
@@ -69,8 +70,14 @@ public sealed partial class SpecPathRules
                 yield return (field, model.Checkpoint, value => model.Checkpoint = value);
         if (spec.Dataset?.ImageFolder is { Path.Length: > 0 } folder)
             yield return ("dataset.image_folder.path", folder.Path, value => folder.Path = value);
+        if (spec.Dataset?.ImageFolder is { CaptionEmbeddings.Length: > 0 } captioned)
+            yield return ("dataset.image_folder.caption_embeddings", captioned.CaptionEmbeddings, value => captioned.CaptionEmbeddings = value);
         if (spec.Evaluation is { InceptionWeights.Length: > 0 } evaluation)
             yield return ("evaluation.inception_weights", evaluation.InceptionWeights, value => evaluation.InceptionWeights = value);
+        if (spec.Conditioning is { NullContext.Length: > 0 } nullContext)
+            yield return ("conditioning.null_context", nullContext.NullContext, value => nullContext.NullContext = value);
+        if (spec.Conditioning is { Context.Length: > 0 } context)
+            yield return ("conditioning.context", context.Context, value => context.Context = value);
     }
 
     /// <summary>"s3:", "http:", "jobs:" …: something that looks like a reference scheme (job: and artifact: are parsed before paths).</summary>

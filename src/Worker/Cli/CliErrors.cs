@@ -13,7 +13,7 @@ public static class CliErrors
             action();
             return 0;
         }
-        catch (Exception e) when (e is ArgumentException or CheckpointFormatException or StateDictMismatchException or TorchLoadException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ArgumentException or CheckpointFormatException or StateDictMismatchException or TorchLoadException or IOException or InvalidDataException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;

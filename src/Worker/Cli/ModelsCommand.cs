@@ -11,7 +11,8 @@ public static class ModelsCommand
     public static Command Create()
     {
         var json = new Option<bool>("--json") { Description = "Print a JSON array of {preset, params, macs, ...} instead of a table." };
-        var command = new Command("models", "List the UNet presets with their parameter and MAC counts (ptflops convention, batch 1) and the paper's figures.");
+        var command = new Command("models", "List the UNet presets with their parameter and MAC counts (ptflops convention, batch 1) and the paper's figures; " +
+                                            "parameters with and without the conditioning embeddings (the paper counts without).");
         command.Options.Add(json);
         command.SetAction(parse =>
         {
@@ -34,7 +35,7 @@ public static class ModelsCommand
     {
         var rows = summaries.Select(s => new
         {
-            preset = s.Preset, @params = s.Params, macs = s.Macs, input = $"{s.ImageSize}x{s.ImageSize}x{s.InChannels}",
+            preset = s.Preset, @params = s.Params, params_with_embeddings = s.ParamsWithEmbeddings, macs = s.Macs, input = $"{s.ImageSize}x{s.ImageSize}x{s.InChannels}",
             paper_params = s.PaperParams, paper_macs = s.PaperMacs, params_ratio = s.ParamsRatio, macs_ratio = s.MacsRatio,
         });
         Console.WriteLine(JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
@@ -42,10 +43,12 @@ public static class ModelsCommand
 
     static void PrintTable(IEnumerable<ModelSummary> summaries)
     {
-        Console.WriteLine($"{"preset",-20} {"input",-10} {"params",12} {"paper",8} {"ratio",6} {"MACs",10} {"paper",8} {"ratio",6}");
+        Console.WriteLine($"{"preset",-20} {"input",-10} {"params",12} {"+embedder",12} {"paper",8} {"ratio",6} {"MACs",10} {"paper",8} {"ratio",6}");
         foreach (var s in summaries)
-            Console.WriteLine($"{s.Preset,-20} {$"{s.ImageSize}x{s.ImageSize}x{s.InChannels}",-10} {s.Params / 1e6,11:F3}M {Figure(s.PaperParams, 1e6, "M"),8} {Ratio(s.ParamsRatio),6} " +
-                              $"{s.Macs / 1e9,9:F3}G {Figure(s.PaperMacs, 1e9, "G"),8} {Ratio(s.MacsRatio),6}");
+            Console.WriteLine($"{s.Preset,-20} {$"{s.ImageSize}x{s.ImageSize}x{s.InChannels}",-10} {s.Params / 1e6,11:F3}M {s.ParamsWithEmbeddings / 1e6,11:F3}M " +
+                              $"{Figure(s.PaperParams, 1e6, "M"),8} {Ratio(s.ParamsRatio),6} {s.Macs / 1e9,9:F3}G {Figure(s.PaperMacs, 1e9, "G"),8} {Ratio(s.MacsRatio),6}");
+        Console.WriteLine($"params: without the conditioning embeddings; +embedder: with the class embedder and any learned null context. " +
+                          $"The ratios use params: {ModelSummary.PaperConvention}.");
     }
 
     static string Figure(double? value, double unit, string suffix) => value is double v ? $"{v / unit:F1}{suffix}" : "-";

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SpectralDiffusion.Worker.Data;
 using SpectralDiffusion.Worker.Diffusion;
+using SpectralDiffusion.Worker.Jobs;
 using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Torch;
 using static TorchSharp.torch;
@@ -19,14 +20,16 @@ public static class SampleCommand
         var sampler = new Option<string>("--sampler") { Description = "ddim or ddpm.", DefaultValueFactory = _ => "ddim" };
         var steps = new Option<int>("--steps") { Description = "DDIM steps (uniform timesteps).", DefaultValueFactory = _ => 200 };
         var eta = new Option<double>("--eta") { Description = "DDIM eta (0 = deterministic).", DefaultValueFactory = _ => 0.0 };
-        var guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance scale (class-conditional models)." };
+        var guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance scale (class-conditional and text models)." };
+        var context = new Option<string?>("--context") { Description = "Caption embeddings for a text model: safetensors (L, D) for every image or (N, L, D) cycled (docs/text-conditioning.md)." };
+        var nullContext = new Option<string?>("--null-context") { Description = "The empty-prompt embedding (L, D) for --guidance with a text model that has no learned null context." };
         var label = new Option<int?>("--class") { Description = "Class of every image (class-conditional models; default: random classes)." };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "Images per forward pass.", DefaultValueFactory = _ => 16 };
         var output = new Option<string>("--out") { Description = "Output folder for sample-*.png and grid.png.", Required = true };
         var noClip = new Option<bool>("--no-clip") { Description = "Do not clip the predicted x0 to [-1, 1] (latent-space models)." };
         var command = new Command("sample", "Generate images from a trained model (PNG files and a grid) with progress.");
-        foreach (var option in new Option[] { checkpoint, preset, ema, count, sampler, steps, eta, guidance, label, seed, batch, output, noClip })
+        foreach (var option in new Option[] { checkpoint, preset, ema, count, sampler, steps, eta, guidance, context, nullContext, label, seed, batch, output, noClip })
             command.Options.Add(option);
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -43,12 +46,16 @@ public static class SampleCommand
             var schedule = NoiseSchedule.LdmLinear();
             var ddim = kind == "ddim" ? new DdimSampler(schedule, parse.GetValue(steps), parse.GetValue(eta)) : null;
             var ddpm = kind == "ddpm" ? new DdpmSampler(schedule) : null;
-            ClassifierFreeGuidance? cfg = null;
-            if (parse.GetValue(guidance) is double scale)
-                cfg = config is { NumClasses: int classes, NullClass: true }
-                    ? new ClassifierFreeGuidance(scale, classes)
-                    : throw new ArgumentException("--guidance needs a class-conditional model with a null class");
-            Denoiser denoiser = (x, t, y) => model.forward(x, t, y);
+            if (!config.IsTextConditional && (parse.GetValue(context) ?? parse.GetValue(nullContext)) is not null)
+                throw new ArgumentException("--context and --null-context are for text-conditional models; this one reads no captions");
+            if (config.IsTextConditional && parse.GetValue(label) is not null) throw new ArgumentException("--class is for class-conditional models; a text model takes --context");
+            using var captions = config.IsTextConditional
+                ? ContextFile.Read(parse.GetValue(context) ?? throw new ArgumentException($"--context: this model is text-conditional (context_dim {config.ContextDim}); give a caption embedding file"),
+                    "--context", config.ContextDim!.Value) is var read && read.dim() == 2 ? read.unsqueeze(0) : read
+                : null;
+            using var suppliedNull = parse.GetValue(nullContext) is { } nullPath ? ContextFile.Read(nullPath, "--null-context", config.ContextDim!.Value, allowBatch: false) : null;
+            var cfg = parse.GetValue(guidance) is double scale ? ConditioningInputs.Guidance(model, scale, suppliedNull, "--guidance", "--null-context") : null;
+            Denoiser denoiser = (x, t, c) => model.forward(x, t, c);
             var output_ = parse.GetValue(output)!;
             var progress = new ConsoleProgress("sample", "images");
             var all = new List<Tensor>();
@@ -56,16 +63,15 @@ public static class SampleCommand
             for (var done = 0; done < total; done += perBatch)
             {
                 var n = Math.Min(perBatch, total - done);
-                Tensor? labels = null;
-                if (config.NumClasses is int k)
-                    labels = parse.GetValue(label) is int fixedClass
-                        ? (fixedClass >= 0 && fixedClass < k ? full(n, fixedClass, ScalarType.Int64) : throw new ArgumentException($"--class must be in [0, {k})"))
-                        : randint(0, k, new long[] { n }, dtype: ScalarType.Int64, generator: generator);
+                var conditioning = config.NumClasses is int k && parse.GetValue(label) is int fixedClass
+                    ? (fixedClass >= 0 && fixedClass < k ? Conditioning.Classes(full(n, fixedClass, ScalarType.Int64))
+                        : throw new ArgumentException($"--class {fixedClass} is outside the class embedder's classes [0, {k})"))
+                    : ConditioningInputs.ForSamples(config, done, n, generator, captions);
                 long[] shape = [n, config.InChannels, config.ImageSize, config.ImageSize];
                 var clip = !parse.GetValue(noClip);
                 var samples = ddim is not null
-                    ? ddim.Sample(denoiser, shape, generator, labels, cfg, clip)
-                    : ddpm!.Sample(denoiser, shape, generator, labels, cfg, clip);
+                    ? ddim.Sample(denoiser, shape, generator, conditioning, cfg, clip)
+                    : ddpm!.Sample(denoiser, shape, generator, conditioning, cfg, clip);
                 ImageFiles.SavePngs(samples, output_, startIndex: done);
                 all.Add(samples);
                 progress.Report(done + n, total);

@@ -4,11 +4,13 @@ using static TorchSharp.torch;
 namespace SpectralDiffusion.Worker.Data;
 
 /// <summary>
-/// A batch decoded into host memory (float CHW pixels in [−1, 1] and labels), built off the training thread.
-/// Turn it into tensors on the training thread, inside its dispose scope.
+/// A batch decoded into host memory (float CHW pixels in [−1, 1], labels and, for captioned datasets, the caption
+/// embeddings), built off the training thread. Turn it into tensors on the training thread, inside its dispose scope.
 /// </summary>
 /// <param name="ResumeState">The sampler state just after this batch: save it to resume with the batch that follows.</param>
-public sealed record HostBatch(float[] Pixels, long[] Labels, int[] Indices, ImageShape Shape, SamplerState ResumeState)
+/// <param name="Contexts">B·L·D caption embedding floats, or null for a dataset without captions.</param>
+public sealed record HostBatch(float[] Pixels, long[] Labels, int[] Indices, ImageShape Shape, SamplerState ResumeState,
+    float[]? Contexts = null, int ContextTokens = 0, int ContextDim = 0)
 {
     public int Count => Indices.Length;
 
@@ -21,4 +23,12 @@ public sealed record HostBatch(float[] Pixels, long[] Labels, int[] Indices, Ima
 
     /// <summary>(B) int64 class labels.</summary>
     public Tensor ClassLabels(Device? device = null) => tensor(Labels, [Count], device: device);
+
+    /// <summary>(B, L, D) float32 caption embeddings.</summary>
+    public Tensor Context(Device? device = null)
+    {
+        if (Contexts is null) throw new InvalidOperationException("this batch comes from a dataset without caption embeddings");
+        var context = tensor(Contexts, [Count, ContextTokens, ContextDim]);
+        return device is null || device.type == DeviceType.CPU ? context : context.to(device);
+    }
 }

@@ -72,13 +72,17 @@ public sealed class PrefetchingLoader : IDisposable
         var shape = dataset.Shape;
         var pixels = new float[indices.Length * shape.Length];
         var labels = new long[indices.Length];
+        var captioned = dataset as ICaptionedDataset;
+        var contextLength = captioned is null ? 0 : captioned.ContextTokens * captioned.ContextDim;
+        var contexts = captioned is null ? null : new float[indices.Length * contextLength];
         for (var i = 0; i < indices.Length; i++)
         {
             var image = pixels.AsSpan(i * shape.Length, shape.Length);
             labels[i] = dataset.Read(indices[i], image);
+            captioned?.ReadContext(indices[i], contexts.AsSpan(i * contextLength, contextLength));
             if (randomHorizontalFlip && (SeedMixer.Mix(flipSeed, epoch, indices[i]) & 1) == 1) ImagePixels.FlipHorizontally(image, shape);
         }
-        return new HostBatch(pixels, labels, indices, shape, resumeState);
+        return new HostBatch(pixels, labels, indices, shape, resumeState, contexts, captioned?.ContextTokens ?? 0, captioned?.ContextDim ?? 0);
     }
 
     public void Dispose()

@@ -1,4 +1,5 @@
 using TorchSharp;
+using SpectralDiffusion.Worker.Models;
 using static TorchSharp.torch;
 
 namespace SpectralDiffusion.Worker.Diffusion;
@@ -42,7 +43,7 @@ public sealed class DdimSampler
     /// Runs the reverse process from x_T ~ N(0, I) (or <paramref name="xT"/>) and returns x_0.
     /// <paramref name="clipDenoised"/> clamps x̂_0 to [−1, 1] and recomputes ε from it (needed in pixel space, off in latent space).
     /// </summary>
-    public Tensor Sample(Denoiser denoiser, long[] shape, Generator? generator = null, Tensor? classLabels = null,
+    public Tensor Sample(Denoiser denoiser, long[] shape, Generator? generator = null, Conditioning? conditioning = null,
         ClassifierFreeGuidance? guidance = null, bool clipDenoised = false, Tensor? xT = null, DenoisingStepCallback? onStep = null)
     {
         var noisiestFirst = timesteps.Reverse().ToArray();
@@ -51,7 +52,7 @@ public sealed class DdimSampler
             var index = timesteps.Length - 1 - step;
             var noise = sigmas[index] > 0 ? randn(x.shape, generator: generator, device: x.device) : null;
             return Step(x, eps, index, noise, clipDenoised).Previous;
-        }, generator, classLabels, guidance, xT, onStep);
+        }, generator, conditioning, guidance, xT, onStep);
     }
 
     /// <summary>

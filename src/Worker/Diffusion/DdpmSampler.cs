@@ -1,4 +1,5 @@
 using TorchSharp;
+using SpectralDiffusion.Worker.Models;
 using static TorchSharp.torch;
 
 namespace SpectralDiffusion.Worker.Diffusion;
@@ -11,7 +12,7 @@ public sealed class DdpmSampler(NoiseSchedule schedule)
 {
     public NoiseSchedule Schedule => schedule;
 
-    public Tensor Sample(Denoiser denoiser, long[] shape, Generator? generator = null, Tensor? classLabels = null,
+    public Tensor Sample(Denoiser denoiser, long[] shape, Generator? generator = null, Conditioning? conditioning = null,
         ClassifierFreeGuidance? guidance = null, bool clipDenoised = false, Tensor? xT = null, DenoisingStepCallback? onStep = null)
     {
         var noisiestFirst = Enumerable.Range(0, schedule.Timesteps).Reverse().ToArray();
@@ -19,7 +20,7 @@ public sealed class DdpmSampler(NoiseSchedule schedule)
         {
             var noise = noisiestFirst[step] > 0 ? randn(x.shape, generator: generator, device: x.device) : null;
             return Step(x, t, eps, noise, clipDenoised);
-        }, generator, classLabels, guidance, xT, onStep);
+        }, generator, conditioning, guidance, xT, onStep);
     }
 
     /// <summary>One ancestral step: x_{t−1} = μ̃(x̂_0, x_t) + exp(½ log β̃_t) z, with z = 0 at t = 0.</summary>

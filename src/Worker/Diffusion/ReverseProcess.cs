@@ -1,18 +1,20 @@
+using SpectralDiffusion.Worker.Models;
 using static TorchSharp.torch;
 
 namespace SpectralDiffusion.Worker.Diffusion;
 
-/// <summary>The loop both samplers share: x_T ~ N(0, I), then for each timestep (noisiest first) ε̂ = network(x_t, t[, y]) and one update.</summary>
+/// <summary>The loop both samplers share: x_T ~ N(0, I), then for each timestep (noisiest first) ε̂ = network(x_t, t, c) and one update.</summary>
 static class ReverseProcess
 {
     /// <param name="update">Computes the next, less noisy x from (x_t, t, ε̂, step index).</param>
     public static Tensor Run(Denoiser denoiser, long[] shape, IReadOnlyList<int> timestepsNoisiestFirst, Func<Tensor, Tensor, Tensor, int, Tensor> update,
-        Generator? generator, Tensor? classLabels, ClassifierFreeGuidance? guidance, Tensor? xT, DenoisingStepCallback? onStep)
+        Generator? generator, Conditioning? conditioning, ClassifierFreeGuidance? guidance, Tensor? xT, DenoisingStepCallback? onStep)
     {
-        if (guidance is not null && classLabels is null)
-            throw new ArgumentException("classifier-free guidance needs class labels", nameof(classLabels));
+        conditioning ??= Conditioning.None;
+        if (guidance is not null && conditioning.IsNone)
+            throw new ArgumentException("classifier-free guidance needs a condition (class labels or a caption context)", nameof(conditioning));
         using var _ = no_grad();
-        var x = xT ?? randn(shape, generator: generator, device: classLabels?.device ?? CPU);
+        var x = xT ?? randn(shape, generator: generator, device: (conditioning.ClassLabels ?? conditioning.Context)?.device ?? CPU);
         for (var step = 0; step < timestepsNoisiestFirst.Count; step++)
         {
             using var scope = NewDisposeScope();
@@ -22,8 +24,8 @@ static class ReverseProcess
             {
                 var t = full([current.shape[0]], timestepsNoisiestFirst[index], ScalarType.Int64, device: current.device);
                 var eps = guidance is null || guidance.Scale == 1.0
-                    ? denoiser(current, t, classLabels)
-                    : guidance.PredictNoise(denoiser, current, t, classLabels!);
+                    ? denoiser(current, t, conditioning)
+                    : guidance.PredictNoise(denoiser, current, t, conditioning);
                 return update(current, t, eps, index);
             }).MoveToOuterDisposeScope();
             if (!ReferenceEquals(x, xT)) x.Dispose();   // free the previous x_t, unless it is the caller's own x_T

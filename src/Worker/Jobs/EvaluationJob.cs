@@ -24,11 +24,13 @@ public static class EvaluationJob
                       ?? throw new ArgumentException("model.checkpoint: an evaluate job needs trained weights (job:<id>, artifact:<sha256> or a path)");
         using var model = ModelLoader.Load(spec.Model, weights, spec.Schedule.Seed);
         model.eval();
-        var real = DatasetFactory.Create(spec.Dataset, model.Config.ImageSize, model.Config.NumClasses ?? 0, host.Log);
-        Evaluate(spec, model, real, host);
+        var real = DatasetFactory.Create(spec.Dataset, model.Config.ImageSize, model.Config.NumClasses ?? 0, host.Log, ConditioningInputs.TextContextDim(model.Config));
+        using var nullContext = ConditioningInputs.NullContext(spec, model.Config);
+        Evaluate(spec, model, real, host, nullContext);
     }
 
-    public static EvaluationOutcome? Evaluate(JobSpec spec, UNetModel model, IImageDataset real, IJobHost host)
+    /// <param name="suppliedNullContext">the empty-prompt embedding named by conditioning.null_context (text models without a learned one).</param>
+    public static EvaluationOutcome? Evaluate(JobSpec spec, UNetModel model, IImageDataset real, IJobHost host, Tensor? suppliedNullContext = null)
     {
         var evaluation = spec.Evaluation;
         var total = evaluation.NumSamples;
@@ -36,8 +38,9 @@ public static class EvaluationJob
         var batchSize = Math.Max(1, spec.Schedule.BatchSize);
         var sampler = new DdimSampler(NoiseSchedule.LdmLinear(), evaluation.DdimSteps > 0 ? evaluation.DdimSteps : 200, evaluation.Eta);
         var config = model.Config;
-        var guidance = evaluation.HasGuidanceScale && config is { NumClasses: int classes, NullClass: true }
-            ? new ClassifierFreeGuidance(evaluation.GuidanceScale, classes) : null;
+        var guidance = evaluation.HasGuidanceScale && (config.IsTextConditional || config is { NumClasses: not null, NullClass: true })
+            ? ConditioningInputs.Guidance(model, evaluation.GuidanceScale, suppliedNullContext, "evaluation.guidance_scale", "conditioning.null_context") : null;
+        using var captions = ConditioningInputs.SamplingCaptions(spec, config, real, total);
         var inception = evaluation.InceptionWeights.Length > 0 ? InceptionWeights.Load(evaluation.InceptionWeights) : null;
         var fid = inception is null ? null : new FidCalculator(inception, batchSize: 32);
 
@@ -49,10 +52,10 @@ public static class EvaluationJob
         initial?.eval();
         var recordingGates = false;
         Tensor? grid = null;
-        Denoiser denoiser = (x, t, y) =>
+        Denoiser denoiser = (x, t, c) =>
         {
-            var eps = model.forward(x, t, y);
-            if (recordingGates) initial!.forward(x, t, y).Dispose();
+            var eps = model.forward(x, t, c);
+            if (recordingGates) initial!.forward(x, t, c).Dispose();
             return eps;
         };
         model.eval();
@@ -61,9 +64,9 @@ public static class EvaluationJob
             var n = Math.Min(batchSize, count - done);
             using var scope = NewDisposeScope();
             using var generator = new Generator((ulong)DiffusionTrainer.StepSeed(spec.Schedule.Seed ^ 0x5A5A, start + done));
-            var labels = config.NumClasses is int k ? randint(0, k, new long[] { n }, dtype: ScalarType.Int64, generator: generator) : null;
+            var conditioning = ConditioningInputs.ForSamples(config, start + done, n, generator, captions);
             recordingGates = done == 0 && initial is not null;
-            var samples = sampler.Sample(denoiser, new long[] { n, config.InChannels, config.ImageSize, config.ImageSize }, generator, labels, guidance,
+            var samples = sampler.Sample(denoiser, new long[] { n, config.InChannels, config.ImageSize, config.ImageSize }, generator, conditioning, guidance,
                 clipDenoised: true, onStep: recordingGates ? (step, _) => gateSeries.Add((step, MeanGatePerBand(model), MeanGatePerBand(initial!))) : null);
             recordingGates = false;
             generatedSpectrum.Add(samples);

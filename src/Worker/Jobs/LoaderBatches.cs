@@ -1,4 +1,5 @@
 using SpectralDiffusion.Worker.Data;
+using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Training;
 using static TorchSharp.torch;
 
@@ -11,9 +12,10 @@ namespace SpectralDiffusion.Worker.Jobs;
 public sealed class LoaderBatches : ITrainingBatches
 {
     readonly PrefetchingLoader loader;
-    readonly bool conditional;
+    readonly UNetConfig model;
 
-    public LoaderBatches(IImageDataset dataset, int batchSize, long seed, int worldSize, int rank, long startStep, bool horizontalFlip, bool conditional)
+    /// <param name="model">the model trained: its conditioning (none, class labels or captions) decides what each batch carries.</param>
+    public LoaderBatches(IImageDataset dataset, int batchSize, long seed, int worldSize, int rank, long startStep, bool horizontalFlip, UNetConfig model)
     {
         var batchesPerEpoch = dataset.Count / (batchSize * worldSize);
         if (batchesPerEpoch < 1)
@@ -21,13 +23,18 @@ public sealed class LoaderBatches : ITrainingBatches
         var state = new SamplerState((int)(startStep / batchesPerEpoch), (int)(startStep % batchesPerEpoch));
         var sampler = new ShardedBatchSampler(dataset.Count, batchSize, (int)seed, worldSize, rank, state);
         loader = new PrefetchingLoader(dataset, sampler, prefetch: 2, randomHorizontalFlip: horizontalFlip, flipSeed: (int)seed);
-        this.conditional = conditional;
+        if (model.IsTextConditional && dataset is not ICaptionedDataset)
+            throw new ArgumentException("dataset.image_folder.caption_embeddings: this text-conditional model needs a caption embedding for every image");
+        this.model = model;
     }
 
-    public (Tensor Images, Tensor? Labels) Next()
+    public (Tensor Images, Conditioning Conditioning) Next()
     {
         var batch = loader.Next();
-        return (batch.Images(), conditional ? batch.ClassLabels() : null);
+        var conditioning = model.IsTextConditional ? Conditioning.Text(batch.Context())
+            : model.NumClasses is not null ? Conditioning.Classes(batch.ClassLabels())
+            : Conditioning.None;
+        return (batch.Images(), conditioning);
     }
 
     public void Dispose() => loader.Dispose();

@@ -26,5 +26,6 @@ public static class ModelLoader
 
     static bool SameArchitecture(UNetConfig a, UNetConfig b) =>
         a.ModelChannels == b.ModelChannels && a.ChannelMult.SequenceEqual(b.ChannelMult) && a.NumResBlocks == b.NumResBlocks
-        && a.WaveletGating == b.WaveletGating && a.NumClasses == b.NumClasses && a.InChannels == b.InChannels;
+        && a.WaveletGating == b.WaveletGating && a.NumClasses == b.NumClasses && a.InChannels == b.InChannels
+        && a.ContextDim == b.ContextDim && a.LearnedNullContext == b.LearnedNullContext;
 }

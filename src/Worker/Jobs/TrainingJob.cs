@@ -23,8 +23,10 @@ public static class TrainingJob
         using var teacher = spec.Type == JobType.Distill ? LoadTeacher(spec, host) : null;
         using var objective = CreateObjective(spec, model, teacher, schedule);
         var dataParallel = host.Collective is { } collective ? new GradientSynchronizer(collective) : null;
-        var options = Options(spec, host);
-        using var trainer = new DiffusionTrainer(objective, schedule, options, dataParallel is null ? null : dataParallel.SynchronizeGradients);
+        var options = Options(spec, host) with { ConditionDropout = ConditioningInputs.Dropout(spec, model.Config) };
+        using var suppliedNullContext = ConditioningInputs.NullContext(spec, model.Config);
+        using var trainer = new DiffusionTrainer(objective, schedule, options, dataParallel is null ? null : dataParallel.SynchronizeGradients,
+            batch => model.Unconditional(batch, suppliedNullContext));
 
         var resume = host.ResumeState();
         if (resume is not null)
@@ -41,10 +43,10 @@ public static class TrainingJob
         host.Log.Information("Training {Type} {Preset}: {Steps} steps, batch {Batch} per rank x {World} ranks = {Effective}, lr {LearningRate}",
             spec.Type, spec.Model.Preset, options.Steps, options.BatchSize, options.WorldSize, options.BatchSize * options.WorldSize, options.LearningRate);
 
-        var dataset = DatasetFactory.Create(spec.Dataset, model.Config.ImageSize, model.Config.NumClasses ?? 0, host.Log);
+        var dataset = DatasetFactory.Create(spec.Dataset, model.Config.ImageSize, model.Config.NumClasses ?? 0, host.Log, ConditioningInputs.TextContextDim(model.Config));
         var observer = new HostTrainingObserver(host, spec);
         using (var batches = new LoaderBatches(dataset, options.BatchSize, seed, options.WorldSize, options.Rank, trainer.Step,
-                   spec.Dataset.HorizontalFlip, model.Config.NumClasses is not null))
+                   spec.Dataset.HorizontalFlip, model.Config))
             trainer.Run(batches, observer, host.Cancellation);
         if (host.Cancellation.IsCancellationRequested) return;
         if (host.Rank == 0 && observer.PlotLosses(Path.Combine(host.WorkDirectory, "losses.png")) is { } lossPlot)
@@ -59,7 +61,7 @@ public static class TrainingJob
             host.PublishModel(path);
         }
         if (spec.Evaluation is { NumSamples: > 0 })
-            EvaluationJob.Evaluate(spec, averaged, dataset, host);
+            EvaluationJob.Evaluate(spec, averaged, dataset, host, suppliedNullContext);
     }
 
     static UNetModel LoadTeacher(JobSpec spec, IJobHost host)

@@ -42,9 +42,12 @@ public static class CompVisCheckpoint
 
     /// <summary>The UNet's tensors under this code's names: the <c>model.diffusion_model.</c> prefix stripped (or the EMA copy
     /// mapped back onto <paramref name="ownNames"/>), plus the cin class embedder as <c>context_emb.weight</c>.</summary>
-    public static Dictionary<string, Tensor> ReadUNetStateDict(string path, IEnumerable<string> ownNames, bool ema = false)
+    public static Dictionary<string, Tensor> ReadUNetStateDict(string path, IEnumerable<string> ownNames, bool ema = false) =>
+        UNetStateDict(ReadRaw(path), path, ownNames, ema);
+
+    /// <summary>The mapping of <see cref="ReadUNetStateDict"/> applied to tensors already in memory (<paramref name="path"/> names their source in errors).</summary>
+    public static Dictionary<string, Tensor> UNetStateDict(IReadOnlyDictionary<string, Tensor> raw, string path, IEnumerable<string> ownNames, bool ema = false)
     {
-        var raw = ReadRaw(path);
         var result = new Dictionary<string, Tensor>();
         if (ema)
         {

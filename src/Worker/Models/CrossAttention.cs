@@ -11,7 +11,6 @@ public sealed class CrossAttention : nn.Module<Tensor, Tensor?, Tensor>
     readonly Linear to_k;
     readonly Linear to_v;
     readonly Sequential to_out;
-    readonly Linear outProjection;
     readonly long heads, headChannels;
 
     public CrossAttention(long queryDim, long? contextDim, long heads, long headChannels, double dropout = 0) : base(nameof(CrossAttention))
@@ -22,8 +21,9 @@ public sealed class CrossAttention : nn.Module<Tensor, Tensor?, Tensor>
         to_q = nn.Linear(queryDim, inner, hasBias: false);
         to_k = nn.Linear(context, inner, hasBias: false);
         to_v = nn.Linear(context, inner, hasBias: false);
-        outProjection = nn.Linear(inner, queryDim);
-        to_out = nn.Sequential(outProjection, nn.Dropout(dropout));
+        // No second field may hold the output Linear: TorchSharp registers every module field, and an alias would add
+        // extra state-dict keys (to_out.0 under another name) that break strict loading of CompVis checkpoints.
+        to_out = nn.Sequential(nn.Linear(inner, queryDim), nn.Dropout(dropout));
         register_module(nameof(to_q), to_q);
         register_module(nameof(to_k), to_k);
         register_module(nameof(to_v), to_v);
@@ -47,5 +47,5 @@ public sealed class CrossAttention : nn.Module<Tensor, Tensor?, Tensor>
 
     /// <summary>MACs of the four projections for <paramref name="queryRows"/> queries and <paramref name="contextRows"/> context rows.</summary>
     public long CountMacs(long queryRows, long contextRows) =>
-        MacRules.Linear(to_q, queryRows) + MacRules.Linear(to_k, contextRows) + MacRules.Linear(to_v, contextRows) + MacRules.Linear(outProjection, queryRows);
+        MacRules.Linear(to_q, queryRows) + MacRules.Linear(to_k, contextRows) + MacRules.Linear(to_v, contextRows) + MacRules.Linear((Linear)to_out.children().First(), queryRows);
 }

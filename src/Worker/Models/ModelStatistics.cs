@@ -9,6 +9,12 @@ public static class ModelStatistics
     /// <summary>The number of parameters of the instantiated module (trainable or not; buffers excluded).</summary>
     public static long CountParameters(nn.Module module) => module.parameters().Sum(p => p.numel());
 
+    /// <summary>Parameters of the conditioning embeddings a UNet carries here but CompVis keeps outside it: the class
+    /// embedder (<c>context_emb</c>, CompVis <c>cond_stage_model.embedding</c>) and a learned null context. The paper's
+    /// parameter counts leave them out.</summary>
+    public static long CountConditioningEmbeddingParameters(UNetModel model) =>
+        model.named_parameters().Where(p => p.name is "context_emb.weight" or "null_context").Sum(p => p.parameter.numel());
+
     /// <summary>Conv and linear multiply-adds (with bias adds) of one forward pass at batch 1 and height×width, the
     /// ptflops convention of the paper; attention matmuls and the fixed Haar filters are not counted. Computed by a
     /// shape walk over the instantiated blocks, without running the forward pass.</summary>

@@ -1,22 +1,31 @@
 namespace SpectralDiffusion.Worker.Models;
 
-/// <summary>The sizes the paper reports for a preset (Table 2: FFHQ and CelebA-HQ; Table 3: class-conditional ImageNet).</summary>
+/// <summary>The sizes the paper reports for a preset (Table 2: FFHQ and CelebA-HQ; Table 3: class-conditional ImageNet,
+/// counted without the class embedder; the text-to-image SD student's 77.6M).</summary>
 public static class PaperFigures
 {
     static readonly Dictionary<string, (double? Params, double? Macs)> Figures = new()
     {
         ["ldm-ffhq"] = (274.1e6, 96.1e9), ["lite-ldm-ffhq"] = (22.4e6, 7.9e9), ["sd-ffhq"] = (21.1e6, 6.7e9),
         ["ldm-celebahq"] = (274.1e6, 96.1e9), ["lite-ldm-celebahq"] = (22.4e6, 7.9e9), ["sd-celebahq"] = (21.1e6, 6.7e9),
-        ["cin-ldm"] = (400.9e6, null), ["cin-lite-ldm"] = (47.0e6, null), ["cin-sd"] = (45.4e6, null),
+        ["cin-ldm"] = (400.9e6, 99.8e9), ["cin-lite-ldm"] = (47.0e6, 11.1e9), ["cin-sd"] = (45.4e6, 9.9e9),
+        ["txt2img-sd"] = (77.6e6, null),
     };
 
     /// <summary>The paper's parameter and MAC counts, null where it gives none.</summary>
     public static (double? Params, double? Macs) For(string preset) => Figures.GetValueOrDefault(preset);
 }
 
-/// <summary>One preset's measured size next to the paper's (MACs at the preset's own latent size, batch 1).</summary>
-public sealed record ModelSummary(string Preset, long Params, long Macs, int ImageSize, int InChannels, double? PaperParams, double? PaperMacs)
+/// <summary>
+/// One preset's measured size next to the paper's (MACs at the preset's own latent size, batch 1). <see cref="Params"/> is
+/// the UNet without its conditioning embeddings (the CompVis class embedder, which lives outside the UNet there, and a
+/// learned null context): the convention of the paper's tables. <see cref="ParamsWithEmbeddings"/> counts everything.
+/// </summary>
+public sealed record ModelSummary(string Preset, long Params, long ParamsWithEmbeddings, long Macs, int ImageSize, int InChannels, double? PaperParams, double? PaperMacs)
 {
+    /// <summary>What the paper's parameter counts leave out: the class embedder (Table 3 counts the UNet alone).</summary>
+    public const string PaperConvention = "the paper counts the UNet without the class embedder (cond_stage_model) and without any null context";
+
     public double? ParamsRatio => PaperParams is double paper ? Params / paper : null;
     public double? MacsRatio => PaperMacs is double paper ? Macs / paper : null;
 
@@ -26,7 +35,8 @@ public sealed record ModelSummary(string Preset, long Params, long Macs, int Ima
         var config = UNetPresets.Get(preset);
         using var model = new UNetModel(config);
         var (paperParams, paperMacs) = PaperFigures.For(preset);
-        return new ModelSummary(preset, ModelStatistics.CountParameters(model), ModelStatistics.CountMacs(model, config.ImageSize, config.ImageSize),
-                                config.ImageSize, config.InChannels, paperParams, paperMacs);
+        var all = ModelStatistics.CountParameters(model);
+        return new ModelSummary(preset, all - ModelStatistics.CountConditioningEmbeddingParameters(model), all,
+                                ModelStatistics.CountMacs(model, config.ImageSize, config.ImageSize), config.ImageSize, config.InChannels, paperParams, paperMacs);
     }
 }

@@ -17,14 +17,15 @@ public sealed class SpatialTransformer : nn.Module<Tensor, Tensor?, Tensor>, ICo
     readonly Conv2d proj_out;
     readonly long contextRows;
 
-    public SpatialTransformer(long channels, long heads, long headChannels, int depth, long? contextDim, int normGroups = 32) : base(nameof(SpatialTransformer))
+    /// <param name="contextRows">context rows L the MAC count assumes (1 for a class embedding, 77 for a CompVis caption).</param>
+    public SpatialTransformer(long channels, long heads, long headChannels, int depth, long? contextDim, int normGroups = 32, long contextRows = 1) : base(nameof(SpatialTransformer))
     {
         var inner = heads * headChannels;
         norm = Normalization.GroupNorm(channels, normGroups, eps: 1e-6);
         proj_in = nn.Conv2d(channels, inner, 1);
         transformer_blocks = nn.ModuleList(Enumerable.Range(0, depth).Select(_ => new BasicTransformerBlock(inner, heads, headChannels, contextDim)).ToArray());
         proj_out = TimestepEmbedding.ZeroModule(nn.Conv2d(inner, channels, 1));
-        contextRows = contextDim is null ? -1 : 1; // a class embedding is one context token
+        this.contextRows = contextDim is null ? -1 : contextRows;
         RegisterComponents();
     }
 
@@ -78,25 +79,26 @@ public sealed class BasicTransformerBlock : nn.Module<Tensor, Tensor?, Tensor>
         attn1.CountMacs(tokens, tokens) + attn2.CountMacs(tokens, contextRows) + ff.CountMacs(tokens);
 }
 
-/// <summary>CompVis <c>FeedForward</c> with GEGLU: Linear(d, 2·4d) → x·GELU(gate) → Linear(4d, d).</summary>
+/// <summary>CompVis <c>FeedForward</c> with GEGLU: Linear(d, 2·4d) → x·GELU(gate) → Linear(4d, d). Only <c>net</c> is a
+/// field: an alias field of one of its layers would be registered too and add state-dict keys CompVis does not have.</summary>
 public sealed class FeedForward : nn.Module<Tensor, Tensor>
 {
     readonly Sequential net;
-    readonly Linear gegluProjection;
-    readonly Linear outProjection;
 
     public FeedForward(long dim, int mult = 4) : base(nameof(FeedForward))
     {
         var inner = dim * mult;
-        gegluProjection = nn.Linear(dim, inner * 2);
-        outProjection = nn.Linear(inner, dim);
-        net = nn.Sequential(("0", new Geglu(gegluProjection)), ("1", nn.Dropout(0)), ("2", outProjection));
-        register_module(nameof(net), net);
+        net = nn.Sequential(("0", new Geglu(nn.Linear(dim, inner * 2))), ("1", nn.Dropout(0)), ("2", nn.Linear(inner, dim)));
+        RegisterComponents();
     }
 
     public override Tensor forward(Tensor x) => net.forward(x);
 
-    public long CountMacs(long tokens) => MacRules.Linear(gegluProjection, tokens) + MacRules.Linear(outProjection, tokens);
+    public long CountMacs(long tokens)
+    {
+        var layers = net.children().ToArray();
+        return MacRules.Linear(((Geglu)layers[0]).Projection, tokens) + MacRules.Linear((Linear)layers[2], tokens);
+    }
 
     /// <summary>GEGLU: a projection split in two halves, x · GELU(gate).</summary>
     sealed class Geglu : nn.Module<Tensor, Tensor>
@@ -108,6 +110,8 @@ public sealed class FeedForward : nn.Module<Tensor, Tensor>
             this.proj = proj;
             RegisterComponents();
         }
+
+        public Linear Projection => proj;
 
         public override Tensor forward(Tensor x)
         {

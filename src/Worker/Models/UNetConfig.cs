@@ -38,6 +38,15 @@ public sealed record UNetConfig
     public int TransformerDepth { get; init; } = 1;
     /// <summary>Width of the cross-attention context; for class-conditional transformer models the class embedding (CompVis ClassEmbedder).</summary>
     public int? ContextDim { get; init; }
+    /// <summary>Context rows L a text-conditioned model is sized for (77 for CompVis txt2img); null for class-conditional models,
+    /// whose context is one row (the class embedding). Sets the learned null context's shape and the MAC count's L.</summary>
+    public int? ContextTokens { get; init; }
+    /// <summary>A learned empty-prompt context <c>null_context</c> (L, D) for caption dropout and classifier-free guidance;
+    /// off for CompVis checkpoints, whose empty-prompt embedding comes from the text encoder (supplied as a file).</summary>
+    public bool LearnedNullContext { get; init; }
+
+    /// <summary>True when the cross-attention context is a caption embedding (B, L, D) given by the caller, not a class embedding.</summary>
+    public bool IsTextConditional => ContextDim is not null && NumClasses is null;
 
     /// <summary>Embedding rows of the class table: the classes plus the optional null class.</summary>
     public int ClassEmbeddingRows => (NumClasses ?? 0) + (NullClass ? 1 : 0);
@@ -61,6 +70,9 @@ public sealed record UNetConfig
         Require(TransformerDepth > 0, nameof(TransformerDepth), $"must be positive, got {TransformerDepth}");
         Require(!UseSpatialTransformer || ContextDim is > 0, nameof(ContextDim), "UseSpatialTransformer needs a positive ContextDim");
         Require(ContextDim is null || UseSpatialTransformer, nameof(ContextDim), "a ContextDim needs UseSpatialTransformer");
+        Require(ContextTokens is null or > 0, nameof(ContextTokens), $"must be positive or null, got {ContextTokens}");
+        Require(ContextTokens is null || IsTextConditional, nameof(ContextTokens), "only a text-conditional model (ContextDim without NumClasses) takes L context rows");
+        Require(!LearnedNullContext || ContextTokens is not null, nameof(LearnedNullContext), "a learned null context needs ContextTokens (its L)");
         Require(!(WaveletGating && ResblockUpdown), nameof(WaveletGating), "cannot replace resampling layers when ResblockUpdown resamples inside ResBlocks");
         var divisor = 1 << (ChannelMult!.Length - 1);
         Require(ImageSize % divisor == 0, nameof(ImageSize), $"{ImageSize} must be divisible by 2^(levels-1) = {divisor}");

@@ -10,13 +10,15 @@ namespace SpectralDiffusion.Worker.Models;
 /// The CompVis latent-diffusion <c>openaimodel.UNetModel</c> with the same module and parameter names and shapes
 /// (time_embed, label_emb, input_blocks, middle_block, output_blocks, out), so an official
 /// <c>model.diffusion_model.*</c> state dict loads strictly. With <see cref="UNetConfig.WaveletGating"/> every
-/// Downsample/Upsample is a WG-Down/WG-Up (paper §3.2). Predicts ε from (x_t, t[, y]).
+/// Downsample/Upsample is a WG-Down/WG-Up (paper §3.2). Predicts ε from (x_t, t, c), c a <see cref="Conditioning"/>:
+/// class labels (to the class embedding) or a caption context (B, L, D) that reaches every cross-attention layer.
 /// </summary>
 public sealed class UNetModel : nn.Module<Tensor, Tensor, Tensor>
 {
     readonly Sequential time_embed;
     readonly Embedding? label_emb;
     readonly Embedding? context_emb;
+    readonly Parameter? null_context;
     readonly ModuleList<TimestepEmbedSequential> input_blocks;
     readonly TimestepEmbedSequential middle_block;
     readonly ModuleList<TimestepEmbedSequential> output_blocks;
@@ -35,6 +37,9 @@ public sealed class UNetModel : nn.Module<Tensor, Tensor, Tensor>
             if (config.ContextDim is int contextDim) context_emb = nn.Embedding(config.ClassEmbeddingRows, contextDim);
             else label_emb = nn.Embedding(config.ClassEmbeddingRows, embedDim);
         }
+
+        if (config.LearnedNullContext)
+            null_context = nn.Parameter(zeros(config.ContextTokens!.Value, config.ContextDim!.Value));   // "no caption": learned from caption dropout
 
         var builder = new BlockBuilder(config, embedDim);
         input_blocks = nn.ModuleList<TimestepEmbedSequential>();
@@ -113,27 +118,46 @@ public sealed class UNetModel : nn.Module<Tensor, Tensor, Tensor>
         ? output
         : throw new ArgumentException($"unknown feature tap '{tap}'; valid taps: {string.Join(", ", blockOutputs.Keys)}", nameof(tap));
 
-    public override Tensor forward(Tensor x, Tensor timesteps) => forward(x, timesteps, null);
+    public override Tensor forward(Tensor x, Tensor timesteps) => forward(x, timesteps, Conditioning.None);
 
-    /// <summary>ε-prediction; <paramref name="classLabels"/> index NumClasses is the null class of classifier-free guidance.</summary>
-    public Tensor forward(Tensor x, Tensor timesteps, Tensor? classLabels) => Run(x, timesteps, classLabels, null, null);
+    /// <summary>ε-prediction under <paramref name="conditioning"/> (class label NumClasses is the null class of classifier-free guidance).</summary>
+    public Tensor forward(Tensor x, Tensor timesteps, Conditioning conditioning) => Run(x, timesteps, conditioning, null, null);
 
     /// <summary>ε-prediction plus the outputs of the named blocks (e.g. "output_blocks.5") for distillation.</summary>
-    public (Tensor Output, IReadOnlyDictionary<string, Tensor> Features) ForwardWithFeatures(Tensor x, Tensor timesteps, Tensor? classLabels, IReadOnlyCollection<string> taps)
+    public (Tensor Output, IReadOnlyDictionary<string, Tensor> Features) ForwardWithFeatures(Tensor x, Tensor timesteps, Conditioning conditioning, IReadOnlyCollection<string> taps)
     {
         foreach (var tap in taps) Lookup(tap);
         var features = new Dictionary<string, Tensor>();
-        var output = Run(x, timesteps, classLabels, taps, features);
+        var output = Run(x, timesteps, conditioning, taps, features);
         return (output, features);
     }
 
-    Tensor Run(Tensor x, Tensor timesteps, Tensor? classLabels, IReadOnlyCollection<string>? taps, Dictionary<string, Tensor>? features)
+    /// <summary>The learned empty-prompt context (L, D) of a text model trained with caption dropout; null otherwise.</summary>
+    public Parameter? NullContext => null_context;
+
+    /// <summary>
+    /// The "no condition" input for <paramref name="batch"/> rows, for classifier-free guidance and condition dropout:
+    /// the null class of a class-conditional model, or the empty-prompt context of a text model (the supplied one, else
+    /// the learned one). Null for an unconditional model or a text model with neither.
+    /// </summary>
+    public Conditioning? Unconditional(long batch, Tensor? suppliedNullContext = null)
     {
-        CheckInputs(x, ref timesteps, classLabels);
+        if (Config is { NumClasses: int classes, NullClass: true }) return Conditioning.Classes(full(batch, classes, ScalarType.Int64));
+        if (!Config.IsTextConditional) return null;
+        var nullContext = suppliedNullContext ?? null_context;
+        if (nullContext is null) return null;
+        if (nullContext.dim() == 2) nullContext = nullContext.unsqueeze(0);
+        CheckContextWidth(nullContext, "null_context");
+        return Conditioning.Text(nullContext.narrow(0, 0, 1)).Expand(batch);
+    }
+
+    Tensor Run(Tensor x, Tensor timesteps, Conditioning conditioning, IReadOnlyCollection<string>? taps, Dictionary<string, Tensor>? features)
+    {
+        CheckInputs(x, ref timesteps, conditioning);
         var emb = time_embed.forward(TimestepEmbedding.Sinusoidal(timesteps, Config.ModelChannels).to(x.dtype));
-        Tensor? context = null;
-        if (label_emb is not null) emb = emb + label_emb.forward(classLabels!);
-        if (context_emb is not null) context = context_emb.forward(classLabels!).unsqueeze(1);
+        var context = conditioning.Context?.to(x.dtype);
+        if (label_emb is not null) emb = emb + label_emb.forward(conditioning.ClassLabels!);
+        if (context_emb is not null) context = context_emb.forward(conditioning.ClassLabels!).unsqueeze(1);
 
         var skips = new Stack<Tensor>();
         var h = x;
@@ -160,7 +184,7 @@ public sealed class UNetModel : nn.Module<Tensor, Tensor, Tensor>
         }
     }
 
-    void CheckInputs(Tensor x, ref Tensor timesteps, Tensor? classLabels)
+    void CheckInputs(Tensor x, ref Tensor timesteps, Conditioning conditioning)
     {
         var divisor = 1 << (Config.ChannelMult.Length - 1);
         if (x.dim() != 4 || x.shape[1] != Config.InChannels || x.shape[2] % divisor != 0 || x.shape[3] % divisor != 0)
@@ -168,18 +192,37 @@ public sealed class UNetModel : nn.Module<Tensor, Tensor, Tensor>
         if (timesteps.dim() == 0) timesteps = timesteps.expand(x.shape[0]);
         if (timesteps.dim() != 1 || timesteps.shape[0] != x.shape[0])
             throw new ArgumentException($"timesteps must be a 1-D batch of {x.shape[0]}; got ({string.Join(", ", timesteps.shape)})", nameof(timesteps));
-        if (Config.NumClasses is null)
+        if (Config.IsTextConditional)
         {
-            if (classLabels is not null) throw new ArgumentException("this UNet is unconditional (NumClasses is null) but class labels were given", nameof(classLabels));
+            if (conditioning.Context is null)
+                throw new ArgumentException($"this UNet is text-conditional (context_dim {Config.ContextDim}): pass a caption context (B, L, {Config.ContextDim})", "context");
+            CheckContextWidth(conditioning.Context, "context");
+            if (conditioning.Context.shape[0] != x.shape[0])
+                throw new ArgumentException($"context holds {conditioning.Context.shape[0]} rows for a batch of {x.shape[0]}", "context");
             return;
         }
-        if (classLabels is null)
-            throw new ArgumentException($"this UNet is class-conditional ({Config.NumClasses} classes): pass class labels{(Config.NullClass ? $" (label {Config.NumClasses} is the null class)" : "")}", nameof(classLabels));
-        if (classLabels.dim() != 1 || classLabels.shape[0] != x.shape[0] || classLabels.dtype != ScalarType.Int64)
-            throw new ArgumentException($"class labels must be a 1-D int64 batch of {x.shape[0]}; got {classLabels.dtype} ({string.Join(", ", classLabels.shape)})", nameof(classLabels));
+        if (conditioning.Context is not null)
+            throw new ArgumentException($"this UNet takes no caption context ({(Config.NumClasses is null ? "it is unconditional" : "it is class-conditional")}) but one was given", "context");
+        if (Config.NumClasses is null)
+        {
+            if (conditioning.ClassLabels is not null) throw new ArgumentException("this UNet is unconditional (NumClasses is null) but class labels were given", "classLabels");
+            return;
+        }
+        var classLabels = conditioning.ClassLabels
+            ?? throw new ArgumentException($"this UNet is class-conditional ({Config.NumClasses} classes): pass class labels{(Config.NullClass ? $" (label {Config.NumClasses} is the null class)" : "")}", "classLabels");
+        if (classLabels.shape[0] != x.shape[0])
+            throw new ArgumentException($"class labels must be a 1-D int64 batch of {x.shape[0]}; got {classLabels.dtype} ({string.Join(", ", classLabels.shape)})", "classLabels");
         var (min, max) = (classLabels.min().item<long>(), classLabels.max().item<long>());
         if (min < 0 || max >= Config.ClassEmbeddingRows)
-            throw new ArgumentException($"class labels must lie in [0, {Config.ClassEmbeddingRows - 1}]; got [{min}, {max}]", nameof(classLabels));
+            throw new ArgumentException($"class labels must lie in [0, {Config.ClassEmbeddingRows - 1}] (the class embedder's {Config.ClassEmbeddingRows} rows); got [{min}, {max}]", "classLabels");
+    }
+
+    void CheckContextWidth(Tensor context, string field)
+    {
+        if (context.dim() != 3 || context.shape[2] != Config.ContextDim)
+            throw new ArgumentException($"{field} is ({string.Join(", ", context.shape)}) but this preset's context_dim is {Config.ContextDim}: D must be {Config.ContextDim}", field);
+        if (context.shape[1] == 0)
+            throw new ArgumentException($"{field} has L = 0 rows: a caption embedding needs at least one token", field);
     }
 
     /// <summary>Mean gate per band (LL, LH, HL, HH) of every wavelet-gated layer from the last forward pass (paper Figure 9).</summary>
@@ -229,7 +272,7 @@ public sealed class UNetModel : nn.Module<Tensor, Tensor, Tensor>
             if (config.NumHeadChannels == -1) (heads, headChannels) = (config.NumHeads, (int)channels / config.NumHeads);
             else (heads, headChannels) = ((int)channels / config.NumHeadChannels, config.NumHeadChannels);
             if (config.UseSpatialTransformer)
-                return new SpatialTransformer(channels, heads, channels / heads, config.TransformerDepth, config.ContextDim, config.NormGroups);
+                return new SpatialTransformer(channels, heads, channels / heads, config.TransformerDepth, config.ContextDim, config.NormGroups, config.ContextTokens ?? 1);
             // CompVis "legacy": the AttentionBlock receives num_head_channels as given and the (upsampling) head count.
             var headCount = upsampling && config.NumHeadsUpsample != -1 ? config.NumHeadsUpsample : config.NumHeads;
             return new AttentionBlock(channels, headCount, config.NumHeadChannels, config.NormGroups);

@@ -40,17 +40,51 @@ public static class UNetPresets
     /// <summary>Wavelet gating replaces the resampling layers, so the student resamples with WG layers, not ResBlocks.</summary>
     public static UNetConfig SdChurches() => LiteLdmChurches() with { ResblockUpdown = false, WaveletGating = true };
 
-    /// <summary>CompVis cin-ldm-vq-f8 (cin256-v2): class-conditional ImageNet, cross-attention on a 512-d class embedding.</summary>
+    /// <summary>
+    /// CompVis cin256-v2 (the paper's ImageNet teacher, LDM-4): 64×64×3 VQ-f4 latents, one head, cross-attention on the
+    /// 512-d class embedding (ClassEmbedder 1001×512, label 1000 the null class). 400.92M params without the class embedder.
+    /// </summary>
     public static UNetConfig CinLdm() => new()
+    {
+        ImageSize = 64, InChannels = 3, OutChannels = 3, ModelChannels = 192, ChannelMult = [1, 2, 3, 5],
+        NumResBlocks = 2, AttentionResolutions = [8, 4, 2], NumHeads = 1,
+        UseSpatialTransformer = true, TransformerDepth = 1, ContextDim = 512, NumClasses = 1000,
+    };
+
+    /// <summary>The paper's ImageNet Lite baseline: cin256-v2 with model_channels 64 (47.03M without the class embedder).</summary>
+    public static UNetConfig CinLiteLdm() => CinLdm() with { ModelChannels = 64 };
+
+    /// <summary>The paper's ImageNet SD student: the Lite baseline with wavelet gating (45.38M without the class embedder).</summary>
+    public static UNetConfig CinSd() => CinLiteLdm() with { WaveletGating = true };
+
+    /// <summary>CompVis cin-ldm-vq-f8 (LDM-8 on 32×32×4 VQ-f8 latents): another ImageNet model, not the paper's, kept so its checkpoint loads.</summary>
+    public static UNetConfig CinF8Ldm() => new()
     {
         ImageSize = 32, InChannels = 4, OutChannels = 4, ModelChannels = 256, ChannelMult = [1, 2, 4],
         NumResBlocks = 2, AttentionResolutions = [4, 2, 1], NumHeadChannels = 32,
         UseSpatialTransformer = true, TransformerDepth = 1, ContextDim = 512, NumClasses = 1000,
     };
 
-    public static UNetConfig CinLiteLdm() => CinLdm() with { ModelChannels = 64 };
+    /// <summary>
+    /// The UNet of CompVis txt2img-1p4B (LDM-KL-8-G): 32×32×4 KL-f8 latents, 8 heads, cross-attention on the (B, 77, 1280)
+    /// output of its BERT text encoder (not part of this project: the caller supplies the embeddings). The empty-prompt
+    /// context for guidance is that encoder's embedding of "", supplied as a file.
+    /// </summary>
+    public static UNetConfig Txt2ImgLdm() => new()
+    {
+        ImageSize = 32, InChannels = 4, OutChannels = 4, ModelChannels = 320, ChannelMult = [1, 2, 4, 4],
+        NumResBlocks = 2, AttentionResolutions = [4, 2, 1], NumHeads = 8,
+        UseSpatialTransformer = true, TransformerDepth = 1, ContextDim = 1280, ContextTokens = 77,
+    };
 
-    public static UNetConfig CinSd() => CinLiteLdm() with { WaveletGating = true };
+    /// <summary>The text Lite baseline: txt2img-1p4B with model_channels cut down (docs/method.md, "text-to-image students").</summary>
+    public static UNetConfig Txt2ImgLiteLdm() => Txt2ImgLdm() with { ModelChannels = TextStudentChannels };
+
+    /// <summary>The paper's text-to-image SD student: the text Lite baseline with wavelet gating.</summary>
+    public static UNetConfig Txt2ImgSd() => Txt2ImgLiteLdm() with { WaveletGating = true };
+
+    /// <summary>Model channels of the text students: the width whose SD student comes closest to the paper's 77.6M (docs/method.md).</summary>
+    const int TextStudentChannels = 96;
 
     /// <summary>Tiny pixel-space teacher (≈1.6M params; a PyTorch prototype of this size took 1.29 s a step at batch 64 on 2 cores: docs/platform-notes.md).</summary>
     public static UNetConfig TinyLdm() => new()
@@ -77,15 +111,24 @@ public static class UNetPresets
 
     public static UNetConfig Tiny16Sd() => TinySd() with { ImageSize = 16 };
 
+    /// <summary>Tiny text-conditional variants: cross-attention on an 8×32 caption embedding, with a learned null context.</summary>
+    public static UNetConfig TinyTxtLdm() => TinyLdm() with { UseSpatialTransformer = true, ContextDim = 32, ContextTokens = 8, LearnedNullContext = true };
+
+    public static UNetConfig TinyTxtLiteLdm() => TinyTxtLdm() with { ModelChannels = 16 };
+
+    public static UNetConfig TinyTxtSd() => TinyTxtLiteLdm() with { WaveletGating = true };
+
     static readonly (string Name, Func<UNetConfig> Create)[] All =
     [
         ("ldm-ffhq", LdmFfhq), ("lite-ldm-ffhq", LiteLdmFfhq), ("sd-ffhq", SdFfhq),
         ("ldm-celebahq", LdmCelebaHq), ("lite-ldm-celebahq", LiteLdmCelebaHq), ("sd-celebahq", SdCelebaHq),
         ("ldm-churches", LdmChurches), ("lite-ldm-churches", LiteLdmChurches), ("sd-churches", SdChurches),
-        ("cin-ldm", CinLdm), ("cin-lite-ldm", CinLiteLdm), ("cin-sd", CinSd),
+        ("cin-ldm", CinLdm), ("cin-lite-ldm", CinLiteLdm), ("cin-sd", CinSd), ("cin-f8-ldm", CinF8Ldm),
+        ("txt2img-ldm", Txt2ImgLdm), ("txt2img-lite-ldm", Txt2ImgLiteLdm), ("txt2img-sd", Txt2ImgSd),
         ("tiny-ldm", TinyLdm), ("tiny-lite-ldm", TinyLiteLdm), ("tiny-sd", TinySd),
         ("tiny-cin-ldm", TinyCinLdm), ("tiny-cin-lite-ldm", TinyCinLiteLdm), ("tiny-cin-sd", TinyCinSd),
         ("tiny16-ldm", Tiny16Ldm), ("tiny16-lite-ldm", Tiny16LiteLdm), ("tiny16-sd", Tiny16Sd),
+        ("tiny-txt-ldm", TinyTxtLdm), ("tiny-txt-lite-ldm", TinyTxtLiteLdm), ("tiny-txt-sd", TinyTxtSd),
     ];
 
     public static IReadOnlyList<string> Names { get; } = All.Select(p => p.Name).ToArray();

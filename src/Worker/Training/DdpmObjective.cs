@@ -24,10 +24,10 @@ public sealed class DdpmObjective : ITrainingObjective
 
     public IEnumerable<(string Name, Tensor Tensor)> StateTensors() => ModelState.Tensors("model.", model);
 
-    public IReadOnlyDictionary<string, Tensor> Loss(Tensor x0, Tensor? labels, Tensor timesteps, Tensor noise)
+    public IReadOnlyDictionary<string, Tensor> Loss(Tensor x0, Conditioning conditioning, Tensor timesteps, Tensor noise)
     {
         var xt = schedule.QSample(x0, timesteps, noise);
-        var prediction = model.forward(xt, timesteps, labels);
+        var prediction = model.forward(xt, timesteps, conditioning);
         var loss = nn.functional.mse_loss(prediction, noise);
         return new Dictionary<string, Tensor> { ["loss"] = loss, ["loss_ddpm"] = loss };
     }

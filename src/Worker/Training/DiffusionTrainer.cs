@@ -11,7 +11,7 @@ namespace SpectralDiffusion.Worker.Training;
 /// <summary>
 /// The training loop shared by teachers, baselines and distilled students: AdamW with linear warm-up/decay,
 /// gradient clipping, LitEma, one dispose scope per step, and data parallelism through a gradient synchroniser.
-/// Noise, timesteps and label dropout for step s come from a generator seeded by (seed, s) and drawn for the
+/// Noise, timesteps and condition dropout (class label or caption → its null) for step s come from a generator seeded by (seed, s) and drawn for the
 /// whole global batch, of which this rank takes its slice: W ranks with batch B reproduce 1 rank with batch W·B,
 /// and a resumed run reproduces an uninterrupted one.
 /// </summary>
@@ -25,10 +25,13 @@ public sealed class DiffusionTrainer : IDisposable
     readonly AdamW optimizer;
     readonly ExponentialMovingAverage ema;
     readonly LearningRateSchedule learningRate;
-    readonly long? nullClass;
+    readonly Func<long, Conditioning?>? unconditional;
 
     /// <param name="synchronizeGradients">averages gradients across ranks before each optimiser step (null when training alone).</param>
-    public DiffusionTrainer(ITrainingObjective objective, NoiseSchedule schedule, TrainerOptions options, Action<IReadOnlyList<Parameter>>? synchronizeGradients = null)
+    /// <param name="unconditional">the null conditioning for a batch of B (condition dropout); default: the model's own
+    /// (<see cref="UNetModel.Unconditional"/>: the null class, or the learned null context).</param>
+    public DiffusionTrainer(ITrainingObjective objective, NoiseSchedule schedule, TrainerOptions options, Action<IReadOnlyList<Parameter>>? synchronizeGradients = null,
+        Func<long, Conditioning?>? unconditional = null)
     {
         options.Validate();
         this.objective = objective;
@@ -39,7 +42,7 @@ public sealed class DiffusionTrainer : IDisposable
         optimizer = optim.AdamW(parameters, options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: options.WeightDecay);
         ema = new ExponentialMovingAverage(objective.Model, options.EmaDecay);
         learningRate = options.Schedule;
-        if (objective.Model is UNetModel { Config: { NumClasses: int classes, NullClass: true } }) nullClass = classes;
+        this.unconditional = unconditional ?? (objective.Model is UNetModel model ? batch => model.Unconditional(batch) : null);
     }
 
     /// <summary>Optimiser steps taken so far (the next step's index).</summary>
@@ -56,10 +59,10 @@ public sealed class DiffusionTrainer : IDisposable
         var sums = new Dictionary<string, double>();
         while (Step < options.Steps && !cancellation.IsCancellationRequested)
         {
-            var (images, labels) = batches.Next();
-            var metrics = TrainStep(images, labels);
+            var (images, conditioning) = batches.Next();
+            var metrics = TrainStep(images, conditioning);
             images.Dispose();
-            labels?.Dispose();
+            conditioning.DisposeTensors();
             foreach (var (name, value) in metrics) sums[name] = sums.GetValueOrDefault(name) + value;
             stepsSinceReport++;
 
@@ -79,17 +82,17 @@ public sealed class DiffusionTrainer : IDisposable
     }
 
     /// <summary>One optimiser step on this rank's batch; returns the step's scalar metrics.</summary>
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor? labels) =>
-        CollectionPause.Run(() => TrainStepUnpaused(images, labels));
+    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Conditioning conditioning) =>
+        CollectionPause.Run(() => TrainStepUnpaused(images, conditioning));
 
-    IReadOnlyDictionary<string, double> TrainStepUnpaused(Tensor images, Tensor? labels)
+    IReadOnlyDictionary<string, double> TrainStepUnpaused(Tensor images, Conditioning conditioning)
     {
         using var scope = NewDisposeScope();
         var rate = learningRate.RateAt(Step);
         foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
 
-        var (timesteps, noise, stepLabels) = DrawStepRandomness(images, labels);
-        var losses = objective.Loss(images, stepLabels, timesteps, noise);
+        var (timesteps, noise, stepConditioning) = DrawStepRandomness(images, conditioning);
+        var losses = objective.Loss(images, stepConditioning, timesteps, noise);
         var metrics = new Dictionary<string, double>();
         foreach (var (name, value) in losses)
         {
@@ -123,8 +126,8 @@ public sealed class DiffusionTrainer : IDisposable
     string FirstNonFiniteGradient() =>
         objective.TrainableParameters.FirstOrDefault(p => p.Parameter.grad is { } grad && !grad.isfinite().all().item<bool>()).Name ?? "(none)";
 
-    /// <summary>Timesteps, noise and (for class-conditional models) label dropout for this step and rank.</summary>
-    (Tensor Timesteps, Tensor Noise, Tensor? Labels) DrawStepRandomness(Tensor images, Tensor? labels)
+    /// <summary>Timesteps, noise and (for conditional models) condition dropout for this step and rank.</summary>
+    (Tensor Timesteps, Tensor Noise, Conditioning Conditioning) DrawStepRandomness(Tensor images, Conditioning conditioning)
     {
         long local = images.shape[0];
         long global = local * options.WorldSize;
@@ -135,9 +138,11 @@ public sealed class DiffusionTrainer : IDisposable
         var timesteps = randint(0, schedule.Timesteps, new[] { global }, dtype: ScalarType.Int64, generator: generator).narrow(0, offset, local);
         var noise = randn(shape, dtype: images.dtype, generator: generator).narrow(0, offset, local).to(images.device);
         var dropout = rand(new[] { global }, generator: generator).narrow(0, offset, local);
-        if (labels is null || nullClass is null || options.ClassDropout <= 0) return (timesteps.to(images.device), noise, labels);
-        var dropped = where(dropout.lt(options.ClassDropout).to(labels.device), full_like(labels, nullClass.Value), labels);
-        return (timesteps.to(images.device), noise, dropped);
+        if (conditioning.IsNone || options.ConditionDropout <= 0) return (timesteps.to(images.device), noise, conditioning);
+        var nullConditioning = unconditional?.Invoke(local)
+            ?? throw new ArgumentException("conditioning.dropout: dropping conditions needs a null context (conditioning.null_context: the empty-prompt embedding file) " +
+                                           "or a preset with a learned one; set conditioning.dropout to 0 to train without classifier-free guidance");
+        return (timesteps.to(images.device), noise, conditioning.Replace(dropout.lt(options.ConditionDropout), nullConditioning));
     }
 
     /// <summary>A well-mixed 63-bit seed for (run seed, step) (SplitMix64).</summary>

@@ -8,6 +8,8 @@ namespace SpectralDiffusion.Worker.Training;
 /// <summary>
 /// Spectrum-aware distillation (paper §5.2): the frozen teacher and the student see the same x_t; the student's
 /// tapped decoder features pass through 1×1 aligners and are compared with the teacher's at the same resolution.
+/// Both always see the same conditioning: the same labels or captions, and the same null context where one was dropped
+/// (a student with a learned null context takes the teacher's, frozen).
 /// </summary>
 public sealed class DistillationObjective : ITrainingObjective
 {
@@ -32,6 +34,11 @@ public sealed class DistillationObjective : ITrainingObjective
 
         teacher.eval();
         foreach (var parameter in teacher.parameters()) parameter.requires_grad = false;
+        if (student.NullContext is { } studentNull)
+        {
+            using (no_grad()) studentNull.copy_(teacher.NullContext!);
+            studentNull.requires_grad = false;
+        }
 
         parameters = student.named_parameters().Where(p => p.parameter.requires_grad).Select(p => ("model." + p.name, p.parameter))
             .Concat(aligners.named_parameters().Select(p => ("aligners." + p.name, p.parameter))).ToList();
@@ -46,14 +53,14 @@ public sealed class DistillationObjective : ITrainingObjective
     public IEnumerable<(string Name, Tensor Tensor)> StateTensors() =>
         ModelState.Tensors("model.", student).Concat(ModelState.Tensors("aligners.", aligners));
 
-    public IReadOnlyDictionary<string, Tensor> Loss(Tensor x0, Tensor? labels, Tensor timesteps, Tensor noise)
+    public IReadOnlyDictionary<string, Tensor> Loss(Tensor x0, Conditioning conditioning, Tensor timesteps, Tensor noise)
     {
         var xt = schedule.QSample(x0, timesteps, noise);
         Tensor teacherOutput;
         IReadOnlyDictionary<string, Tensor> teacherFeatures;
         using (no_grad())
-            (teacherOutput, teacherFeatures) = teacher.ForwardWithFeatures(xt, timesteps, labels, taps.Select(t => t.Teacher).ToList());
-        var (studentOutput, studentFeatures) = student.ForwardWithFeatures(xt, timesteps, labels, taps.Select(t => t.Student).ToList());
+            (teacherOutput, teacherFeatures) = teacher.ForwardWithFeatures(xt, timesteps, conditioning, taps.Select(t => t.Teacher).ToList());
+        var (studentOutput, studentFeatures) = student.ForwardWithFeatures(xt, timesteps, conditioning, taps.Select(t => t.Student).ToList());
 
         var pairs = new List<FeaturePair> { new("out", teacherOutput, studentOutput) };
         foreach (var (studentTap, teacherTap) in taps)
@@ -72,6 +79,10 @@ public sealed class DistillationObjective : ITrainingObjective
         Require(teacher.InChannels == student.InChannels && teacher.OutChannels == student.OutChannels,
             $"channels in/out {teacher.InChannels}/{teacher.OutChannels} vs {student.InChannels}/{student.OutChannels}");
         Require(teacher.NumClasses == student.NumClasses, $"classes {teacher.NumClasses?.ToString() ?? "none"} vs {student.NumClasses?.ToString() ?? "none"}");
+        Require(teacher.IsTextConditional == student.IsTextConditional && (!teacher.IsTextConditional || teacher.ContextDim == student.ContextDim),
+            $"text context {(teacher.IsTextConditional ? $"D = {teacher.ContextDim}" : "none")} vs {(student.IsTextConditional ? $"D = {student.ContextDim}" : "none")}; both must read the same captions");
+        Require(teacher.LearnedNullContext == student.LearnedNullContext && teacher.ContextTokens == student.ContextTokens,
+            $"learned null context {(teacher.LearnedNullContext ? $"of {teacher.ContextTokens} rows" : "none")} vs {(student.LearnedNullContext ? $"of {student.ContextTokens} rows" : "none")}; the student takes the teacher's");
     }
 
     /// <summary>Pairs each student tap with the teacher's default tap at the same downsampling factor.</summary>

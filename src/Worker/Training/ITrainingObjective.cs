@@ -1,9 +1,10 @@
+using SpectralDiffusion.Worker.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace SpectralDiffusion.Worker.Training;
 
-/// <summary>What a training step minimises, given clean images, labels, timesteps and noise. Implementations:
+/// <summary>What a training step minimises, given clean images, their conditioning, timesteps and noise. Implementations:
 /// <see cref="DdpmObjective"/> (teachers and baselines) and <see cref="DistillationObjective"/> (SD students).</summary>
 public interface ITrainingObjective : IDisposable
 {
@@ -17,5 +18,5 @@ public interface ITrainingObjective : IDisposable
     IEnumerable<(string Name, Tensor Tensor)> StateTensors();
 
     /// <summary>The losses of one batch: key "loss" is the total that is minimised; others are its logged terms.</summary>
-    IReadOnlyDictionary<string, Tensor> Loss(Tensor x0, Tensor? labels, Tensor timesteps, Tensor noise);
+    IReadOnlyDictionary<string, Tensor> Loss(Tensor x0, Conditioning conditioning, Tensor timesteps, Tensor noise);
 }

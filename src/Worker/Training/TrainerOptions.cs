@@ -18,8 +18,9 @@ public sealed record TrainerOptions
     /// <summary>Maximum global gradient norm; 0 disables clipping.</summary>
     public double GradClip { get; init; } = 1.0;
     public double EmaDecay { get; init; } = 0.9999;
-    /// <summary>Probability of replacing a label by the null class (trains classifier-free guidance); class-conditional models only.</summary>
-    public double ClassDropout { get; init; } = 0.1;
+    /// <summary>Probability of replacing a class label by the null class, or a caption by the null context (trains
+    /// classifier-free guidance); conditional models only.</summary>
+    public double ConditionDropout { get; init; } = 0.1;
 
     public void Validate()
     {
@@ -31,7 +32,7 @@ public sealed record TrainerOptions
         if (WeightDecay < 0) throw new ArgumentException($"optimizer.weight_decay must be >= 0 (got {WeightDecay})");
         if (GradClip < 0) throw new ArgumentException($"optimizer.grad_clip must be >= 0 (got {GradClip})");
         if (EmaDecay is < 0 or > 1) throw new ArgumentException($"optimizer.ema_decay must be in [0, 1] (got {EmaDecay})");
-        if (ClassDropout is < 0 or > 1) throw new ArgumentException($"class dropout must be in [0, 1] (got {ClassDropout})");
+        if (ConditionDropout is < 0 or > 1) throw new ArgumentException($"conditioning.dropout must be in [0, 1] (got {ConditionDropout})");
         Schedule.Validate();
     }
 

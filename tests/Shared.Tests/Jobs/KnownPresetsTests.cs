@@ -11,7 +11,9 @@ public class KnownPresetsTests
 
         foreach (var family in families)
             Assert.All(new[] { "ldm-", "lite-ldm-", "sd-" }, prefix => Assert.True(KnownPresets.Contains(prefix + family)));
-        Assert.Equal(21, KnownPresets.All.Count);
+        foreach (var family in new[] { "cin-", "txt2img-", "tiny-", "tiny-cin-", "tiny-txt-" })
+            Assert.All(new[] { "ldm", "lite-ldm", "sd" }, suffix => Assert.True(KnownPresets.Contains(family + suffix)));
+        Assert.Equal(28, KnownPresets.All.Count);
         Assert.Equal(KnownPresets.All.Count, KnownPresets.All.Distinct().Count());
     }
 

@@ -1,3 +1,4 @@
+using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Torch;
 using TorchSharp;
@@ -123,18 +124,18 @@ public class DdimSamplerTests
     public void PredictNoise_GuidanceScaleOne_EqualsConditionalPrediction()
     {
         // Arrange: a label-dependent toy denoiser.
-        Denoiser denoiser = (x, t, y) => x * (y!.to(x.dtype).reshape(-1, 1, 1, 1) + 1) + t.to(x.dtype).reshape(-1, 1, 1, 1) * 1e-3;
+        Denoiser denoiser = (x, t, c) => x * (c.ClassLabels!.to(x.dtype).reshape(-1, 1, 1, 1) + 1) + t.to(x.dtype).reshape(-1, 1, 1, 1) * 1e-3;
         var x = randn([3, 2, 2, 2], ScalarType.Float64, generator: new Generator(2));
         var t = tensor(new long[] { 5, 500, 900 });
         var labels = tensor(new long[] { 0, 3, 7 });
 
         // Act
-        var guidedOne = new ClassifierFreeGuidance(1.0, NullClass: 10).PredictNoise(denoiser, x, t, labels);
-        var guidedThree = new ClassifierFreeGuidance(3.0, NullClass: 10).PredictNoise(denoiser, x, t, labels);
+        var guidedOne = ClassifierFreeGuidance.ForNullClass(1.0, nullClass: 10).PredictNoise(denoiser, x, t, Conditioning.Classes(labels));
+        var guidedThree = ClassifierFreeGuidance.ForNullClass(3.0, nullClass: 10).PredictNoise(denoiser, x, t, Conditioning.Classes(labels));
 
         // Assert
-        var conditional = denoiser(x, t, labels);
-        var unconditional = denoiser(x, t, full_like(labels, 10));
+        var conditional = denoiser(x, t, Conditioning.Classes(labels));
+        var unconditional = denoiser(x, t, Conditioning.Classes(full_like(labels, 10)));
         Assert.True(guidedOne.allclose(conditional, rtol: 0, atol: 1e-12));
         Assert.True(guidedThree.allclose(unconditional + 3.0 * (conditional - unconditional), rtol: 0, atol: 1e-12));
     }

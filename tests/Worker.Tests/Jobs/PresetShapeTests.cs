@@ -21,8 +21,8 @@ public class PresetShapeTests
             var config = UNetPresets.Get(name);
             var shape = KnownPresets.Shape(name);
 
-            Assert.Equal((config.ImageSize, config.InChannels, config.ChannelMult.Length, config.NumClasses ?? 0),
-                (shape.ImageSize, shape.Channels, shape.Resolutions, shape.Classes));
+            Assert.Equal((config.ImageSize, config.InChannels, config.ChannelMult.Length, config.NumClasses ?? 0, config.IsTextConditional ? config.ContextDim : 0),
+                (shape.ImageSize, shape.Channels, shape.Resolutions, shape.Classes, shape.TextContextDim));
         }
     }
 
@@ -32,6 +32,9 @@ public class PresetShapeTests
     [InlineData("tiny-cin-ldm", "tiny-cin-sd")]
     [InlineData("tiny-ldm", "tiny-cin-sd")]
     [InlineData("tiny-cin-ldm", "tiny-lite-ldm")]
+    [InlineData("tiny-txt-ldm", "tiny-txt-sd")]
+    [InlineData("tiny-txt-ldm", "tiny-sd")]
+    [InlineData("tiny-ldm", "tiny-txt-sd")]
     public void DistillationProblem_TinyPairs_AgreesWithTheDistillationObjective(string teacherPreset, string studentPreset)
     {
         var problem = KnownPresets.DistillationProblem(teacherPreset, studentPreset);

@@ -51,8 +51,8 @@ public class UNetModelTests
         var x = randn(2, 3, 32, 32);
         var t = tensor(new long[] { 5, 500 });
 
-        var withClass = model.forward(x, t, tensor(new long[] { 3, 3 }));
-        var withNull = model.forward(x, t, tensor(new long[] { 10, 10 })); // label NumClasses = the null class
+        var withClass = model.forward(x, t, Conditioning.Classes(tensor(new long[] { 3, 3 })));
+        var withNull = model.forward(x, t, Conditioning.Classes(tensor(new long[] { 10, 10 }))); // label NumClasses = the null class
 
         Assert.Equal(x.shape, withClass.shape);
         Assert.Equal(11, model.state_dict()["label_emb.weight"].shape[0]);
@@ -85,7 +85,7 @@ public class UNetModelTests
         using var model = new UNetModel(UNetPresets.TinySd());
         var x = randn(1, 3, 32, 32);
 
-        var (output, features) = model.ForwardWithFeatures(x, tensor(new long[] { 3 }), null, model.DefaultFeatureTaps);
+        var (output, features) = model.ForwardWithFeatures(x, tensor(new long[] { 3 }), Conditioning.None, model.DefaultFeatureTaps);
 
         Assert.Equal(new[] { "output_blocks.1", "output_blocks.4", "output_blocks.8" }, model.DefaultFeatureTaps);
         Assert.Equal(x.shape, output.shape);
@@ -128,7 +128,7 @@ public class UNetModelTests
     [Fact]
     public void Names_EveryPreset_Validates()
     {
-        Assert.Equal(18, UNetPresets.Names.Count);
+        Assert.Equal(28, UNetPresets.Names.Count);
         foreach (var name in UNetPresets.Names) UNetPresets.Get(name).Validate();
     }
 

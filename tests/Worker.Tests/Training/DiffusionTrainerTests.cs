@@ -35,7 +35,7 @@ public class DiffusionTrainerTests : IDisposable
         using var generator = new Generator(99);
         var t = randint(0, 1000, new[] { images.shape[0] }, dtype: ScalarType.Int64, generator: generator);
         var noise = randn(images.shape, generator: generator);
-        return objective.Loss(images, null, t, noise)["loss"].item<float>();
+        return objective.Loss(images, Conditioning.None, t, noise)["loss"].item<float>();
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public class DiffusionTrainerTests : IDisposable
         using var single = new DdpmObjective(Copy(start), schedule);
         using var singleTrainer = new DiffusionTrainer(single, schedule, TrainingFixtures.Options(3, 8));
         var singleBatches = new CyclingBatches(images, 8);
-        for (int i = 0; i < 3; i++) singleTrainer.TrainStep(singleBatches.Next().Images, null);
+        for (int i = 0; i < 3; i++) singleTrainer.TrainStep(singleBatches.Next().Images, Conditioning.None);
 
         using var rank0 = new DdpmObjective(Copy(start), schedule);
         using var rank1 = new DdpmObjective(Copy(start), schedule);
@@ -90,7 +90,7 @@ public class DiffusionTrainerTests : IDisposable
         {
             using var trainer = new DiffusionTrainer(r.Item1, schedule, TrainingFixtures.Options(3, 4, r.Item2, 2), Synchronize);
             var batches = new CyclingBatches(images, 4, r.Item2, 2);
-            for (int i = 0; i < 3; i++) trainer.TrainStep(batches.Next().Images, null);
+            for (int i = 0; i < 3; i++) trainer.TrainStep(batches.Next().Images, Conditioning.None);
         })).ToArray();
         await Task.WhenAll(ranks);
 
@@ -105,9 +105,9 @@ public class DiffusionTrainerTests : IDisposable
         var schedule = NoiseSchedule.LdmLinear();
         using var objective = new DdpmObjective(NewModel(5), schedule);
         using var trainer = new DiffusionTrainer(objective, schedule, TrainingFixtures.Options(5, 2));
-        trainer.TrainStep(TrainingFixtures.Images(2, 1), null);
+        trainer.TrainStep(TrainingFixtures.Images(2, 1), Conditioning.None);
 
-        var error = Assert.Throws<TrainingDivergedException>(() => trainer.TrainStep(full(2, 3, 16, 16, float.NaN), null));
+        var error = Assert.Throws<TrainingDivergedException>(() => trainer.TrainStep(full(2, 3, 16, 16, float.NaN), Conditioning.None));
 
         Assert.Equal(1, error.Step);
         Assert.Contains("step 1", error.Message);

@@ -26,7 +26,7 @@ public class DistillationObjectiveTests
         using var objective = new DistillationObjective(teacher, student, new SpectralDistillationLoss(new DistillationWeights()), NoiseSchedule.LdmLinear());
         student.eval();
 
-        var losses = objective.Loss(TrainingFixtures.Images(2, 3), null, tensor(new long[] { 10, 900 }), randn(2, 3, 16, 16));
+        var losses = objective.Loss(TrainingFixtures.Images(2, 3), Conditioning.None, tensor(new long[] { 10, 900 }), randn(2, 3, 16, 16));
 
         Assert.Equal(0.0, losses["loss_spatial"].item<float>(), 6);
         Assert.Equal(0.0, losses["loss_freq"].item<float>(), 6);
@@ -40,7 +40,7 @@ public class DistillationObjectiveTests
         var student = Model(TrainingFixtures.Micro(modelChannels: 16, wavelet: true), 4);
         using var objective = new DistillationObjective(teacher, student, new SpectralDistillationLoss(new DistillationWeights()), NoiseSchedule.LdmLinear());
 
-        var losses = objective.Loss(TrainingFixtures.Images(2, 5), null, tensor(new long[] { 100, 500 }), randn(2, 3, 16, 16));
+        var losses = objective.Loss(TrainingFixtures.Images(2, 5), Conditioning.None, tensor(new long[] { 100, 500 }), randn(2, 3, 16, 16));
         losses["loss"].backward();
 
         Assert.True(losses["loss_spatial"].item<float>() > 0);

@@ -37,7 +37,7 @@ public class GradientFinitenessStressTests
             for (var step = 0; step < Steps; step++)
             {
                 TorchStress.PoisonFreedMemory();
-                var metrics = trainer.TrainStep(images, null);
+                var metrics = trainer.TrainStep(images, Conditioning.None);
                 Assert.True(double.IsFinite(metrics["grad_norm"]), $"step {step}: gradient norm {metrics["grad_norm"]}");
                 finiteSteps++;
             }
@@ -57,7 +57,7 @@ public class GradientFinitenessStressTests
         using var images = TrainingFixtures.Images(2, seed: 3);
         var before = model.parameters().Select(p => p.detach().clone()).ToList();
 
-        var error = Assert.Throws<TrainingDivergedException>(() => trainer.TrainStep(images, null));
+        var error = Assert.Throws<TrainingDivergedException>(() => trainer.TrainStep(images, Conditioning.None));
 
         Assert.Contains("gradient norm is NaN", error.Message);
         Assert.Contains("losses are finite", error.Message);
@@ -72,9 +72,9 @@ public class GradientFinitenessStressTests
         public IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> TrainableParameters => inner.TrainableParameters;
         public IEnumerable<(string Name, Tensor Tensor)> StateTensors() => inner.StateTensors();
 
-        public IReadOnlyDictionary<string, Tensor> Loss(Tensor x0, Tensor? labels, Tensor timesteps, Tensor noise)
+        public IReadOnlyDictionary<string, Tensor> Loss(Tensor x0, Conditioning conditioning, Tensor timesteps, Tensor noise)
         {
-            var losses = inner.Loss(x0, labels, timesteps, noise);
+            var losses = inner.Loss(x0, conditioning, timesteps, noise);
             // sqrt(0·w) is 0, so the loss is unchanged, but its gradient is 0.5/sqrt(0)·0 = ∞·0 = NaN.
             var zeroWithNaNGradient = (TrainableParameters[0].Parameter.flatten()[0] * 0).sqrt();
             return new Dictionary<string, Tensor> { ["loss"] = losses["loss"] + zeroWithNaNGradient };

@@ -85,7 +85,7 @@ public sealed class ResumeDeterminismTests : IDisposable
         using (var trainer = new DiffusionTrainer(first, schedule, TrainingFixtures.Options(Steps, Batch)))
         {
             var batches = new CyclingBatches(images, Batch);
-            for (var i = 0; i < stopAfter; i++) trainer.TrainStep(batches.Next().Images, null);
+            for (var i = 0; i < stopAfter; i++) trainer.TrainStep(batches.Next().Images, Conditioning.None);
             var state = trainer.CaptureState();
             state.WriteShard(shards[0], 0, 2);
             state.WriteShard(shards[1], 1, 2);

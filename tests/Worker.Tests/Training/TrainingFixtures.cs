@@ -33,12 +33,12 @@ sealed class CyclingBatches(Tensor images, int batch, int rank = 0, int world = 
 {
     long step = startStep;
 
-    public (Tensor Images, Tensor? Labels) Next()
+    public (Tensor Images, Conditioning Conditioning) Next()
     {
         var count = images.shape[0];
         var indices = arange(batch, dtype: ScalarType.Int64) + (step * batch * world + rank * batch);
         step++;
-        return (images.index_select(0, indices.remainder(count)), null);
+        return (images.index_select(0, indices.remainder(count)), Conditioning.None);
     }
 
     public void Dispose() { }
