@@ -223,7 +223,7 @@ def main():
     with torch.no_grad():
         z = model.encode(x)
         decoded = model.decode(z)
-    torch.save({"z": z, "x": decoded}, out)
+    torch.save({"z": z.contiguous().clone(), "x": decoded.contiguous().clone()}, out)
 
 
 if __name__ == "__main__":
