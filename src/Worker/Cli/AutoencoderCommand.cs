@@ -22,7 +22,50 @@ public static class AutoencoderCommand
                                      ImageTensor, LatentTensor, (model, x) => model.Encode(x)));
         command.Subcommands.Add(Verb("decode", "Read tensor 'z'; write tensor 'x' (VQ snaps to the nearest codebook entry first).",
                                      LatentTensor, ImageTensor, (model, z) => model.Decode(z)));
+        command.Subcommands.Add(Train());
         return command;
+    }
+
+    /// <summary><c>worker autoencoder train</c>: a KL first stage from scratch (L1 + small KL; no LPIPS, no GAN), saved with its scale factor.</summary>
+    static Command Train()
+    {
+        var config = new Option<string>("--config") { Description = "A KL config: kl-f4, kl-f8 or tiny-kl.", DefaultValueFactory = _ => "tiny-kl" };
+        var output = new Option<string>("--out") { Description = "Where to write the first stage (.safetensors, CompVis names).", Required = true };
+        var images = new Option<string?>("--images") { Description = "An image folder (PNG/JPEG); default: the procedural textures." };
+        var count = new Option<int>("--procedural-count") { Description = "Procedural images when no --images is given.", DefaultValueFactory = _ => 1024 };
+        var size = new Option<int>("--image-size") { Description = "Images are resized and centre-cropped to this size.", DefaultValueFactory = _ => 64 };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 200 };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 16 };
+        var learningRate = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
+        var klWeight = new Option<double>("--kl-weight") { Description = "Weight of the KL term (per latent element).", DefaultValueFactory = _ => 1e-6 };
+        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "Torch threads (0: the default)." };
+        var train = new Command("train", "Train a KL first stage on images (L1 reconstruction + a small KL weight; the GAN and LPIPS terms of the original are not implemented).");
+        foreach (var option in new Option[] { config, output, images, count, size, steps, batch, learningRate, klWeight, seed, threads }) train.Options.Add(option);
+        train.SetAction(parse => CliErrors.Run(() =>
+        {
+            var (stepCount, batchSize, imageSize) = (parse.GetValue(steps), parse.GetValue(batch), parse.GetValue(size));
+            if (stepCount < 1 || batchSize < 1) throw new ArgumentException("--steps and --batch must be at least 1");
+            if (!(parse.GetValue(klWeight) >= 0)) throw new ArgumentException($"--kl-weight must not be negative (got {parse.GetValue(klWeight)})");
+            var name = parse.GetValue(config)!;
+            var architecture = AutoencoderPresets.Get(name);
+            if (imageSize % architecture.DownsamplingFactor != 0) throw new ArgumentException($"--image-size {imageSize} is not divisible by {name}'s factor {architecture.DownsamplingFactor}");
+            TorchRuntime.EnsureLoaded();
+            if (parse.GetValue(threads) > 0) TorchRuntime.SetThreads(parse.GetValue(threads));
+            Data.IImageDataset dataset = parse.GetValue(images) is { } folder
+                ? new Data.ImageFolderDataset(folder, imageSize)
+                : new Data.ProceduralTextureDataset(parse.GetValue(count), imageSize, (int)parse.GetValue(seed) + 1);
+            manual_seed(parse.GetValue(seed));
+            using var model = new Autoencoder(architecture);
+            var progress = new ConsoleProgress("autoencoder", "steps");
+            var (lastL1, lastKl) = (double.NaN, double.NaN);
+            var scale = new AutoencoderTrainer(model, parse.GetValue(learningRate), parse.GetValue(klWeight))
+                .Train(dataset, stepCount, batchSize, parse.GetValue(seed), (step, l1, kl) => { (lastL1, lastKl) = (l1, kl); progress.Report(step, stepCount); });
+            if (!double.IsFinite(lastL1)) throw new InvalidOperationException("the reconstruction loss is not finite; lower --lr");
+            FirstStageCheckpoint.Save(model, parse.GetValue(output)!, name, scale);
+            Console.WriteLine($"wrote {parse.GetValue(output)}: {name}, L1 {lastL1:F4}, KL {lastKl:F2}, scale factor {scale:F4}");
+        }));
+        return train;
     }
 
     static Command Verb(string name, string description, string inputTensor, string outputTensor, Func<Autoencoder, Tensor, Tensor> apply)

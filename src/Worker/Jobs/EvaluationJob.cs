@@ -3,6 +3,7 @@ using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Worker.Data;
 using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Evaluation;
+using SpectralDiffusion.Worker.FirstStage;
 using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Training;
 using static TorchSharp.torch;
@@ -22,11 +23,15 @@ public static class EvaluationJob
                       ?? throw new ArgumentException("model.checkpoint: an evaluate job needs trained weights (job:<id>, artifact:<sha256> or a path)");
         using var model = ModelLoader.Load(spec.Model, weights, spec.Schedule.Seed);
         model.eval();
-        var real = DatasetFactory.Create(spec.Dataset, model.Config.ImageSize, model.Config.NumClasses ?? 0, host.Log);
-        Evaluate(spec, model, real, host);
+        using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log);
+        latentSpace?.RequireFits(model.Config, "model.preset");
+        var real = DatasetFactory.Create(spec.Dataset, latentSpace?.ImageSize(model.Config.ImageSize) ?? model.Config.ImageSize, model.Config.NumClasses ?? 0, host.Log);
+        Evaluate(spec, model, real, host, latentSpace);
     }
 
-    public static EvaluationOutcome? Evaluate(JobSpec spec, UNetModel model, IImageDataset real, IJobHost host)
+    /// <param name="latentSpace">For a latent model: samples are decoded by its first stage before PNGs, FID and spectra, and
+    /// DDIM's x0 clipping (a pixel-space rule) is off.</param>
+    public static EvaluationOutcome? Evaluate(JobSpec spec, UNetModel model, IImageDataset real, IJobHost host, LatentSpace? latentSpace = null)
     {
         var evaluation = spec.Evaluation;
         var total = evaluation.NumSamples;
@@ -53,7 +58,8 @@ public static class EvaluationJob
             var labels = config.NumClasses is int k ? randint(0, k, new long[] { n }, dtype: ScalarType.Int64, generator: generator) : null;
             var recordGates = done == 0 && config.WaveletGating;
             var samples = sampler.Sample(denoiser, new long[] { n, config.InChannels, config.ImageSize, config.ImageSize }, generator, labels, guidance,
-                clipDenoised: true, onStep: recordGates ? (step, _) => gateSeries.Add((step, MeanGatePerBand(model))) : null);
+                clipDenoised: latentSpace is null, onStep: recordGates ? (step, _) => gateSeries.Add((step, MeanGatePerBand(model))) : null);
+            if (latentSpace is not null) samples = latentSpace.Decode(samples);
             generatedSpectrum.Add(samples);
             if (fid is not null) generatedFeatures.Add(fid.Features(samples));
             if (done == 0) grid = samples.narrow(0, 0, Math.Min(n, 16)).MoveToOuterDisposeScope();

@@ -21,6 +21,8 @@ public static class TrainingJob
         var schedule = NoiseSchedule.LdmLinear();
         using var model = ModelLoader.Load(spec.Model, host.WeightsPath(ModelRole.Model), seed);
         using var teacher = spec.Type == JobType.Distill ? LoadTeacher(spec, host) : null;
+        using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log);
+        latentSpace?.RequireFits(model.Config, "model.preset");
         using var objective = CreateObjective(spec, model, teacher, schedule);
         var dataParallel = host.Collective is { } collective ? new GradientSynchronizer(collective) : null;
         var options = Options(spec, host);
@@ -41,10 +43,11 @@ public static class TrainingJob
         host.Log.Information("Training {Type} {Preset}: {Steps} steps, batch {Batch} per rank x {World} ranks = {Effective}, lr {LearningRate}",
             spec.Type, spec.Model.Preset, options.Steps, options.BatchSize, options.WorldSize, options.BatchSize * options.WorldSize, options.LearningRate);
 
-        var dataset = DatasetFactory.Create(spec.Dataset, model.Config.ImageSize, model.Config.NumClasses ?? 0, host.Log);
+        var imageSize = latentSpace?.ImageSize(model.Config.ImageSize) ?? model.Config.ImageSize;
+        var dataset = DatasetFactory.Create(spec.Dataset, imageSize, model.Config.NumClasses ?? 0, host.Log);
         var observer = new HostTrainingObserver(host, spec);
-        using (var batches = new LoaderBatches(dataset, options.BatchSize, seed, options.WorldSize, options.Rank, trainer.Step,
-                   spec.Dataset.HorizontalFlip, model.Config.NumClasses is not null))
+        using (var batches = LatentJobs.Batches(new LoaderBatches(dataset, options.BatchSize, seed, options.WorldSize, options.Rank, trainer.Step,
+                   spec.Dataset.HorizontalFlip, model.Config.NumClasses is not null), latentSpace, options, trainer.Step))
             trainer.Run(batches, observer, host.Cancellation);
         if (host.Cancellation.IsCancellationRequested) return;
         if (host.Rank == 0 && observer.PlotLosses(Path.Combine(host.WorkDirectory, "losses.png")) is { } lossPlot)
@@ -59,7 +62,7 @@ public static class TrainingJob
             host.PublishModel(path);
         }
         if (spec.Evaluation is { NumSamples: > 0 })
-            EvaluationJob.Evaluate(spec, averaged, dataset, host);
+            EvaluationJob.Evaluate(spec, averaged, dataset, host, latentSpace);
     }
 
     static UNetModel LoadTeacher(JobSpec spec, IJobHost host)

@@ -140,3 +140,19 @@ public sealed class AutoencoderTests
         Assert.True(error <= 1e-4f * scale, $"{name}: max |Δ| = {error} against max |v| = {scale}");
     }
 }
+
+public sealed class FirstStageShapeTests
+{
+    /// <summary>The orchestrator checks specs against <see cref="Shared.Jobs.KnownFirstStages"/> without TorchSharp; this keeps it equal to the engine.</summary>
+    [Fact]
+    public void KnownFirstStages_EveryConfig_MatchesTheEngine()
+    {
+        Assert.Equal(AutoencoderPresets.Names, Shared.Jobs.KnownFirstStages.All);
+        foreach (var name in AutoencoderPresets.Names)
+        {
+            var (engine, shape) = (AutoencoderPresets.Get(name), Shared.Jobs.KnownFirstStages.Shape(name));
+            Assert.Equal(engine.DownsamplingFactor, shape.Factor);
+            Assert.Equal(engine.LatentChannels, shape.LatentChannels);
+        }
+    }
+}
