@@ -15,6 +15,7 @@ public static class WorkerCli
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(CheckpointCommand.Create());
         root.Subcommands.Add(AutoencoderCommand.Create());
+        root.Subcommands.Add(LatentCacheCommand.Create());
         root.Subcommands.Add(UNetEvalCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(CollectiveCommand.Create());

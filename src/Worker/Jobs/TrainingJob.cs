@@ -46,8 +46,7 @@ public static class TrainingJob
         var imageSize = latentSpace?.ImageSize(model.Config.ImageSize) ?? model.Config.ImageSize;
         var dataset = DatasetFactory.Create(spec.Dataset, imageSize, model.Config.NumClasses ?? 0, host.Log);
         var observer = new HostTrainingObserver(host, spec);
-        using (var batches = LatentJobs.Batches(new LoaderBatches(dataset, options.BatchSize, seed, options.WorldSize, options.Rank, trainer.Step,
-                   spec.Dataset.HorizontalFlip, model.Config.NumClasses is not null), latentSpace, options, trainer.Step))
+        using (var batches = LatentJobs.Batches(spec, dataset, latentSpace, options, trainer.Step, host, model.Config.NumClasses is not null))
             trainer.Run(batches, observer, host.Cancellation);
         if (host.Cancellation.IsCancellationRequested) return;
         if (host.Rank == 0 && observer.PlotLosses(Path.Combine(host.WorkDirectory, "losses.png")) is { } lossPlot)
