@@ -52,6 +52,6 @@ public class LatentPipelineTests(ITestOutputHelper output)
         Assert.Equal(7.0, recorded.Extra["cutoff"]);
         Assert.True(recorded.HighFrequencyError > 0 && double.IsFinite(recorded.HighFrequencyError));
         var runs = await cluster.History.ListRunsAsync(new ListRunsRequest());
-        Assert.Contains(runs.Runs, r => r.JobId == studentJob && r.FinalMetrics.ContainsKey("loss_freq"));
+        Assert.Contains(runs.Runs, r => r.JobId == studentJob && r.FinalMetrics.ContainsKey("loss_freq") && r.FirstStage == "tiny-kl");
     }
 }
