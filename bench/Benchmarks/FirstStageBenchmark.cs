@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Serilog;
 using SpectralDiffusion.Worker.Data;
 using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.FirstStage;
@@ -108,7 +107,7 @@ public static class FirstStageBenchmark
         var cacheRoot = Path.Combine(Path.GetTempPath(), $"sd-latent-cache-{Guid.NewGuid():N}");
         try
         {
-            var (moments, labels) = new LatentCache(cacheRoot, Logger.None).GetOrBuild(
+            var (moments, labels) = new LatentCache(cacheRoot, Serilog.Core.Logger.None).GetOrBuild(
                 new LatentCache.Key("procedural seed=2", "tiny-kl random", "64px"), dataset, firstStage.Autoencoder.Moments);
             using var model = new UNetModel(UNetPresets.TinyLdm());
             var options = new TrainerOptions { Steps = 1_000_000, BatchSize = batch, Seed = 3, LearningRate = 1e-4 };
