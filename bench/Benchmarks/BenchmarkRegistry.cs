@@ -10,6 +10,8 @@ public static class BenchmarkRegistry
         ["peer-distill-step"] = ("one tiny-sd distillation step, TorchSharp vs the same networks and loss in PyTorch 1.13 (ratio TorchSharp/PyTorch)", PeerDistillStepBenchmark.Run),
         ["conv-alignment"] = ("forward+backward of tiny-ldm and tiny-sd with oneDNN's padding fault routed around vs not (time ratio; non-finite gradient counts)",
             ConvolutionAlignmentBenchmark.Run),
+        ["first-stage"] = ("first-stage encoder images/s at 256x256, TorchSharp vs PyTorch on the same weights (ratio); training-epoch speed-up from the latent cache",
+            FirstStageBenchmark.Run),
         ["training-memory"] = ("resident memory over thousands of tiny distillation steps (RSS last/first ratio)", TrainingMemoryBenchmark.Run),
         ["allreduce"] = ("tcp ring all-reduce bus bandwidth on loopback (1-256 MB, 2 ranks) vs memcpy; gradient sync overlap off/on", AllReduceBenchmark.Run),
         ["orchestrator"] = ("submits/s, time to gang-assign 100 workers, heartbeats/s (needs PostgreSQL: --database or SD_BENCH_DATABASE)",

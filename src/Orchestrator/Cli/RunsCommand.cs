@@ -29,7 +29,7 @@ public static class RunsCommand
             string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
             var table = new Table().Border(TableBorder.Rounded).Title("runs").AddColumns("job", "name", "type", "preset", "teacher", "state", "ranks", "attempts", "steps", "final metrics", "finished");
             foreach (var run in runs.Runs)
-                table.AddRow(Markup.Escape(run.JobId), Markup.Escape(run.Name), JobFormatting.Type(run.Type), Markup.Escape(run.Preset), Markup.Escape(run.TeacherPreset),
+                table.AddRow(Markup.Escape(run.JobId), Markup.Escape(run.Name), JobFormatting.Type(run.Type), Markup.Escape(run.FirstStage.Length > 0 ? $"{run.Preset} on {run.FirstStage}" : run.Preset), Markup.Escape(run.TeacherPreset),
                     JobFormatting.Colored(run.State), run.WorldSize.ToString(), run.Attempts.ToString(), run.Steps.ToString(),
                     Markup.Escape(string.Join(" ", run.FinalMetrics.OrderBy(m => m.Key).Select(m => $"{m.Key}={Number(m.Value)}"))), JobFormatting.Time(run.FinishedAt));
             AnsiConsole.Write(table);

@@ -11,7 +11,7 @@ public static class RunRepository
     public static Task<List<RunSummary>> ListAsync(NpgsqlConnection connection, JobType type, string preset, int limit, CancellationToken cancellation) =>
         connection.QueryAsync("""
             SELECT id, name, type, state, preset, teacher_preset, world_size, attempt, progress_step, progress_metrics::text,
-                   created_at, finished_at, result_artifact
+                   created_at, finished_at, result_artifact, coalesce(spec_json -> 'firstStage' ->> 'config', '')
             FROM jobs
             WHERE (@type = '' OR type = @type) AND (@preset = '' OR preset = @preset)
             ORDER BY seq DESC LIMIT @limit
@@ -24,7 +24,7 @@ public static class RunRepository
                     WorldSize = r.GetInt32(6), Attempts = r.GetInt32(7), Steps = r.GetInt64(8),
                     CreatedAt = Timestamp.FromDateTime(r.GetDateTime(10)),
                     FinishedAt = r.NullableDateTime(11) is { } finished ? Timestamp.FromDateTime(finished) : null,
-                    ResultArtifact = r.GetString(12),
+                    ResultArtifact = r.GetString(12), FirstStage = r.GetString(13),
                 };
                 run.FinalMetrics.Add(r.JsonMap<double>(9));
                 return run;

@@ -57,6 +57,7 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
         ValidateDistillation(spec, Fail);
         ValidateEvaluation(spec, Fail);
         ValidateConditioning(spec, Fail);
+        ValidateFirstStage(spec, Fail);
         foreach (var (field, path, _) in SpecPathRules.PathFields(spec))
             if (pathRules.Check(path) is { } reason) Fail(field, reason);
         return violations;
@@ -105,10 +106,13 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
             fail("dataset", "is required: procedural {seed, count} or image_folder {path}");
             return;
         }
+        var factor = spec.FirstStage is { } firstStage && KnownFirstStages.Contains(firstStage.Config) ? KnownFirstStages.Shape(firstStage.Config).Factor : 1;
         if (dataset.ImageSize < 0) fail("dataset.image_size", $"is {dataset.ImageSize}; must be 0 (the preset's size) or positive");
         else if (dataset.ImageSize > 0 && spec.Model is not null && KnownPresets.Contains(spec.Model.Preset)
-                 && KnownPresets.Shape(spec.Model.Preset).ImageSize is var size && dataset.ImageSize != size)
-            fail("dataset.image_size", $"is {dataset.ImageSize}; preset '{spec.Model.Preset}' works on {size}×{size} images (set {size}, or 0 for the preset's size)");
+                 && KnownPresets.Shape(spec.Model.Preset).ImageSize * factor is var size && dataset.ImageSize != size)
+            fail("dataset.image_size", $"is {dataset.ImageSize}; preset '{spec.Model.Preset}' works on {size}×{size} images" +
+                 (factor > 1 ? $" ({size / factor}×{size / factor} latents of first stage '{spec.FirstStage!.Config}')" : "") +
+                 $" (set {size}, or 0 for the preset's size)");
         if (dataset.Procedural is { } procedural && procedural.Count <= 0)
             fail("dataset.procedural.count", $"is {procedural.Count}; must be positive");
         if (dataset.ImageFolder is { } folder && string.IsNullOrWhiteSpace(folder.Path))
@@ -187,5 +191,26 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
         if (evaluation.NumReal < 0) fail("evaluation.num_real", $"is {evaluation.NumReal}; must not be negative");
         if (spec.Type == JobType.Evaluate && spec.Model is { Checkpoint.Length: 0 })
             fail("model.checkpoint", "an evaluate job needs weights: job:<id>, artifact:<sha256> or a path");
+    }
+
+    /// <summary>The first stage of a latent job: a known config whose latents fit the UNet, a checkpoint path, a usable scale factor.</summary>
+    static void ValidateFirstStage(JobSpec spec, Action<string, string> fail)
+    {
+        if (spec.FirstStage is not { } firstStage) return;
+        if (firstStage.Config.Length == 0) fail("first_stage.config", $"is required; known configs: {string.Join(", ", KnownFirstStages.All)}");
+        else if (!KnownFirstStages.Contains(firstStage.Config))
+            fail("first_stage.config", $"unknown first-stage config '{Echo.Short(firstStage.Config)}'{Spelling.Hint(firstStage.Config, KnownFirstStages.All)}; known configs: {string.Join(", ", KnownFirstStages.All)}");
+        else
+            foreach (var (model, field) in new[] { (spec.Model, "model.preset"), (spec.Teacher, "teacher.preset") })
+                if (model is not null && KnownPresets.Contains(model.Preset)
+                    && KnownPresets.Shape(model.Preset).Channels is var channels && channels != KnownFirstStages.Shape(firstStage.Config).LatentChannels)
+                    fail(field, $"preset '{model.Preset}' takes {channels}-channel inputs (in_channels) but first stage '{firstStage.Config}' gives " +
+                                $"{KnownFirstStages.Shape(firstStage.Config).LatentChannels}-channel latents");
+        if (firstStage.Checkpoint.Length == 0)
+            fail("first_stage.checkpoint", "is required: a first-stage checkpoint or a full LDM checkpoint (first_stage_model.*) the workers can read");
+        else if (ModelReference.Parse(firstStage.Checkpoint).Kind != ModelReferenceKind.Path)
+            fail("first_stage.checkpoint", $"'{Echo.Short(firstStage.Checkpoint)}' must be a path the workers can read (job: and artifact: references are for UNet checkpoints)");
+        if (firstStage.HasScaleFactor && !(firstStage.ScaleFactor > 0 && double.IsFinite(firstStage.ScaleFactor)))
+            fail("first_stage.scale_factor", $"is {firstStage.ScaleFactor}; must be a positive finite number (or unset: the checkpoint's, else 1)");
     }
 }

@@ -4,7 +4,7 @@ using SpectralDiffusion.Shared.Contracts.V1;
 namespace SpectralDiffusion.Shared.Jobs;
 
 /// <summary>
-/// Which files and folders a job spec may name (<c>model.checkpoint</c>, <c>teacher.checkpoint</c>,
+/// Which files and folders a job spec may name (<c>model.checkpoint</c>, <c>teacher.checkpoint</c>, <c>first_stage.checkpoint</c>,
 /// <c>dataset.image_folder.path</c> and <c>.caption_embeddings</c>, <c>evaluation.inception_weights</c>, <c>conditioning.null_context</c>
 /// and <c>conditioning.context</c>) and where a worker finds them:
 /// <list type="bullet">
@@ -68,6 +68,8 @@ public sealed partial class SpecPathRules
         foreach (var (model, field) in new[] { (spec.Model, "model.checkpoint"), (spec.Teacher, "teacher.checkpoint") })
             if (model is not null && ModelReference.Parse(model.Checkpoint).Kind == ModelReferenceKind.Path)
                 yield return (field, model.Checkpoint, value => model.Checkpoint = value);
+        if (spec.FirstStage is { Checkpoint.Length: > 0 } firstStage && ModelReference.Parse(firstStage.Checkpoint).Kind == ModelReferenceKind.Path)
+            yield return ("first_stage.checkpoint", firstStage.Checkpoint, value => firstStage.Checkpoint = value);
         if (spec.Dataset?.ImageFolder is { Path.Length: > 0 } folder)
             yield return ("dataset.image_folder.path", folder.Path, value => folder.Path = value);
         if (spec.Dataset?.ImageFolder is { CaptionEmbeddings.Length: > 0 } captioned)

@@ -62,7 +62,7 @@ public static class JobSpecVerb
                 return Task.FromResult(0);
             }
             catch (Exception e) when (e is JobSpecFormatException or ArgumentException or FileNotFoundException or InvalidDataException
-                                          or Models.CheckpointFormatException or Training.TrainingDivergedException or TorchLoadException)
+                                          or Models.CheckpointFormatException or Models.StateDictMismatchException or Training.TrainingDivergedException or TorchLoadException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return Task.FromResult(2);

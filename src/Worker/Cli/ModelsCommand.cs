@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using SpectralDiffusion.Worker.FirstStage;
 using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Torch;
 
@@ -12,7 +13,7 @@ public static class ModelsCommand
     {
         var json = new Option<bool>("--json") { Description = "Print a JSON array of {preset, params, macs, ...} instead of a table." };
         var command = new Command("models", "List the UNet presets with their parameter and MAC counts (ptflops convention, batch 1) and the paper's figures; " +
-                                            "parameters with and without the conditioning embeddings (the paper counts without).");
+                                            "parameters with and without the conditioning embeddings (the paper counts without); then the first-stage autoencoders.");
         command.Options.Add(json);
         command.SetAction(parse =>
         {
@@ -24,21 +25,46 @@ public static class ModelsCommand
                 summaries.Add(ModelSummary.Measure(preset));
             }
             Console.Error.Write("\r" + new string(' ', 40) + "\r");
-            if (parse.GetValue(json)) PrintJson(summaries);
-            else PrintTable(summaries);
+            var firstStages = AutoencoderPresets.Names.Select(FirstStageSummary.Measure).ToList();
+            if (parse.GetValue(json)) PrintJson(summaries, firstStages);
+            else
+            {
+                PrintTable(summaries);
+                PrintFirstStages(firstStages);
+            }
             return 0;
         });
         return command;
     }
 
-    static void PrintJson(IEnumerable<ModelSummary> summaries)
+    /// <summary>A first-stage config and its parameter count (CompVis model.py layout).</summary>
+    sealed record FirstStageSummary(string Config, string Kind, long Params, long Factor, long LatentChannels)
+    {
+        public static FirstStageSummary Measure(string name)
+        {
+            var config = AutoencoderPresets.Get(name);
+            using var model = new Autoencoder(config);
+            return new(name, config.Kind.ToString().ToUpperInvariant(), ModelStatistics.CountParameters(model), config.DownsamplingFactor, config.LatentChannels);
+        }
+    }
+
+    static void PrintFirstStages(IEnumerable<FirstStageSummary> firstStages)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"{"first stage",-20} {"kind",-5} {"params",14} {"latent",-16}");
+        foreach (var f in firstStages)
+            Console.WriteLine($"{f.Config,-20} {f.Kind,-5} {f.Params,14:N0} {$"H/{f.Factor}×W/{f.Factor}×{f.LatentChannels}",-16}");
+    }
+
+    static void PrintJson(IEnumerable<ModelSummary> summaries, IEnumerable<FirstStageSummary> firstStages)
     {
         var rows = summaries.Select(s => new
         {
             preset = s.Preset, @params = s.Params, params_with_embeddings = s.ParamsWithEmbeddings, macs = s.Macs, input = $"{s.ImageSize}x{s.ImageSize}x{s.InChannels}",
             paper_params = s.PaperParams, paper_macs = s.PaperMacs, params_ratio = s.ParamsRatio, macs_ratio = s.MacsRatio,
         });
-        Console.WriteLine(JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+        var stages = firstStages.Select(f => new { first_stage = f.Config, kind = f.Kind, @params = f.Params, factor = f.Factor, latent_channels = f.LatentChannels });
+        Console.WriteLine(JsonSerializer.Serialize(rows.Cast<object>().Concat(stages), new JsonSerializerOptions { WriteIndented = true }));
     }
 
     static void PrintTable(IEnumerable<ModelSummary> summaries)

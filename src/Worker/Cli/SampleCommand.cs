@@ -2,6 +2,7 @@ using System.CommandLine;
 using SpectralDiffusion.Worker.Data;
 using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Jobs;
+using SpectralDiffusion.Worker.FirstStage;
 using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Torch;
 using static TorchSharp.torch;
@@ -28,8 +29,11 @@ public static class SampleCommand
         var batch = new Option<int>("--batch") { Description = "Images per forward pass.", DefaultValueFactory = _ => 16 };
         var output = new Option<string>("--out") { Description = "Output folder for sample-*.png and grid.png.", Required = true };
         var noClip = new Option<bool>("--no-clip") { Description = "Do not clip the predicted x0 to [-1, 1] (latent-space models)." };
+        var firstStage = new Option<string?>("--first-stage") { Description = "Latent model: its first stage (a first-stage or full LDM checkpoint); samples are decoded and x0 is not clipped." };
+        var firstStageConfig = new Option<string?>("--first-stage-config") { Description = "The first stage's config (vq-f4, kl-f8, ...); required with --first-stage." };
+        var scaleFactor = new Option<double?>("--scale-factor") { Description = "LDM scale factor of the latents (default: the checkpoint's, else 1)." };
         var command = new Command("sample", "Generate images from a trained model (PNG files and a grid) with progress.");
-        foreach (var option in new Option[] { checkpoint, preset, ema, count, sampler, steps, eta, guidance, context, nullContext, label, seed, batch, output, noClip })
+        foreach (var option in new Option[] { checkpoint, preset, ema, count, sampler, steps, eta, guidance, context, nullContext, label, seed, batch, output, noClip, firstStage, firstStageConfig, scaleFactor })
             command.Options.Add(option);
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -42,6 +46,8 @@ public static class SampleCommand
             TorchRuntime.EnsureLoaded();
             using var model = UNetCheckpoint.LoadAny(parse.GetValue(checkpoint)!, parse.GetValue(preset), parse.GetValue(ema));
             model.eval();
+            using var latentSpace = LatentSpaceOption(parse.GetValue(firstStage), parse.GetValue(firstStageConfig), parse.GetValue(scaleFactor));
+            latentSpace?.RequireFits(model.Config, "--checkpoint");
             var config = model.Config;
             var schedule = NoiseSchedule.LdmLinear();
             var ddim = kind == "ddim" ? new DdimSampler(schedule, parse.GetValue(steps), parse.GetValue(eta)) : null;
@@ -68,10 +74,11 @@ public static class SampleCommand
                         : throw new ArgumentException($"--class {fixedClass} is outside the class embedder's classes [0, {k})"))
                     : ConditioningInputs.ForSamples(config, done, n, generator, captions);
                 long[] shape = [n, config.InChannels, config.ImageSize, config.ImageSize];
-                var clip = !parse.GetValue(noClip);
+                var clip = !parse.GetValue(noClip) && latentSpace is null;
                 var samples = ddim is not null
                     ? ddim.Sample(denoiser, shape, generator, conditioning, cfg, clip)
                     : ddpm!.Sample(denoiser, shape, generator, conditioning, cfg, clip);
+                if (latentSpace is not null) samples = latentSpace.Decode(samples);
                 ImageFiles.SavePngs(samples, output_, startIndex: done);
                 all.Add(samples);
                 progress.Report(done + n, total);
@@ -81,5 +88,15 @@ public static class SampleCommand
             Console.WriteLine($"wrote {total} images and {grid}");
         }));
         return command;
+    }
+
+    static LatentSpace? LatentSpaceOption(string? checkpoint, string? config, double? scaleFactor)
+    {
+        if (checkpoint is null) return config is null && scaleFactor is null ? null
+            : throw new ArgumentException("--first-stage-config and --scale-factor need --first-stage (the first-stage checkpoint)");
+        if (config is null) throw new ArgumentException($"--first-stage needs --first-stage-config ({string.Join(", ", AutoencoderPresets.Names)})");
+        var spec = new Shared.Contracts.V1.FirstStageSpec { Config = config, Checkpoint = checkpoint };
+        if (scaleFactor is double scale) spec.ScaleFactor = scale;
+        return Jobs.FirstStageLoader.Load(spec, Shared.Logging.SerilogSetup.CreateLogger(Shared.Logging.SerilogSetup.DefaultConfiguration(), "worker"));
     }
 }

@@ -14,6 +14,8 @@ public static class WorkerCli
         root.Subcommands.Add(JobSpecVerb.Create("distill", JobType.Distill, "Distil an SD student from a teacher checkpoint, in this process."));
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(CheckpointCommand.Create());
+        root.Subcommands.Add(AutoencoderCommand.Create());
+        root.Subcommands.Add(LatentCacheCommand.Create());
         root.Subcommands.Add(UNetEvalCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(CollectiveCommand.Create());

@@ -4,6 +4,7 @@ using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.Data;
 using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Evaluation;
+using SpectralDiffusion.Worker.FirstStage;
 using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Training;
 using static TorchSharp.torch;
@@ -24,13 +25,19 @@ public static class EvaluationJob
                       ?? throw new ArgumentException("model.checkpoint: an evaluate job needs trained weights (job:<id>, artifact:<sha256> or a path)");
         using var model = ModelLoader.Load(spec.Model, weights, spec.Schedule.Seed);
         model.eval();
-        var real = DatasetFactory.Create(spec.Dataset, model.Config.ImageSize, model.Config.NumClasses ?? 0, host.Log, ConditioningInputs.TextContextDim(model.Config));
+        using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log);
+        latentSpace?.RequireFits(model.Config, "model.preset");
+        var real = DatasetFactory.Create(spec.Dataset, latentSpace?.ImageSize(model.Config.ImageSize) ?? model.Config.ImageSize, model.Config.NumClasses ?? 0,
+            host.Log, ConditioningInputs.TextContextDim(model.Config));
         using var nullContext = ConditioningInputs.NullContext(spec, model.Config);
-        Evaluate(spec, model, real, host, nullContext);
+        Evaluate(spec, model, real, host, nullContext, latentSpace);
     }
 
     /// <param name="suppliedNullContext">the empty-prompt embedding named by conditioning.null_context (text models without a learned one).</param>
-    public static EvaluationOutcome? Evaluate(JobSpec spec, UNetModel model, IImageDataset real, IJobHost host, Tensor? suppliedNullContext = null)
+    /// <param name="latentSpace">For a latent model: samples are decoded by its first stage before PNGs, FID and spectra, and
+    /// DDIM's x0 clipping (a pixel-space rule) is off.</param>
+    public static EvaluationOutcome? Evaluate(JobSpec spec, UNetModel model, IImageDataset real, IJobHost host, Tensor? suppliedNullContext = null,
+        LatentSpace? latentSpace = null)
     {
         var evaluation = spec.Evaluation;
         var total = evaluation.NumSamples;
@@ -67,8 +74,9 @@ public static class EvaluationJob
             var conditioning = ConditioningInputs.ForSamples(config, start + done, n, generator, captions);
             recordingGates = done == 0 && initial is not null;
             var samples = sampler.Sample(denoiser, new long[] { n, config.InChannels, config.ImageSize, config.ImageSize }, generator, conditioning, guidance,
-                clipDenoised: true, onStep: recordingGates ? (step, _) => gateSeries.Add((step, MeanGatePerBand(model), MeanGatePerBand(initial!))) : null);
+                clipDenoised: latentSpace is null, onStep: recordingGates ? (step, _) => gateSeries.Add((step, MeanGatePerBand(model), MeanGatePerBand(initial!))) : null);
             recordingGates = false;
+            if (latentSpace is not null) samples = latentSpace.Decode(samples);
             generatedSpectrum.Add(samples);
             if (fid is not null) generatedFeatures.Add(fid.Features(samples));
             if (done == 0) grid = samples.narrow(0, 0, Math.Min(n, 16)).MoveToOuterDisposeScope();

@@ -21,6 +21,8 @@ public static class TrainingJob
         var schedule = NoiseSchedule.LdmLinear();
         using var model = ModelLoader.Load(spec.Model, host.WeightsPath(ModelRole.Model), seed);
         using var teacher = spec.Type == JobType.Distill ? LoadTeacher(spec, host) : null;
+        using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log);
+        latentSpace?.RequireFits(model.Config, "model.preset");
         using var objective = CreateObjective(spec, model, teacher, schedule);
         var dataParallel = host.Collective is { } collective ? new GradientSynchronizer(collective) : null;
         var options = Options(spec, host) with { ConditionDropout = ConditioningInputs.Dropout(spec, model.Config) };
@@ -43,10 +45,10 @@ public static class TrainingJob
         host.Log.Information("Training {Type} {Preset}: {Steps} steps, batch {Batch} per rank x {World} ranks = {Effective}, lr {LearningRate}",
             spec.Type, spec.Model.Preset, options.Steps, options.BatchSize, options.WorldSize, options.BatchSize * options.WorldSize, options.LearningRate);
 
-        var dataset = DatasetFactory.Create(spec.Dataset, model.Config.ImageSize, model.Config.NumClasses ?? 0, host.Log, ConditioningInputs.TextContextDim(model.Config));
+        var imageSize = latentSpace?.ImageSize(model.Config.ImageSize) ?? model.Config.ImageSize;
+        var dataset = DatasetFactory.Create(spec.Dataset, imageSize, model.Config.NumClasses ?? 0, host.Log, ConditioningInputs.TextContextDim(model.Config));
         var observer = new HostTrainingObserver(host, spec);
-        using (var batches = new LoaderBatches(dataset, options.BatchSize, seed, options.WorldSize, options.Rank, trainer.Step,
-                   spec.Dataset.HorizontalFlip, model.Config))
+        using (var batches = LatentJobs.Batches(spec, dataset, latentSpace, options, trainer.Step, host, model.Config))
             trainer.Run(batches, observer, host.Cancellation);
         if (host.Cancellation.IsCancellationRequested) return;
         if (host.Rank == 0 && observer.PlotLosses(Path.Combine(host.WorkDirectory, "losses.png")) is { } lossPlot)
@@ -61,7 +63,7 @@ public static class TrainingJob
             host.PublishModel(path);
         }
         if (spec.Evaluation is { NumSamples: > 0 })
-            EvaluationJob.Evaluate(spec, averaged, dataset, host, suppliedNullContext);
+            EvaluationJob.Evaluate(spec, averaged, dataset, host, suppliedNullContext, latentSpace);
     }
 
     static UNetModel LoadTeacher(JobSpec spec, IJobHost host)

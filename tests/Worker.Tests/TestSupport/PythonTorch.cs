@@ -71,3 +71,12 @@ public sealed class PythonTorchFactAttribute : FactAttribute
         if (PythonTorch.WhyUnavailable is { } reason) Skip = reason;
     }
 }
+
+/// <summary>A theory that needs real PyTorch; skipped with the reason where <see cref="PythonTorch"/> is unavailable.</summary>
+public sealed class PythonTorchTheoryAttribute : TheoryAttribute
+{
+    public PythonTorchTheoryAttribute()
+    {
+        if (PythonTorch.WhyUnavailable is { } reason) Skip = reason;
+    }
+}
