@@ -11,7 +11,7 @@ public static class BenchmarkRegistry
         ["conv-alignment"] = ("forward+backward of tiny-ldm and tiny-sd with oneDNN's padding fault routed around vs not (time ratio; non-finite gradient counts)",
             ConvolutionAlignmentBenchmark.Run),
         ["training-memory"] = ("resident memory over thousands of tiny distillation steps (RSS last/first ratio)", TrainingMemoryBenchmark.Run),
-        ["allreduce"] = ("tcp ring all-reduce bus bandwidth on loopback (1-256 MB, 2 ranks) vs memcpy; gradient sync overlap off/on", AllReduceBenchmark.Run),
+        ["allreduce"] = ("CPU all-reduce busbw, ranks as processes: shared memory vs TCP ring vs PyTorch gloo vs memcpy (1-256 MB); gradient sync overlap off/on", AllReduceBenchmark.Run),
         ["orchestrator"] = ("submits/s, time to gang-assign 100 workers, heartbeats/s (needs PostgreSQL: --database or SD_BENCH_DATABASE)",
             OrchestratorThroughputBenchmark.Run),
     };

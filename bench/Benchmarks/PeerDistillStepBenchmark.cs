@@ -6,6 +6,7 @@ using SpectralDiffusion.Worker.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static SpectralDiffusion.Benchmarks.BenchmarkOptions;
+using static SpectralDiffusion.Benchmarks.Measurements;
 
 namespace SpectralDiffusion.Benchmarks;
 
@@ -154,15 +155,6 @@ public static class PeerDistillStepBenchmark
             Console.WriteLine($"  {phase,-20} {our * 1e3,10:F1} {their * 1e3,9:F1} {our / their,7:F2}");
         }
     }
-
-    static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

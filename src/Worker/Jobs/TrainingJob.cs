@@ -21,10 +21,11 @@ public static class TrainingJob
         var schedule = NoiseSchedule.LdmLinear();
         using var model = ModelLoader.Load(spec.Model, host.WeightsPath(ModelRole.Model), seed);
         using var teacher = spec.Type == JobType.Distill ? LoadTeacher(spec, host) : null;
-        using var objective = CreateObjective(spec, model, teacher, schedule);
+        var phases = new StepPhases();
+        using var objective = CreateObjective(spec, model, teacher, schedule, phases);
         var dataParallel = host.Collective is { } collective ? new GradientSynchronizer(collective) : null;
         var options = Options(spec, host);
-        using var trainer = new DiffusionTrainer(objective, schedule, options, dataParallel is null ? null : dataParallel.SynchronizeGradients);
+        using var trainer = new DiffusionTrainer(objective, schedule, options, dataParallel is null ? null : dataParallel.SynchronizeGradients, phases);
 
         var resume = host.ResumeState();
         if (resume is not null)
@@ -38,14 +39,15 @@ public static class TrainingJob
             dataParallel.BroadcastTensors(objective.StateTensors().Select(t => t.Tensor));
             dataParallel.BroadcastTensors(trainer.Ema.Shadows.Select(s => s.Shadow));
         }
-        host.Log.Information("Training {Type} {Preset}: {Steps} steps, batch {Batch} per rank x {World} ranks = {Effective}, lr {LearningRate}",
-            spec.Type, spec.Model.Preset, options.Steps, options.BatchSize, options.WorldSize, options.BatchSize * options.WorldSize, options.LearningRate);
+        host.Log.Information("Training {Type} {Preset}: {Steps} steps, batch {Batch} per rank x {World} ranks = {Effective}, lr {LearningRate}, {TorchThreads} torch threads",
+            spec.Type, spec.Model.Preset, options.Steps, options.BatchSize, options.WorldSize, options.BatchSize * options.WorldSize, options.LearningRate, get_num_threads());
 
         var dataset = DatasetFactory.Create(spec.Dataset, model.Config.ImageSize, model.Config.NumClasses ?? 0, host.Log);
         var observer = new HostTrainingObserver(host, spec);
         using (var batches = new LoaderBatches(dataset, options.BatchSize, seed, options.WorldSize, options.Rank, trainer.Step,
                    spec.Dataset.HorizontalFlip, model.Config.NumClasses is not null))
             trainer.Run(batches, observer, host.Cancellation);
+        host.Log.Information("Rank {Rank}/{World} step phases (ms/step): {Phases}", host.Rank, host.WorldSize, phases.Describe());
         if (host.Cancellation.IsCancellationRequested) return;
         if (host.Rank == 0 && observer.PlotLosses(Path.Combine(host.WorkDirectory, "losses.png")) is { } lossPlot)
             host.PublishFile(lossPlot);
@@ -72,7 +74,7 @@ public static class TrainingJob
         return teacher;
     }
 
-    static ITrainingObjective CreateObjective(JobSpec spec, UNetModel model, UNetModel? teacher, NoiseSchedule schedule)
+    static ITrainingObjective CreateObjective(JobSpec spec, UNetModel model, UNetModel? teacher, NoiseSchedule schedule, StepPhases phases)
     {
         if (teacher is null) return new DdpmObjective(model, schedule);
         var distillation = spec.Distillation ?? new DistillationSpec();
@@ -86,7 +88,7 @@ public static class TrainingJob
             UseFrequency = !distillation.DisableFreq,
         };
         var taps = distillation.FeatureTaps.Count > 0 ? distillation.FeatureTaps.ToList() : null;
-        return new DistillationObjective(teacher, model, new SpectralDistillationLoss(weights), schedule, taps);
+        return new DistillationObjective(teacher, model, new SpectralDistillationLoss(weights), schedule, taps, phases);
     }
 
     public static TrainerOptions Options(JobSpec spec, IJobHost host)

@@ -28,8 +28,11 @@ public sealed class DiffusionTrainer : IDisposable
     readonly long? nullClass;
 
     /// <param name="synchronizeGradients">averages gradients across ranks before each optimiser step (null when training alone).</param>
-    public DiffusionTrainer(ITrainingObjective objective, NoiseSchedule schedule, TrainerOptions options, Action<IReadOnlyList<Parameter>>? synchronizeGradients = null)
+    /// <param name="phases">where step time is charged (shared with the objective, which charges the teacher's forward pass); a new one when null.</param>
+    public DiffusionTrainer(ITrainingObjective objective, NoiseSchedule schedule, TrainerOptions options, Action<IReadOnlyList<Parameter>>? synchronizeGradients = null,
+        StepPhases? phases = null)
     {
+        Phases = phases ?? new StepPhases();
         options.Validate();
         this.objective = objective;
         this.schedule = schedule;
@@ -46,6 +49,8 @@ public sealed class DiffusionTrainer : IDisposable
     public long Step { get; private set; }
     public ExponentialMovingAverage Ema => ema;
     public TrainerOptions Options => options;
+    /// <summary>Wall time per phase of the steps <see cref="Run"/> has taken.</summary>
+    public StepPhases Phases { get; }
 
     /// <summary>Runs from <see cref="Step"/> to the last step; returns early (after a whole step) when cancelled.</summary>
     public void Run(ITrainingBatches batches, ITrainingObserver observer, CancellationToken cancellation = default)
@@ -54,12 +59,16 @@ public sealed class DiffusionTrainer : IDisposable
         var clock = Stopwatch.StartNew();
         long stepsSinceReport = 0;
         var sums = new Dictionary<string, double>();
+        Phases.Restart();
         while (Step < options.Steps && !cancellation.IsCancellationRequested)
         {
             var (images, labels) = batches.Next();
+            Phases.Lap(StepPhases.Data);
             var metrics = TrainStep(images, labels);
             images.Dispose();
             labels?.Dispose();
+            Phases.Lap(StepPhases.Collection);
+            Phases.CountStep();
             foreach (var (name, value) in metrics) sums[name] = sums.GetValueOrDefault(name) + value;
             stepsSinceReport++;
 
@@ -75,12 +84,17 @@ public sealed class DiffusionTrainer : IDisposable
             }
             if (Step == options.Steps || (options.CheckpointEvery > 0 && Step % options.CheckpointEvery == 0))
                 observer.OnCheckpoint(CaptureState());
+            Phases.Lap(StepPhases.Reports);
         }
     }
 
     /// <summary>One optimiser step on this rank's batch; returns the step's scalar metrics.</summary>
     public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor? labels) =>
-        CollectionPause.Run(() => TrainStepUnpaused(images, labels));
+        CollectionPause.Run(() =>
+        {
+            Phases.Lap(StepPhases.Collection); // entering the no-GC region
+            return TrainStepUnpaused(images, labels);
+        });
 
     IReadOnlyDictionary<string, double> TrainStepUnpaused(Tensor images, Tensor? labels)
     {
@@ -89,6 +103,7 @@ public sealed class DiffusionTrainer : IDisposable
         foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
 
         var (timesteps, noise, stepLabels) = DrawStepRandomness(images, labels);
+        Phases.Lap(StepPhases.Data);
         var losses = objective.Loss(images, stepLabels, timesteps, noise);
         var metrics = new Dictionary<string, double>();
         foreach (var (name, value) in losses)
@@ -97,10 +112,16 @@ public sealed class DiffusionTrainer : IDisposable
             if (!float.IsFinite(scalar)) throw TrainingDivergedException.Loss(Step, name, scalar);
             metrics[name] = scalar;
         }
+        Phases.Lap(StepPhases.Forward);
 
         optimizer.zero_grad();
         losses["loss"].backward();
-        synchronizeGradients?.Invoke(parameters);
+        Phases.Lap(StepPhases.Backward);
+        if (synchronizeGradients is not null)
+        {
+            synchronizeGradients(parameters);
+            Phases.Lap(StepPhases.AllReduce);
+        }
         var gradNorm = options.GradClip > 0
             ? nn.utils.clip_grad_norm_(parameters, options.GradClip)
             : GradientNorm();
@@ -108,6 +129,7 @@ public sealed class DiffusionTrainer : IDisposable
         metrics["grad_norm"] = gradNorm;
         optimizer.step();
         ema.Update();
+        Phases.Lap(StepPhases.Optimizer);
         Step++;
         metrics["lr"] = rate;
         return metrics;
