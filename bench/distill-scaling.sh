@@ -10,6 +10,7 @@ state="$repo/.local/scaling"
 port="${SD_SCALING_PORT:-5090}"
 steps="${SD_SCALING_STEPS:-40}"
 batch="${SD_SCALING_BATCH:-32}"
+stack_worker_prefix=(setsid)   # each worker its own scheduling group (see deploy/local/stack.sh)
 source "$repo/deploy/local/stack.sh"
 stack_build
 stack_start 2

@@ -4,6 +4,7 @@
 # SD_STEADY_STEPS steps. Each rank logs the mean wall time of its first and last 10% of steps; this prints them, the
 # last/first ratio per rank and run, and the ratio's min/median/max over all of them (1.00 = no slow-down).
 # Options (environment): SD_STEADY_RUNS (default 3), SD_STEADY_STEPS (default 300), SD_STEADY_PORT (default 5091).
+# The ranks log their split with the same line as bench/distill-scaling.sh ("step phases"), so each phase can be compared too.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -11,6 +12,7 @@ state="$repo/.local/steady"
 port="${SD_STEADY_PORT:-5091}"
 runs="${SD_STEADY_RUNS:-3}"
 steps="${SD_STEADY_STEPS:-300}"
+stack_worker_prefix=(setsid)   # each worker its own scheduling group (see deploy/local/stack.sh)
 source "$repo/deploy/local/stack.sh"
 stack_build
 stack_start 2

@@ -74,8 +74,8 @@ public static class PeerDistillStepBenchmark
             }
             Console.WriteLine($"TorchSharp {Median(ours) * 1e3:F1} ms/step (min {ours.Min() * 1e3:F1}), PyTorch {Median(theirs) * 1e3:F1} ms/step (min {theirs.Min() * 1e3:F1}); medians of {ours.Count} steps each");
             // Adjacent rounds see similar machine load, so the median of per-round ratios is the robust figure on a shared machine.
-            Console.WriteLine($"ratio TorchSharp/PyTorch: {Median(roundRatios):F3} (median of per-round ratios), {Median(ours) / Median(theirs):F3} (medians), " +
-                $"{ours.Min() / theirs.Min():F3} (fastest steps); load average after: {LoadAverage()}");
+            Console.WriteLine($"ratio TorchSharp/PyTorch: {Median(roundRatios):F3} (median of per-round ratios; min {roundRatios.Min():F3}, max {roundRatios.Max():F3} over {rounds} rounds), " +
+                $"{Median(ours) / Median(theirs):F3} (medians), {ours.Min() / theirs.Min():F3} (fastest steps); load average after: {LoadAverage()}");
             if (args.Contains("--phases")) PrintPhases(pair, peer, steps * rounds);
         }
         return 0;

@@ -50,8 +50,7 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
             var host = new GrpcJobHost(assignment, workerId, connection, artifacts, collective, folder, outage, log, stop, calls.Token);
             await Task.Factory.StartNew(() =>
             {
-                // libtorch's thread count is per calling thread (OpenMP): set it on the thread that trains, or that thread
-                // runs every op on all the machine's cores and two ranks on one machine oversubscribe it.
+                // The count is process-wide (TorchThreadCountTests); setting it here keeps it next to the work it limits.
                 if (threads > 0) TorchRuntime.SetThreads(threads);
                 JobRunner.Run(assignment.Spec, host);
             }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);

@@ -29,10 +29,7 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>
-    /// Sets the intra-op thread count (agents that share a node split its cores). libtorch's OpenMP keeps this count per
-    /// calling thread: every other thread that runs tensor operations keeps the default (all cores) unless it calls this too.
-    /// </summary>
+    /// <summary>Sets the intra-op thread count for the whole process (agents that share a node split its cores).</summary>
     public static void SetThreads(int threads)
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "torch thread count must be at least 1");

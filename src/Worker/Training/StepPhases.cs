@@ -31,12 +31,25 @@ public sealed class StepPhases
     readonly List<double> stepMilliseconds = new();
     long last = Stopwatch.GetTimestamp();
     long stepStarted = Stopwatch.GetTimestamp();
+    long runStarted = Stopwatch.GetTimestamp();
+    TimeSpan processorAtStart = Process.GetCurrentProcess().TotalProcessorTime;
 
     /// <summary>Steps counted so far (the divisor of <see cref="Describe"/>).</summary>
     public long Steps { get; private set; }
 
     /// <summary>Starts the next lap now without charging the time since the last one to any phase.</summary>
-    public void Restart() => last = stepStarted = Stopwatch.GetTimestamp();
+    public void Restart()
+    {
+        last = stepStarted = runStarted = Stopwatch.GetTimestamp();
+        processorAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+    }
+
+    /// <summary>CPU time of this process (all its threads) per wall second since <see cref="Restart"/>: 1.0 is one core kept busy.</summary>
+    public double ProcessCoresBusy()
+    {
+        var wall = Stopwatch.GetElapsedTime(runStarted).TotalSeconds;
+        return wall <= 0 ? 0 : (Process.GetCurrentProcess().TotalProcessorTime - processorAtStart).TotalSeconds / wall;
+    }
 
     /// <summary>Charges the time since the previous lap to <paramref name="phase"/>.</summary>
     public void Lap(string phase)
@@ -75,6 +88,6 @@ public sealed class StepPhases
         var total = ticks.Keys.Sum(MillisecondsPerStep);
         var (first, last) = FirstAndLastTenthMilliseconds();
         var drift = double.IsNaN(first) ? "" : string.Create(CultureInfo.InvariantCulture, $"; step time first 10% {first:0.0} ms, last 10% {last:0.0} ms, last/first {last / first:0.000}");
-        return string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", parts)}; total {total:0.0} ms/step over {Steps} steps{drift}");
+        return string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", parts)}; total {total:0.0} ms/step over {Steps} steps; process CPU {ProcessCoresBusy():0.00} cores{drift}");
     }
 }
