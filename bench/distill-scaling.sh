@@ -10,6 +10,7 @@ state="$repo/.local/scaling"
 port="${SD_SCALING_PORT:-5090}"
 steps="${SD_SCALING_STEPS:-40}"
 batch="${SD_SCALING_BATCH:-32}"
+stack_worker_prefix=(setsid)   # each worker its own scheduling group (see deploy/local/stack.sh)
 source "$repo/deploy/local/stack.sh"
 stack_build
 stack_start 2
@@ -24,13 +25,19 @@ measure() {
         --set "schedule.batch_size=$per_rank" --set "schedule.steps=$steps" --set "schedule.log_every=$steps" \
         --set schedule.checkpoint_every=0 --set optimizer.warmup_steps=0)"
   "${orchestrator[@]}" watch "$id" >/dev/null
+  # Each rank logs where its step time went (data, teacher, forward, backward, all-reduce, optimizer, gc, reports).
+  grep -h "step phases" "$state"/worker-*.log | grep -v -F -x -f "$state/phases-seen" >>"$state/phases-$world" || true
+  grep -h "step phases" "$state"/worker-*.log >"$state/phases-seen" || true
   # Rank 0 reports the mean steps/s over the last log_every steps (here: all of them, after the first).
   "${orchestrator[@]}" show "$id" --json | sed -n 's/.*"stepsPerSecond": *\([0-9.eE+-]*\).*/\1/p' | head -n 1
 }
 
 stack_say "distillation, global batch $batch, $steps steps"
+: >"$state/phases-seen"
 one="$(measure 1)"
 two="$(measure 2)"
+stack_say "per-rank step phases, ms/step (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+sed 's/^.*\(Rank [0-9]*\/[0-9]*\) step phases (ms\/step): /\1: /' "$state/phases-1" "$state/phases-2"
 python3 - "$one" "$two" "$batch" <<'PY'
 import sys
 one, two, batch = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])

@@ -1,75 +1,162 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using SpectralDiffusion.Worker.Distributed;
 using SpectralDiffusion.Worker.Torch;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static SpectralDiffusion.Benchmarks.BenchmarkOptions;
+using static SpectralDiffusion.Benchmarks.Measurements;
 
 namespace SpectralDiffusion.Benchmarks;
 
 /// <summary>
-/// Ring all-reduce bus bandwidth of the tcp backend on loopback, 2 ranks as threads of this process (real TCP sockets),
-/// against a plain memory copy of the same size measured in the same run; then gradient synchronisation with and
-/// without bucket overlap. Bus bandwidth follows nccl-tests: bytes × 2(W−1)/W ÷ time.
+/// CPU all-reduce bus bandwidth with every rank a separate process on this machine, 1–256 MB float32: the same-host
+/// shared-memory path (what the tcp backend uses when all ranks share a machine), the TCP ring on loopback, and PyTorch's
+/// gloo (Debian's torch.distributed, bench/peer/allreduce_gloo.py), against a memcpy of the same size. Rounds interleave
+/// the three (the order rotates each round) so load changes hit them alike; each round takes the best of N iterations
+/// (a barrier, then one all-reduce, timed on rank 0), and the table shows the median over rounds.
+/// Bus bandwidth follows nccl-tests: bytes × 2(W−1)/W ÷ time.
 /// </summary>
 public static class AllReduceBenchmark
 {
-    const int World = 2;
+    const string SharedMemory = "shm", TcpRing = "tcp", Gloo = "gloo";
+    const string GlooScript = "bench/peer/allreduce_gloo.py";
 
     public static int Run(string[] args)
     {
-        var sizesMb = Option(args, "--sizes-mb", "1,4,16,64,256").Split(',').Select(int.Parse).ToArray();
-        var parametersM = double.Parse(Option(args, "--grad-params-m", "22.4"), System.Globalization.CultureInfo.InvariantCulture);
-        TorchRuntime.EnsureLoaded();
-        Console.WriteLine($"all-reduce (tcp ring), {World} ranks as threads in one process over 127.0.0.1, float32; {Environment.ProcessorCount} cores, torch threads {get_num_threads()}");
-        using var group = Group.Connect(World);
+        if (Option(args, "--child-rank") is not null) return RunRank(args);
+        var sizes = (Option(args, "--sizes-mb") ?? "1,4,16,64,256").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var rounds = IntOption(args, "--rounds", 3);
+        var world = IntOption(args, "--world", 2);
+        var gradParametersM = Option(args, "--grad-params-m") ?? "22.4";
+        var interpreter = Option(args, "--python") ?? PythonPeer.DefaultInterpreter;
+        var transports = new List<string> { SharedMemory, TcpRing };
+        var noGloo = PythonPeer.WhyUnavailable(interpreter);
+        if (noGloo is null) transports.Add(Gloo);
+        Console.WriteLine($"all-reduce, {world} ranks as separate processes on this machine, float32, 1 torch thread each; {CpuDescription.Describe()}; " +
+                          $"load average {LoadAverage()}");
+        Console.WriteLine($"{rounds} rounds interleaving {string.Join(", ", transports)}{(noGloo is null ? "" : $" (gloo skipped: {noGloo})")}; median over rounds of each round's best");
 
-        Console.WriteLine($"{"size",8} {"memcpy GB/s",12} {"ring busbw GB/s",16} {"ratio",7} {"via managed copy GB/s",22} {"ms/op",8}");
-        foreach (var megabytes in sizesMb)
+        var busBandwidth = transports.Append("memcpy").ToDictionary(t => t, _ => sizes.ToDictionary(s => s, _ => new List<double>()));
+        for (var round = 0; round < rounds; round++)
         {
-            var bytes = (long)megabytes << 20;
-            var iterations = Math.Clamp((int)(512L << 20) / (int)Math.Min(bytes, int.MaxValue), 3, 50);
-            var copySeconds = MemoryCopySeconds(bytes, iterations);
-            var ringSeconds = group.Time(iterations, (ring, tensor) => ring.AllReduceSum(tensor), bytes);
-            var viaCopySeconds = megabytes <= 64 ? group.Time(Math.Max(3, iterations / 2), AllReduceViaManagedCopy, bytes) : double.NaN;
-            var busBytes = bytes * 2.0 * (World - 1) / World;
-            Console.WriteLine($"{megabytes,5} MB {bytes / copySeconds / 1e9,12:0.00} {busBytes / ringSeconds / 1e9,16:0.00} {copySeconds / ringSeconds,7:0.000} " +
-                              $"{(double.IsNaN(viaCopySeconds) ? "(skipped)" : (busBytes / viaCopySeconds / 1e9).ToString("0.00")),22} {ringSeconds * 1e3,8:0.0}");
+            var order = transports.Skip(round % transports.Count).Concat(transports.Take(round % transports.Count));
+            foreach (var transport in order)
+            {
+                var seconds = transport == Gloo ? RunGloo(interpreter, world, sizes) : RunGroup(transport, world, sizes, round == 0 ? gradParametersM : "0");
+                foreach (var size in sizes)
+                    busBandwidth[transport][size].Add(((long)size << 20) * 2.0 * (world - 1) / world / seconds[(long)size << 20] / 1e9);
+            }
+            foreach (var size in sizes) busBandwidth["memcpy"][size].Add(((long)size << 20) / MemoryCopySeconds((long)size << 20) / 1e9);
         }
-        Console.WriteLine("ratio = ring bus bandwidth / memcpy bandwidth; 'via managed copy' copies the tensor into a float[] and back around the same ring.");
 
-        if (parametersM > 0) GradientSync(group, parametersM);
+        Console.WriteLine();
+        Console.WriteLine($"{"size",7} {"memcpy GB/s",12} {"shm busbw",10} {"tcp busbw",10} {"gloo busbw",11} {"shm/memcpy",11} {"shm/gloo",9} {"shm/tcp",8}");
+        foreach (var size in sizes)
+        {
+            double MedianOf(string t) => busBandwidth.TryGetValue(t, out var s) ? Median(s[size]) : double.NaN;
+            double RatioMedian(string a, string b) => busBandwidth.ContainsKey(b)
+                ? Median(busBandwidth[a][size].Zip(busBandwidth[b][size], (x, y) => x / y).ToList()) : double.NaN;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{size,4} MB {MedianOf("memcpy"),12:0.00} {MedianOf(SharedMemory),10:0.00} {MedianOf(TcpRing),10:0.00} {MedianOf(Gloo),11:0.00} " +
+                $"{RatioMedian(SharedMemory, "memcpy"),11:0.00} {RatioMedian(SharedMemory, Gloo),9:0.00} {RatioMedian(SharedMemory, TcpRing),8:0.00}"));
+        }
+        Console.WriteLine("busbw in GB/s; ratios are medians of the per-round ratios. memcpy: one thread copying the same size in this process.");
         return 0;
     }
 
-    /// <summary>The alternative to working on the tensor's memory: copy it out to a managed array, reduce that, copy back.</summary>
-    static void AllReduceViaManagedCopy(TcpRingCollective ring, Tensor tensor)
+    /// <summary>Runs one group of <paramref name="world"/> rank processes of this benchmark; returns rank 0's best seconds per size in bytes.</summary>
+    static Dictionary<long, double> RunGroup(string transport, int world, int[] sizes, string gradParametersM)
     {
-        var values = new float[tensor.NumberOfElements];
-        tensor.bytes.CopyTo(MemoryMarshal.AsBytes(values.AsSpan()));
-        ring.AllReduceSum<float>(values);
-        MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(tensor.bytes);
-    }
-
-    static double MemoryCopySeconds(long bytes, int iterations)
-    {
-        var source = GC.AllocateUninitializedArray<byte>(checked((int)bytes), pinned: true);
-        var target = GC.AllocateUninitializedArray<byte>(checked((int)bytes), pinned: true);
-        source.AsSpan().Fill(1);
-        target.AsSpan().Clear();
-        var best = double.MaxValue;
-        for (var i = 0; i < iterations + 1; i++)
+        var rendezvous = Path.Combine(Path.GetTempPath(), $"sd-allreduce-{Guid.NewGuid():N}");
+        try
         {
-            var watch = Stopwatch.StartNew();
-            source.AsSpan().CopyTo(target);
-            if (i > 0) best = Math.Min(best, watch.Elapsed.TotalSeconds);
+            var ranks = Enumerable.Range(0, world).Select(rank => StartSelf("allreduce", "--child-rank", Invariant(rank), "--world", Invariant(world),
+                "--rendezvous", rendezvous, "--transport", transport, "--sizes-mb", string.Join(',', sizes), "--grad-params-m", gradParametersM)).ToList();
+            return Collect(ranks, transport);
         }
-        return best;
+        finally
+        {
+            if (Directory.Exists(rendezvous)) Directory.Delete(rendezvous, recursive: true);
+        }
     }
 
-    /// <summary>Bucketed gradient all-reduce of a model-sized parameter set, overlap off and on.</summary>
-    static void GradientSync(Group group, double parametersM)
+    static Dictionary<long, double> RunGloo(string interpreter, int world, int[] sizes)
+    {
+        var port = FreePort();
+        var ranks = Enumerable.Range(0, world).Select(rank =>
+        {
+            var start = new ProcessStartInfo(interpreter) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var argument in new[] { PythonPeer.FindScript(GlooScript), "--rank", Invariant(rank), "--world", Invariant(world), "--port", Invariant(port), "--sizes-mb", string.Join(',', sizes) })
+                start.ArgumentList.Add(argument);
+            start.Environment["OMP_NUM_THREADS"] = "1";
+            return Process.Start(start)!;
+        }).ToList();
+        return Collect(ranks, Gloo);
+    }
+
+    /// <summary>Waits for every rank; rank 0's "BYTES SECONDS" lines are the result, its other lines are echoed.</summary>
+    static Dictionary<long, double> Collect(List<Process> ranks, string transport)
+    {
+        var errors = ranks.Select(r => r.StandardError.ReadToEndAsync()).ToList();
+        var others = ranks.Skip(1).Select(r => r.StandardOutput.ReadToEndAsync()).ToList();
+        var seconds = new Dictionary<long, double>();
+        while (ranks[0].StandardOutput.ReadLine() is { } line)
+        {
+            var fields = line.Split(' ');
+            if (fields.Length == 2 && long.TryParse(fields[0], CultureInfo.InvariantCulture, out var bytes)) seconds[bytes] = double.Parse(fields[1], CultureInfo.InvariantCulture);
+            else Console.WriteLine($"  {transport}: {line}");
+        }
+        foreach (var rank in ranks)
+        {
+            if (!rank.WaitForExit(TimeSpan.FromMinutes(10))) rank.Kill();
+        }
+        for (var i = 0; i < ranks.Count; i++)
+        {
+            if (ranks[i].ExitCode != 0)
+                throw new InvalidOperationException($"{transport} rank {i} exited with {ranks[i].ExitCode}:\n{errors[i].Result}");
+            ranks[i].Dispose();
+        }
+        Task.WaitAll(others);
+        return seconds;
+    }
+
+    /// <summary>One rank: connects over the named transport, times the all-reduce of each size, and (rank 0) prints "BYTES SECONDS".</summary>
+    static int RunRank(string[] args)
+    {
+        var rank = IntOption(args, "--child-rank", 0, allowZero: true);
+        var world = IntOption(args, "--world", 2);
+        var transport = Option(args, "--transport") ?? SharedMemory;
+        var sizes = Option(args, "--sizes-mb")!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        TorchRuntime.SetThreads(1);
+        var options = new TcpRingOptions { SharedMemoryOnOneHost = transport == SharedMemory, Timeout = TimeSpan.FromMinutes(2) };
+        using var collective = Collectives.ConnectCpuAsync(rank, world, new FileRendezvous(Option(args, "--rendezvous")!), "bench", options).GetAwaiter().GetResult();
+        if ((collective is SharedMemoryCollective) != (transport == SharedMemory))
+            throw new InvalidOperationException($"asked for {transport}, connected {collective.GetType().Name}");
+        foreach (var megabytes in sizes)
+        {
+            var bytes = (long)megabytes << 20;
+            using var tensor = ones(bytes / sizeof(float));
+            var iterations = Math.Clamp((int)((512L << 20) / bytes), 3, 50);
+            var best = double.MaxValue;
+            for (var i = 0; i < iterations + 1; i++)
+            {
+                collective.Barrier();
+                var watch = Stopwatch.StartNew();
+                collective.AllReduceSum(tensor);
+                if (i > 0) best = Math.Min(best, watch.Elapsed.TotalSeconds);
+            }
+            if (rank == 0) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{bytes} {best:0.#########}"));
+        }
+        var gradParametersM = double.Parse(Option(args, "--grad-params-m") ?? "0", CultureInfo.InvariantCulture);
+        if (gradParametersM > 0) GradientSync(collective, gradParametersM);
+        return 0;
+    }
+
+    /// <summary>Bucketed gradient all-reduce of a model-sized parameter set, overlap off and on (rank 0 prints).</summary>
+    static void GradientSync(ICollective collective, double parametersM)
     {
         var total = (long)(parametersM * 1e6);
         // A UNet-like spread of tensor sizes: many small biases and norms, a few large convolutions.
@@ -80,83 +167,60 @@ public static class AllReduceBenchmark
             sizes.Add(size);
             left -= size;
         }
-        Console.WriteLine();
-        Console.WriteLine($"gradient synchronisation: {total / 1e6:0.0}M float32 parameters in {sizes.Count} tensors, 25 MB buckets, {World} ranks");
+        var parameters = sizes.Select(n => new Parameter(zeros(n))).ToList();
+        using (var loss = stack(parameters.Select(p => p.sum()).ToList()).sum()) loss.backward();
         var timings = new Dictionary<bool, double>();
         foreach (var overlap in new[] { false, true })
         {
-            var perRank = group.Ranks.Select(ring =>
-            {
-                var parameters = sizes.Select(n => new Parameter(zeros(n))).ToList();
-                using (var loss = stack(parameters.Select(p => p.sum()).ToList()).sum()) loss.backward();
-                return (Synchronizer: new GradientSynchronizer(ring, new GradientSynchronizerOptions { OverlapBuckets = overlap }), Parameters: parameters);
-            }).ToArray();
-            timings[overlap] = group.Time(5, ring => perRank[ring.Rank].Synchronizer.SynchronizeGradients(perRank[ring.Rank].Parameters));
-            Console.WriteLine($"  overlap {(overlap ? "on " : "off")}: {timings[overlap] * 1e3,8:0.0} ms per step");
-        }
-        Console.WriteLine($"  overlap speed-up: {timings[false] / timings[true]:0.00}x");
-    }
-
-    static string Option(string[] args, string name, string fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;
-    }
-
-    sealed class Group : IDisposable
-    {
-        readonly string directory;
-
-        Group(string directory, TcpRingCollective[] ranks) => (this.directory, Ranks) = (directory, ranks);
-
-        public TcpRingCollective[] Ranks { get; }
-
-        public static Group Connect(int world)
-        {
-            var directory = Path.Combine(Path.GetTempPath(), $"sd-bench-{Guid.NewGuid():N}");
-            var rendezvous = new FileRendezvous(directory);
-            var ranks = Task.WhenAll(Enumerable.Range(0, world).Select(rank => Task.Run(() => TcpRingCollective.ConnectAsync(rank, world, rendezvous, "bench")))).GetAwaiter().GetResult();
-            return new Group(directory, ranks);
-        }
-
-        /// <summary>Best wall time of one operation run on all ranks at once (each rank has its own tensor of <paramref name="bytes"/>).</summary>
-        public double Time(int iterations, Action<TcpRingCollective, Tensor> operation, long bytes)
-        {
-            var tensors = Ranks.Select(_ => ones(bytes / sizeof(float))).ToArray();
-            try
-            {
-                return Time(iterations, ring => operation(ring, tensors[ring.Rank]));
-            }
-            finally
-            {
-                foreach (var tensor in tensors) tensor.Dispose();
-            }
-        }
-
-        public double Time(int iterations, Action<TcpRingCollective> operation)
-        {
+            var synchronizer = new GradientSynchronizer(collective, new GradientSynchronizerOptions { OverlapBuckets = overlap });
             var best = double.MaxValue;
-            for (var i = 0; i < iterations + 1; i++)
+            for (var i = 0; i < 4; i++)
             {
-                using var start = new Barrier(Ranks.Length);
-                var watch = new Stopwatch();
-                var threads = Ranks.Select(ring => new Thread(() =>
-                {
-                    if (start.SignalAndWait(TimeSpan.FromMinutes(1)) && ring.Rank == 0) watch.Start();
-                    operation(ring);
-                })).ToList();
-                threads.ForEach(t => t.Start());
-                threads.ForEach(t => t.Join());
-                watch.Stop();
+                collective.Barrier();
+                var watch = Stopwatch.StartNew();
+                synchronizer.SynchronizeGradients(parameters);
                 if (i > 0) best = Math.Min(best, watch.Elapsed.TotalSeconds);
             }
-            return best;
+            timings[overlap] = best;
         }
-
-        public void Dispose()
-        {
-            foreach (var ring in Ranks) ring.Dispose();
-            Directory.Delete(directory, recursive: true);
-        }
+        if (collective.Rank == 0)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"gradient sync of {total / 1e6:0.0}M float32 parameters in {sizes.Count} tensors, 25 MB buckets: overlap off {timings[false] * 1e3:0.0} ms, on {timings[true] * 1e3:0.0} ms ({timings[false] / timings[true]:0.00}x)"));
     }
+
+    static double MemoryCopySeconds(long bytes)
+    {
+        var source = GC.AllocateUninitializedArray<byte>(checked((int)bytes), pinned: true);
+        var target = GC.AllocateUninitializedArray<byte>(checked((int)bytes), pinned: true);
+        source.AsSpan().Fill(1);
+        target.AsSpan().Clear();
+        var iterations = Math.Clamp((int)((512L << 20) / bytes), 3, 50);
+        var best = double.MaxValue;
+        for (var i = 0; i < iterations + 1; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            source.AsSpan().CopyTo(target);
+            if (i > 0) best = Math.Min(best, watch.Elapsed.TotalSeconds);
+        }
+        return best;
+    }
+
+    /// <summary>Starts this benchmark program again with <paramref name="arguments"/> (through the dotnet host when it runs as a dll).</summary>
+    static Process StartSelf(params string[] arguments)
+    {
+        var host = Environment.ProcessPath!;
+        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(AllReduceBenchmark).Assembly.Location);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        return Process.Start(start)!;
+    }
+
+    static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -13,7 +13,7 @@ public static class BenchmarkRegistry
         ["first-stage"] = ("first-stage encoder images/s at 256x256, TorchSharp vs PyTorch on the same weights (ratio); training-epoch speed-up from the latent cache",
             FirstStageBenchmark.Run),
         ["training-memory"] = ("resident memory over thousands of tiny distillation steps (RSS last/first ratio)", TrainingMemoryBenchmark.Run),
-        ["allreduce"] = ("tcp ring all-reduce bus bandwidth on loopback (1-256 MB, 2 ranks) vs memcpy; gradient sync overlap off/on", AllReduceBenchmark.Run),
+        ["allreduce"] = ("CPU all-reduce busbw, ranks as processes: shared memory vs TCP ring vs PyTorch gloo vs memcpy (1-256 MB); gradient sync overlap off/on", AllReduceBenchmark.Run),
         ["orchestrator"] = ("submits/s, time to gang-assign 100 workers, heartbeats/s (needs PostgreSQL: --database or SD_BENCH_DATABASE)",
             OrchestratorThroughputBenchmark.Run),
         ["orchestrator-scale"] = ("10,000 fake workers and 2,000 gang jobs on one orchestrator process: time to full assignment, heartbeat p50/p99, " +

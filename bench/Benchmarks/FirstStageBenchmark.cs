@@ -120,7 +120,7 @@ public static class FirstStageBenchmark
                 {
                     using var scope = NewDisposeScope();
                     var (latents, _) = batches.Next();
-                    trainer.TrainStep(latents, null);
+                    trainer.TrainStep(latents, Conditioning.None);
                 }
                 return watch.Elapsed.TotalSeconds;
             }
@@ -128,7 +128,7 @@ public static class FirstStageBenchmark
             var ratios = new List<double>();
             for (var round = 1; round <= rounds; round++)
             {
-                using var encoded = new LatentBatches(new LoaderBatches(dataset, batch, 3, 1, 0, 0, false, false), firstStage, 3, 0, 1, 0);
+                using var encoded = new LatentBatches(new LoaderBatches(dataset, batch, 3, 1, 0, 0, false, model.Config), firstStage, 3, 0, 1, 0);
                 var encoding = Epoch(encoded);
                 var cached = Epoch(new CachedLatentBatches(moments.clone(), labels.clone(), firstStage, batch, 3, 1, 0, 0, false));
                 ratios.Add(encoding / cached);

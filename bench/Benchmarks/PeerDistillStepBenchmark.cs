@@ -7,6 +7,7 @@ using SpectralDiffusion.Worker.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static SpectralDiffusion.Benchmarks.BenchmarkOptions;
+using static SpectralDiffusion.Benchmarks.Measurements;
 
 namespace SpectralDiffusion.Benchmarks;
 
@@ -74,8 +75,8 @@ public static class PeerDistillStepBenchmark
             }
             Console.WriteLine($"TorchSharp {Median(ours) * 1e3:F1} ms/step (min {ours.Min() * 1e3:F1}), PyTorch {Median(theirs) * 1e3:F1} ms/step (min {theirs.Min() * 1e3:F1}); medians of {ours.Count} steps each");
             // Adjacent rounds see similar machine load, so the median of per-round ratios is the robust figure on a shared machine.
-            Console.WriteLine($"ratio TorchSharp/PyTorch: {Median(roundRatios):F3} (median of per-round ratios), {Median(ours) / Median(theirs):F3} (medians), " +
-                $"{ours.Min() / theirs.Min():F3} (fastest steps); load average after: {LoadAverage()}");
+            Console.WriteLine($"ratio TorchSharp/PyTorch: {Median(roundRatios):F3} (median of per-round ratios; min {roundRatios.Min():F3}, max {roundRatios.Max():F3} over {rounds} rounds), " +
+                $"{Median(ours) / Median(theirs):F3} (medians), {ours.Min() / theirs.Min():F3} (fastest steps); load average after: {LoadAverage()}");
             if (args.Contains("--phases")) PrintPhases(pair, peer, steps * rounds);
         }
         return 0;
@@ -134,7 +135,7 @@ public static class PeerDistillStepBenchmark
                 var timesteps = randint(0, 1000, new long[] { pair.Images.shape[0] }, dtype: ScalarType.Int64, generator: generator);
                 var noise = randn(pair.Images.shape, generator: generator);
                 Lap("draw");
-                var losses = pair.Objective.Loss(pair.Images, null, timesteps, noise);
+                var losses = pair.Objective.Loss(pair.Images, Conditioning.None, timesteps, noise);
                 foreach (var loss in losses.Values) loss.item<float>();
                 Lap("forward_and_loss");
                 optimizer.zero_grad();
@@ -155,15 +156,6 @@ public static class PeerDistillStepBenchmark
             Console.WriteLine($"  {phase,-20} {our * 1e3,10:F1} {their * 1e3,9:F1} {our / their,7:F2}");
         }
     }
-
-    static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

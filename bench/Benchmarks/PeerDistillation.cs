@@ -129,12 +129,12 @@ public sealed class PythonPeer : IDisposable
     }
 
     /// <summary>The script, found from the working directory or the program's folder upwards (the repository root holds bench/).</summary>
-    public static string FindScript()
+    public static string FindScript(string relative = ScriptPath)
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
             for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
-                if (File.Exists(Path.Combine(directory.FullName, ScriptPath))) return Path.Combine(directory.FullName, ScriptPath);
-        throw new FileNotFoundException($"{ScriptPath} not found above {Directory.GetCurrentDirectory()} or {AppContext.BaseDirectory}; run from the repository root");
+                if (File.Exists(Path.Combine(directory.FullName, relative))) return Path.Combine(directory.FullName, relative);
+        throw new FileNotFoundException($"{relative} not found above {Directory.GetCurrentDirectory()} or {AppContext.BaseDirectory}; run from the repository root");
     }
 
     public static PythonPeer Start(string interpreter, params string[] arguments)

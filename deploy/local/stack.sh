@@ -3,6 +3,9 @@
 # Needs: repo (repository root), state (a scratch folder), port (orchestrator port). Sets: orchestrator, worker (commands).
 
 stack_pids=()
+# Benchmarks set stack_worker_prefix=(setsid): a worker in its own session is its own scheduling group under Linux's
+# autogroup, so on a loaded machine two workers get two shares of the CPU, as two workers on two nodes would.
+stack_worker_prefix=("${stack_worker_prefix[@]}")
 stack_started_postgres=0
 stack_token="local-worker-token"
 export SD_API_KEY="${SD_API_KEY:-local-submit-key}" SD_ORCHESTRATOR="http://127.0.0.1:$port"
@@ -53,7 +56,7 @@ stack_start() {
 
   stack_say "starting $workers CPU workers (1 torch thread each, so ranks sharing this machine do not oversubscribe it; logs: $state/worker-*.log)"
   for n in $(seq 1 "$workers"); do
-    "${worker[@]}" agent --orchestrator "$SD_ORCHESTRATOR" --token "$stack_token" --device cpu --name "cpu-worker-$n" \
+    "${stack_worker_prefix[@]}" "${worker[@]}" agent --orchestrator "$SD_ORCHESTRATOR" --token "$stack_token" --device cpu --name "cpu-worker-$n" \
       --threads 1 --work-dir "$state/worker-$n" --data-root "$repo" >"$state/worker-$n.log" 2>&1 &
     stack_pids+=($!)
   done

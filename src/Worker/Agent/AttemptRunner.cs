@@ -43,13 +43,17 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         {
             assignment = WithPathsUnderDataRoot(assignment, options.DataRoot);
             var threads = assignment.Spec.TorchThreads > 0 ? assignment.Spec.TorchThreads : options.Threads;
-            if (threads > 0) TorchRuntime.SetThreads(threads);
             if (assignment.WorldSize > 1)
                 collective = await JoinAsync(assignment, abort);
             log.Information("Attempt {Attempt} of job {JobId} started as rank {Rank}/{World} ({Device}, {Threads} threads)",
                 assignment.Attempt, assignment.JobId, assignment.Rank, assignment.WorldSize, device, threads);
             var host = new GrpcJobHost(assignment, workerId, connection, artifacts, collective, folder, outage, log, stop, calls.Token);
-            await Task.Factory.StartNew(() => JobRunner.Run(assignment.Spec, host), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            await Task.Factory.StartNew(() =>
+            {
+                // The count is process-wide (TorchThreadCountTests); setting it here keeps it next to the work it limits.
+                if (threads > 0) TorchRuntime.SetThreads(threads);
+                JobRunner.Run(assignment.Spec, host);
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             if (stop.IsCancellationRequested)
             {
                 log.Information("Attempt {Attempt} of job {JobId} stopped after step; its last checkpoint stands", assignment.Attempt, assignment.JobId);
@@ -136,6 +140,7 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
             AdvertisedHost = options.AdvertiseAddress,
             Timeout = options.CollectiveTimeout,
         };
-        return await TcpRingCollective.ConnectAsync(assignment.Rank, assignment.WorldSize, rendezvous, "collective", ring, abort);
+        // Ranks that share this machine exchange through shared memory; otherwise the TCP ring.
+        return await Collectives.ConnectCpuAsync(assignment.Rank, assignment.WorldSize, rendezvous, "collective", ring, abort);
     }
 }

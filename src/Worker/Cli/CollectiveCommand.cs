@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace SpectralDiffusion.Worker.Cli;
 
 /// <summary>
-/// Hidden <c>worker collective selftest</c>: one rank of a tcp ring between real processes, meeting in a rendezvous directory.
+/// Hidden <c>worker collective selftest</c>: one rank of a tcp ring (or, with --shared-memory, of a shared-memory group) between real processes, meeting in a rendezvous directory.
 /// Rank r all-reduces i·(r+1) for i in 0..N−1 (int64) and checks the exact sum i·W(W+1)/2; used by the multi-process tests.
 /// </summary>
 public static class CollectiveCommand
@@ -19,23 +19,24 @@ public static class CollectiveCommand
         var elements = new Option<int>("--elements") { DefaultValueFactory = _ => 1_000_003, Description = "int64 elements per all-reduce" };
         var repeat = new Option<int>("--repeat") { DefaultValueFactory = _ => 1, Description = "how many all-reduces to run" };
         var timeout = new Option<double>("--timeout-s") { DefaultValueFactory = _ => 30, Description = "collective timeout in seconds" };
+        var sharedMemory = new Option<bool>("--shared-memory") { Description = "exchange through shared memory when every rank is on this machine (else the tcp ring only)" };
         var selftest = new Command("selftest", "All-reduce a known int64 tensor over the tcp ring and check the exact sum.")
         {
-            rank, world, directory, elements, repeat, timeout,
+            rank, world, directory, elements, repeat, timeout, sharedMemory,
         };
         selftest.SetAction(parse => SelfTest(parse.GetValue(rank), parse.GetValue(world), parse.GetValue(directory)!, parse.GetValue(elements),
-            parse.GetValue(repeat), TimeSpan.FromSeconds(parse.GetValue(timeout))));
+            parse.GetValue(repeat), TimeSpan.FromSeconds(parse.GetValue(timeout)), parse.GetValue(sharedMemory)));
         return new Command("collective", "Diagnostics of the distributed collectives.") { Hidden = true, Subcommands = { selftest } };
     }
 
-    static int SelfTest(int rank, int world, string directory, int elements, int repeat, TimeSpan timeout)
+    static int SelfTest(int rank, int world, string directory, int elements, int repeat, TimeSpan timeout, bool sharedMemory)
     {
         TorchRuntime.EnsureLoaded();
         try
         {
-            using var ring = TcpRingCollective.ConnectAsync(rank, world, new FileRendezvous(directory), "selftest",
-                new TcpRingOptions { Timeout = timeout }).GetAwaiter().GetResult();
-            Console.WriteLine($"rank {rank} of {world}: ring connected");
+            using var ring = Collectives.ConnectCpuAsync(rank, world, new FileRendezvous(directory), "selftest",
+                new TcpRingOptions { Timeout = timeout, SharedMemoryOnOneHost = sharedMemory }).GetAwaiter().GetResult();
+            Console.WriteLine($"rank {rank} of {world}: {(ring is SharedMemoryCollective ? "shared memory" : "ring")} connected");
             for (var round = 1; round <= repeat; round++)
             {
                 using var scope = NewDisposeScope();

@@ -10,10 +10,23 @@ public static class Collectives
     public static async Task<ICollective> CreateAsync(string backend, int rank, int worldSize, IRendezvous rendezvous, string prefix, TimeSpan timeout,
         CancellationToken ct = default) => backend switch
     {
-        Tcp => await TcpRingCollective.ConnectAsync(rank, worldSize, rendezvous, prefix, new TcpRingOptions { Timeout = timeout }, ct),
+        Tcp => await ConnectCpuAsync(rank, worldSize, rendezvous, prefix, new TcpRingOptions { Timeout = timeout }, ct),
         Nccl => await NcclCollective.CreateAsync(rank, worldSize, rendezvous, prefix, timeout, ct),
         _ => throw new ArgumentException($"collective backend '{backend}' is unknown: use \"{Tcp}\" (CPU) or \"{Nccl}\" (CUDA)", nameof(backend)),
     };
+
+    /// <summary>
+    /// The <c>tcp</c> backend: shared memory when every rank runs on this machine (<see cref="SameHostDiscovery"/>),
+    /// the TCP ring otherwise (ranks on several machines, or a machine without /dev/shm).
+    /// </summary>
+    public static async Task<ICollective> ConnectCpuAsync(int rank, int worldSize, IRendezvous rendezvous, string prefix, TcpRingOptions options,
+        CancellationToken ct = default)
+    {
+        options = options.Validated();
+        if (options.SharedMemoryOnOneHost && await SameHostDiscovery.TryConnectAsync(rank, worldSize, rendezvous, prefix, options.Timeout, ct: ct) is { } local)
+            return local;
+        return await TcpRingCollective.ConnectAsync(rank, worldSize, rendezvous, prefix, options, ct);
+    }
 
     /// <summary>Blocking form of <see cref="CreateAsync"/> for callers without an async context.</summary>
     public static ICollective Create(string backend, int rank, int worldSize, IRendezvous rendezvous, string prefix, TimeSpan timeout) =>

@@ -13,7 +13,7 @@ namespace SpectralDiffusion.Worker.Distributed;
 /// broadcast is forwarded along the ring in pipelined segments. Tensors are read and written in place.
 /// Operations are called from one thread at a time; <see cref="Abort"/> may be called from any thread.
 /// </summary>
-public sealed class TcpRingCollective : ICollective
+public sealed class TcpRingCollective : ICollective, IHostSum
 {
     static readonly byte[] Magic = "SDRING01"u8.ToArray();
     const int HeaderBytes = 32;
@@ -76,24 +76,13 @@ public sealed class TcpRingCollective : ICollective
         }
     }
 
-    public void AllReduceSum(Tensor tensor)
-    {
-        var (pointer, bytes) = TensorMemory.Host(tensor, nameof(tensor));
-        switch (tensor.dtype)
-        {
-            case ScalarType.Float32: AllReduceSum<float>(pointer, bytes / sizeof(float)); break;
-            case ScalarType.Float64: AllReduceSum<double>(pointer, bytes / sizeof(double)); break;
-            case ScalarType.Int64: AllReduceSum<long>(pointer, bytes / sizeof(long)); break;
-            case ScalarType.Int32: AllReduceSum<int>(pointer, bytes / sizeof(int)); break;
-            default: throw new ArgumentException($"tensor has dtype {tensor.dtype}; the tcp all-reduce sums Float32, Float64, Int64 or Int32", nameof(tensor));
-        }
-    }
+    public void AllReduceSum(Tensor tensor) => HostSum.AllReduceSum(this, tensor, "tcp");
 
     /// <summary>All-reduce (sum) of managed or native memory: the same algorithm as <see cref="AllReduceSum(Tensor)"/>.</summary>
     public unsafe void AllReduceSum<T>(Span<T> values) where T : unmanaged, IAdditionOperators<T, T, T>
     {
         fixed (T* pointer = values)
-            AllReduceSum<T>((nint)pointer, values.Length);
+            ((IHostSum)this).AllReduceSum<T>((nint)pointer, values.Length);
     }
 
     public void Broadcast(Tensor tensor, int root)
@@ -132,9 +121,9 @@ public sealed class TcpRingCollective : ICollective
         sender?.Dispose();
     }
 
-    unsafe void AllReduceSum<T>(nint data, long count) where T : unmanaged, IAdditionOperators<T, T, T>
+    unsafe void IHostSum.AllReduceSum<T>(nint data, long count)
     {
-        var operation = Begin(Operation.AllReduce, $"{typeof(T).Name}, {count} elements", ElementCode<T>(), count, 0);
+        var operation = Begin(Operation.AllReduce, $"{typeof(T).Name}, {count} elements", HostSum.ElementCode<T>(), count, 0);
         if (WorldSize == 1) return;
         var elements = (T*)data;
         var world = WorldSize;
@@ -203,13 +192,6 @@ public sealed class TcpRingCollective : ICollective
     }
 
     enum Operation { AllReduce = 1, Broadcast = 2 }
-
-    /// <summary>The torch dtype number of an element type, identical in every process (broadcasts move bytes and send 0).</summary>
-    static int ElementCode<T>() => typeof(T) == typeof(float) ? (int)ScalarType.Float32
-        : typeof(T) == typeof(double) ? (int)ScalarType.Float64
-        : typeof(T) == typeof(long) ? (int)ScalarType.Int64
-        : typeof(T) == typeof(int) ? (int)ScalarType.Int32
-        : throw new ArgumentException($"the tcp all-reduce sums float, double, long or int, not {typeof(T).Name}");
 
     /// <summary>Checks the group is usable and that the previous rank is calling the same operation on the same shape.</summary>
     string Begin(Operation kind, string what, int elementKind, long count, int root)

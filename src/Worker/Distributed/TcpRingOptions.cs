@@ -20,6 +20,9 @@ public sealed record TcpRingOptions
     /// <summary>Bytes per pipelined piece: the receive-and-add buffer and the broadcast forwarding unit.</summary>
     public int SegmentBytes { get; init; } = DefaultSegmentBytes;
 
+    /// <summary>When every rank of the group runs on this machine, exchange through shared memory instead of loopback TCP.</summary>
+    public bool SharedMemoryOnOneHost { get; init; } = true;
+
     /// <summary>Checks the bounds and returns this instance.</summary>
     public TcpRingOptions Validated()
     {

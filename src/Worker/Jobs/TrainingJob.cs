@@ -23,12 +23,13 @@ public static class TrainingJob
         using var teacher = spec.Type == JobType.Distill ? LoadTeacher(spec, host) : null;
         using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log);
         latentSpace?.RequireFits(model.Config, "model.preset");
-        using var objective = CreateObjective(spec, model, teacher, schedule);
+        var phases = new StepPhases();
+        using var objective = CreateObjective(spec, model, teacher, schedule, phases);
         var dataParallel = host.Collective is { } collective ? new GradientSynchronizer(collective) : null;
         var options = Options(spec, host) with { ConditionDropout = ConditioningInputs.Dropout(spec, model.Config) };
         using var suppliedNullContext = ConditioningInputs.NullContext(spec, model.Config);
         using var trainer = new DiffusionTrainer(objective, schedule, options, dataParallel is null ? null : dataParallel.SynchronizeGradients,
-            batch => model.Unconditional(batch, suppliedNullContext));
+            batch => model.Unconditional(batch, suppliedNullContext), phases);
 
         var resume = host.ResumeState();
         if (resume is not null)
@@ -42,14 +43,15 @@ public static class TrainingJob
             dataParallel.BroadcastTensors(objective.StateTensors().Select(t => t.Tensor));
             dataParallel.BroadcastTensors(trainer.Ema.Shadows.Select(s => s.Shadow));
         }
-        host.Log.Information("Training {Type} {Preset}: {Steps} steps, batch {Batch} per rank x {World} ranks = {Effective}, lr {LearningRate}",
-            spec.Type, spec.Model.Preset, options.Steps, options.BatchSize, options.WorldSize, options.BatchSize * options.WorldSize, options.LearningRate);
+        host.Log.Information("Training {Type} {Preset}: {Steps} steps, batch {Batch} per rank x {World} ranks = {Effective}, lr {LearningRate}, {TorchThreads} torch threads",
+            spec.Type, spec.Model.Preset, options.Steps, options.BatchSize, options.WorldSize, options.BatchSize * options.WorldSize, options.LearningRate, get_num_threads());
 
         var imageSize = latentSpace?.ImageSize(model.Config.ImageSize) ?? model.Config.ImageSize;
         var dataset = DatasetFactory.Create(spec.Dataset, imageSize, model.Config.NumClasses ?? 0, host.Log, ConditioningInputs.TextContextDim(model.Config));
         var observer = new HostTrainingObserver(host, spec);
         using (var batches = LatentJobs.Batches(spec, dataset, latentSpace, options, trainer.Step, host, model.Config))
             trainer.Run(batches, observer, host.Cancellation);
+        host.Log.Information("Rank {Rank}/{World} step phases (ms/step): {Phases}", host.Rank, host.WorldSize, phases.Describe());
         if (host.Cancellation.IsCancellationRequested) return;
         if (host.Rank == 0 && observer.PlotLosses(Path.Combine(host.WorkDirectory, "losses.png")) is { } lossPlot)
             host.PublishFile(lossPlot);
@@ -76,7 +78,7 @@ public static class TrainingJob
         return teacher;
     }
 
-    static ITrainingObjective CreateObjective(JobSpec spec, UNetModel model, UNetModel? teacher, NoiseSchedule schedule)
+    static ITrainingObjective CreateObjective(JobSpec spec, UNetModel model, UNetModel? teacher, NoiseSchedule schedule, StepPhases phases)
     {
         if (teacher is null) return new DdpmObjective(model, schedule);
         var distillation = spec.Distillation ?? new DistillationSpec();
@@ -90,7 +92,7 @@ public static class TrainingJob
             UseFrequency = !distillation.DisableFreq,
         };
         var taps = distillation.FeatureTaps.Count > 0 ? distillation.FeatureTaps.ToList() : null;
-        return new DistillationObjective(teacher, model, new SpectralDistillationLoss(weights), schedule, taps);
+        return new DistillationObjective(teacher, model, new SpectralDistillationLoss(weights), schedule, taps, phases);
     }
 
     public static TrainerOptions Options(JobSpec spec, IJobHost host)

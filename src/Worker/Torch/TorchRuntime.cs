@@ -29,7 +29,7 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>Sets the intra-op thread count (agents that share a node split its cores).</summary>
+    /// <summary>Sets the intra-op thread count for the whole process (agents that share a node split its cores).</summary>
     public static void SetThreads(int threads)
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "torch thread count must be at least 1");

@@ -30,9 +30,11 @@ public sealed class DiffusionTrainer : IDisposable
     /// <param name="synchronizeGradients">averages gradients across ranks before each optimiser step (null when training alone).</param>
     /// <param name="unconditional">the null conditioning for a batch of B (condition dropout); default: the model's own
     /// (<see cref="UNetModel.Unconditional"/>: the null class, or the learned null context).</param>
+    /// <param name="phases">where step time is charged (shared with the objective, which charges the teacher's forward pass); a new one when null.</param>
     public DiffusionTrainer(ITrainingObjective objective, NoiseSchedule schedule, TrainerOptions options, Action<IReadOnlyList<Parameter>>? synchronizeGradients = null,
-        Func<long, Conditioning?>? unconditional = null)
+        Func<long, Conditioning?>? unconditional = null, StepPhases? phases = null)
     {
+        Phases = phases ?? new StepPhases();
         options.Validate();
         this.objective = objective;
         this.schedule = schedule;
@@ -49,6 +51,8 @@ public sealed class DiffusionTrainer : IDisposable
     public long Step { get; private set; }
     public ExponentialMovingAverage Ema => ema;
     public TrainerOptions Options => options;
+    /// <summary>Wall time per phase of the steps <see cref="Run"/> has taken.</summary>
+    public StepPhases Phases { get; }
 
     /// <summary>Runs from <see cref="Step"/> to the last step; returns early (after a whole step) when cancelled.</summary>
     public void Run(ITrainingBatches batches, ITrainingObserver observer, CancellationToken cancellation = default)
@@ -57,12 +61,16 @@ public sealed class DiffusionTrainer : IDisposable
         var clock = Stopwatch.StartNew();
         long stepsSinceReport = 0;
         var sums = new Dictionary<string, double>();
+        Phases.Restart();
         while (Step < options.Steps && !cancellation.IsCancellationRequested)
         {
             var (images, conditioning) = batches.Next();
+            Phases.Lap(StepPhases.Data);
             var metrics = TrainStep(images, conditioning);
             images.Dispose();
             conditioning.DisposeTensors();
+            Phases.Lap(StepPhases.Collection);
+            Phases.CountStep();
             foreach (var (name, value) in metrics) sums[name] = sums.GetValueOrDefault(name) + value;
             stepsSinceReport++;
 
@@ -78,12 +86,17 @@ public sealed class DiffusionTrainer : IDisposable
             }
             if (Step == options.Steps || (options.CheckpointEvery > 0 && Step % options.CheckpointEvery == 0))
                 observer.OnCheckpoint(CaptureState());
+            Phases.Lap(StepPhases.Reports);
         }
     }
 
     /// <summary>One optimiser step on this rank's batch; returns the step's scalar metrics.</summary>
     public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Conditioning conditioning) =>
-        CollectionPause.Run(() => TrainStepUnpaused(images, conditioning));
+        CollectionPause.Run(() =>
+        {
+            Phases.Lap(StepPhases.Collection); // entering the no-GC region
+            return TrainStepUnpaused(images, conditioning);
+        });
 
     IReadOnlyDictionary<string, double> TrainStepUnpaused(Tensor images, Conditioning conditioning)
     {
@@ -92,6 +105,7 @@ public sealed class DiffusionTrainer : IDisposable
         foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
 
         var (timesteps, noise, stepConditioning) = DrawStepRandomness(images, conditioning);
+        Phases.Lap(StepPhases.Data);
         var losses = objective.Loss(images, stepConditioning, timesteps, noise);
         var metrics = new Dictionary<string, double>();
         foreach (var (name, value) in losses)
@@ -100,10 +114,16 @@ public sealed class DiffusionTrainer : IDisposable
             if (!float.IsFinite(scalar)) throw TrainingDivergedException.Loss(Step, name, scalar);
             metrics[name] = scalar;
         }
+        Phases.Lap(StepPhases.Forward);
 
         optimizer.zero_grad();
         losses["loss"].backward();
-        synchronizeGradients?.Invoke(parameters);
+        Phases.Lap(StepPhases.Backward);
+        if (synchronizeGradients is not null)
+        {
+            synchronizeGradients(parameters);
+            Phases.Lap(StepPhases.AllReduce);
+        }
         var gradNorm = options.GradClip > 0
             ? nn.utils.clip_grad_norm_(parameters, options.GradClip)
             : GradientNorm();
@@ -111,6 +131,7 @@ public sealed class DiffusionTrainer : IDisposable
         metrics["grad_norm"] = gradNorm;
         optimizer.step();
         ema.Update();
+        Phases.Lap(StepPhases.Optimizer);
         Step++;
         metrics["lr"] = rate;
         return metrics;

@@ -20,10 +20,14 @@ public sealed class DistillationObjective : ITrainingObjective
     readonly NoiseSchedule schedule;
     readonly IReadOnlyList<(string Student, string Teacher)> taps;
     readonly List<(string, Parameter)> parameters;
+    readonly StepPhases? phases;
 
     /// <param name="studentTaps">student module names to distil; null = the student's default taps (last decoder block per resolution).</param>
-    public DistillationObjective(UNetModel teacher, UNetModel student, SpectralDistillationLoss loss, NoiseSchedule schedule, IReadOnlyList<string>? studentTaps = null)
+    /// <param name="phases">charged with the teacher's forward pass (the trainer's <see cref="DiffusionTrainer.Phases"/>), if given.</param>
+    public DistillationObjective(UNetModel teacher, UNetModel student, SpectralDistillationLoss loss, NoiseSchedule schedule, IReadOnlyList<string>? studentTaps = null,
+        StepPhases? phases = null)
     {
+        this.phases = phases;
         CheckCompatible(teacher.Config, student.Config);
         this.teacher = teacher;
         this.student = student;
@@ -60,6 +64,7 @@ public sealed class DistillationObjective : ITrainingObjective
         IReadOnlyDictionary<string, Tensor> teacherFeatures;
         using (no_grad())
             (teacherOutput, teacherFeatures) = teacher.ForwardWithFeatures(xt, timesteps, conditioning, taps.Select(t => t.Teacher).ToList());
+        phases?.Lap(StepPhases.Teacher);
         var (studentOutput, studentFeatures) = student.ForwardWithFeatures(xt, timesteps, conditioning, taps.Select(t => t.Student).ToList());
 
         var pairs = new List<FeaturePair> { new("out", teacherOutput, studentOutput) };

@@ -47,6 +47,21 @@ public class DataParallelTests
     [InlineData("adamw", ScalarType.Float64, true)]
     public void SynchronizeGradients_TwoRanksHalfBatch_MatchOneRankFullBatch(string optimizerName, ScalarType dtype, bool overlap)
     {
+        using var group = new RingGroup(2);
+        AssertTwoRanksHalfBatchMatchOneRankFullBatch(group, optimizerName, dtype, overlap);
+    }
+
+    [Theory]
+    [InlineData("sgd", ScalarType.Float32, false)]
+    [InlineData("adamw", ScalarType.Float64, true)]
+    public void SynchronizeGradients_SharedMemoryTwoRanksHalfBatch_MatchOneRankFullBatch(string optimizerName, ScalarType dtype, bool overlap)
+    {
+        using var group = new SharedMemoryGroup(2);
+        AssertTwoRanksHalfBatchMatchOneRankFullBatch(group, optimizerName, dtype, overlap);
+    }
+
+    static void AssertTwoRanksHalfBatchMatchOneRankFullBatch<T>(CollectiveGroup<T> group, string optimizerName, ScalarType dtype, bool overlap) where T : ICollective
+    {
         // Arrange: rank 1 starts from other weights (the broadcast must fix that); buckets of 1 KiB force several all-reduces.
         TorchRuntime.EnsureLoaded();
         manual_seed(11);
@@ -58,7 +73,6 @@ public class DataParallelTests
         // Other test classes run in parallel and share torch's global generator: copy rank 0's start explicitly.
         replicas[0].load_state_dict(reference.state_dict());
         var options = new GradientSynchronizerOptions { BucketBytes = 1024, OverlapBuckets = overlap };
-        using var group = new RingGroup(2);
 
         // Act
         Train(reference, Optimizer(optimizerName, reference), inputs, targets, synchronizer: null);

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace SpectralDiffusion.Worker.Tests.Distributed;
 
-/// <summary>The tcp ring between real worker processes (the built worker.dll beside this test assembly), via the hidden selftest verb.</summary>
+/// <summary>The tcp ring and the shared-memory group between real worker processes (the built worker.dll beside this test assembly), via the hidden selftest verb.</summary>
 public sealed class WorkerProcessCollectiveTests : IDisposable
 {
     readonly string rendezvous = Path.Combine(Path.GetTempPath(), $"sd-procs-{Guid.NewGuid():N}");
@@ -38,11 +38,13 @@ public sealed class WorkerProcessCollectiveTests : IDisposable
         return new Rank(process, output, progress);
     }
 
-    [Fact]
-    public async Task Selftest_TwoWorkerProcesses_AllReduceIsExactOnBoth()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Selftest_TwoWorkerProcesses_AllReduceIsExactOnBoth(bool sharedMemory)
     {
         // Arrange + Act
-        var ranks = Enumerable.Range(0, 2).Select(rank => Start(rank, 2, "--repeat 2 --elements 100003")).ToArray();
+        var ranks = Enumerable.Range(0, 2).Select(rank => Start(rank, 2, $"--repeat 2 --elements 100003 {Transport(sharedMemory)}")).ToArray();
         await Task.WhenAll(ranks.Select(r => r.Process.WaitForExitAsync())).WaitAsync(TimeSpan.FromSeconds(120));
 
         // Assert
@@ -50,14 +52,17 @@ public sealed class WorkerProcessCollectiveTests : IDisposable
         {
             Assert.True(rank.Process.ExitCode == 0, rank.Output.ToString());
             Assert.Contains("all-reduce #2 of 100003 int64 exact", rank.Output.ToString());
+            Assert.Contains(sharedMemory ? "shared memory connected" : "ring connected", rank.Output.ToString());
         }
     }
 
-    [Fact]
-    public async Task Selftest_PeerKilledWithSigkill_SurvivorFailsNamingItInsteadOfHanging()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Selftest_PeerKilledWithSigkill_SurvivorFailsNamingItInsteadOfHanging(bool sharedMemory)
     {
         // Arrange: both ranks loop over all-reduces with a 20 s timeout.
-        var ranks = Enumerable.Range(0, 2).Select(rank => Start(rank, 2, "--repeat 1000000 --elements 1000003 --timeout-s 20")).ToArray();
+        var ranks = Enumerable.Range(0, 2).Select(rank => Start(rank, 2, $"--repeat 1000000 --elements 1000003 --timeout-s 20 {Transport(sharedMemory)}")).ToArray();
         await ranks[1].Progress.Task.WaitAsync(TimeSpan.FromSeconds(120));
 
         // Act: SIGKILL rank 1 mid-run.
@@ -70,6 +75,8 @@ public sealed class WorkerProcessCollectiveTests : IDisposable
         Assert.Contains("collective failed", output);
         Assert.Contains("rank 1", output);
     }
+
+    static string Transport(bool sharedMemory) => sharedMemory ? "--shared-memory" : "";
 
     public void Dispose()
     {
