@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Time per distillation step on 1 worker against 2 workers (real processes, TCP ring, through the orchestrator), in
+# Time per distillation step on 1 worker against 2 workers (real processes, all-reduce through shared memory on one machine, through the orchestrator), in
 # one run: the same tiny-sd distillation with the same global batch, once with world size 1 (batch B) and once with
 # world size 2 (batch B/2 per rank). Each worker has one torch thread, so 2 workers use 2 cores.
 # Options (environment): SD_SCALING_STEPS (default 40), SD_SCALING_BATCH (global batch, default 32), SD_SCALING_PORT (5090).
