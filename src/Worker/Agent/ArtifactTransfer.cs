@@ -1,7 +1,9 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Rpc;
 
 namespace SpectralDiffusion.Worker.Agent;
 
@@ -23,16 +25,18 @@ public sealed class ArtifactTransfer(Workers.WorkersClient client, string cacheD
         header.Size = new FileInfo(path).Length;
         if (header.Name.Length == 0) header.Name = Path.GetFileName(path);
         using var call = client.UploadArtifact(cancellationToken: ct);
-        await call.RequestStream.WriteAsync(new ArtifactChunk { Header = header }, ct);
-        await using (var stream = File.OpenRead(path))
-        {
-            var buffer = new byte[ChunkBytes];
-            int read;
-            while ((read = await stream.ReadAsync(buffer, ct)) > 0)
-                await call.RequestStream.WriteAsync(new ArtifactChunk { Data = ByteString.CopyFrom(buffer, 0, read) }, ct);
-        }
-        await call.RequestStream.CompleteAsync();
-        return await call.ResponseAsync;
+        return await ClientStreams.SendAllAsync(call, Chunks(path, header, ct), ct);
+    }
+
+    /// <summary>The header, then the file in chunks of <see cref="ChunkBytes"/>.</summary>
+    static async IAsyncEnumerable<ArtifactChunk> Chunks(string path, ArtifactHeader header, [EnumeratorCancellation] CancellationToken ct)
+    {
+        yield return new ArtifactChunk { Header = header };
+        await using var stream = File.OpenRead(path);
+        var buffer = new byte[ChunkBytes];
+        int read;
+        while ((read = await stream.ReadAsync(buffer, ct)) > 0)
+            yield return new ArtifactChunk { Data = ByteString.CopyFrom(buffer, 0, read) };
     }
 
     /// <summary>Downloads "artifact:&lt;sha256&gt;" into the cache (once) and returns its path; a wrong hash is an error and leaves nothing behind.</summary>

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Rpc;
 using SpectralDiffusion.Shared.Security;
 
 namespace SpectralDiffusion.Orchestrator.Tests;
@@ -117,11 +118,14 @@ public sealed class FakeWorker : IAsyncDisposable
     public async Task<ArtifactReceipt> UploadAsync(ArtifactHeader header, byte[] content, int chunk = 64 * 1024)
     {
         using var call = client.UploadArtifact();
-        await call.RequestStream.WriteAsync(new ArtifactChunk { Header = header });
+        return await ClientStreams.SendAllAsync(call, Chunks(header, content, chunk).ToAsyncEnumerable());
+    }
+
+    static IEnumerable<ArtifactChunk> Chunks(ArtifactHeader header, byte[] content, int chunk)
+    {
+        yield return new ArtifactChunk { Header = header };
         for (var offset = 0; offset < content.Length; offset += chunk)
-            await call.RequestStream.WriteAsync(new ArtifactChunk { Data = ByteString.CopyFrom(content, offset, Math.Min(chunk, content.Length - offset)) });
-        await call.RequestStream.CompleteAsync();
-        return await call;
+            yield return new ArtifactChunk { Data = ByteString.CopyFrom(content, offset, Math.Min(chunk, content.Length - offset)) };
     }
 
     public Task<ArtifactReceipt> UploadShardAsync(AssignmentStart start, long step, byte[] content) =>
