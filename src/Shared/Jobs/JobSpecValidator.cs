@@ -185,7 +185,8 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
             return;
         }
         if (evaluation.NumSamples <= 0) fail("evaluation.num_samples", $"is {evaluation.NumSamples}; must be positive");
-        if (evaluation.DdimSteps is < 1 or > 1000) fail("evaluation.ddim_steps", $"is {evaluation.DdimSteps}; must be between 1 and 1000");
+        if (DdimTimesteps.Problem(DdimTimesteps.TrainingTimesteps, evaluation.DdimSteps) is { } ddimProblem)
+            fail("evaluation.ddim_steps", $"is {evaluation.DdimSteps}; {ddimProblem}");
         if (!(evaluation.Eta >= 0)) fail("evaluation.eta", $"is {evaluation.Eta}; must not be negative");
         if (evaluation.HasGuidanceScale && !(evaluation.GuidanceScale >= 0)) fail("evaluation.guidance_scale", $"is {evaluation.GuidanceScale}; must not be negative");
         if (evaluation.NumReal < 0) fail("evaluation.num_real", $"is {evaluation.NumReal}; must not be negative");

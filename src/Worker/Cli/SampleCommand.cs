@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.Data;
 using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Jobs;
@@ -19,7 +20,7 @@ public static class SampleCommand
         var ema = new Option<bool>("--ema") { Description = "Use the EMA weights of a CompVis checkpoint." };
         var count = new Option<int>("--num") { Description = "Number of images.", DefaultValueFactory = _ => 16 };
         var sampler = new Option<string>("--sampler") { Description = "ddim or ddpm.", DefaultValueFactory = _ => "ddim" };
-        var steps = new Option<int>("--steps") { Description = "DDIM steps (uniform timesteps).", DefaultValueFactory = _ => 200 };
+        var steps = new Option<int>("--steps") { Description = "DDIM steps (uniform timesteps): a divisor of 1000 below it, e.g. 50, 100, 200.", DefaultValueFactory = _ => 200 };
         var eta = new Option<double>("--eta") { Description = "DDIM eta (0 = deterministic).", DefaultValueFactory = _ => 0.0 };
         var guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance scale (class-conditional and text models)." };
         var context = new Option<string?>("--context") { Description = "Caption embeddings for a text model: safetensors (L, D) for every image or (N, L, D) cycled (docs/text-conditioning.md)." };
@@ -43,6 +44,8 @@ public static class SampleCommand
             if (total < 1) throw new ArgumentException($"--num must be at least 1 (got {total})");
             if (perBatch < 1) throw new ArgumentException($"--batch must be at least 1 (got {perBatch})");
             if (kind is not ("ddim" or "ddpm")) throw new ArgumentException($"--sampler '{kind}' is unknown: use ddim or ddpm");
+            if (kind == "ddim" && DdimTimesteps.Problem(DdimTimesteps.TrainingTimesteps, parse.GetValue(steps)) is { } ddimProblem)
+                throw new ArgumentException($"--steps {parse.GetValue(steps)}: {ddimProblem}");
             TorchRuntime.EnsureLoaded();
             using var model = UNetCheckpoint.LoadAny(parse.GetValue(checkpoint)!, parse.GetValue(preset), parse.GetValue(ema));
             model.eval();

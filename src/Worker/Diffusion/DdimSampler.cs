@@ -1,4 +1,5 @@
 using TorchSharp;
+using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.Models;
 using static TorchSharp.torch;
 
@@ -6,7 +7,8 @@ namespace SpectralDiffusion.Worker.Diffusion;
 
 /// <summary>
 /// DDIM sampling (Song et al. 2021, eq. 12) with CompVis <c>ddim.py</c> semantics: "uniform" timesteps
-/// range(0, T, T//S) + 1, σ_t = η √((1 − ᾱ_prev)/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_prev).
+/// range(0, T, T//S) + 1 from <see cref="DdimTimesteps"/> (it refuses S whose grid does not have exactly S timesteps
+/// below T), σ_t = η √((1 − ᾱ_prev)/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_prev).
 /// </summary>
 public sealed class DdimSampler
 {
@@ -16,14 +18,12 @@ public sealed class DdimSampler
 
     public DdimSampler(NoiseSchedule schedule, int steps = 200, double eta = 0.0)
     {
-        if (steps < 1 || steps > schedule.Timesteps / 2)
-            throw new ArgumentOutOfRangeException(nameof(steps), steps,
-                $"DDIM steps must be between 1 and {schedule.Timesteps / 2}: the uniform stride T//S with CompVis's +1 offset would otherwise reach t = {schedule.Timesteps}");
+        if (DdimTimesteps.Problem(schedule.Timesteps, steps) is { } problem)
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"DDIM steps {steps}: {problem}");
         if (eta < 0 || double.IsNaN(eta)) throw new ArgumentOutOfRangeException(nameof(eta), eta, "eta must be ≥ 0");
         this.schedule = schedule;
         Eta = eta;
-        var stride = schedule.Timesteps / steps;
-        timesteps = Enumerable.Range(0, (schedule.Timesteps + stride - 1) / stride).Select(i => i * stride + 1).ToArray();
+        timesteps = DdimTimesteps.Uniform(schedule.Timesteps, steps);
         var cumprod = schedule.AlphasCumprod;
         alphas = timesteps.Select(t => cumprod[t]).ToArray();
         alphasPrev = [cumprod[0], .. timesteps[..^1].Select(t => cumprod[t])];

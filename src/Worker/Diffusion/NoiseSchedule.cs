@@ -1,4 +1,5 @@
 using TorchSharp;
+using SpectralDiffusion.Shared.Jobs;
 using static TorchSharp.torch;
 
 namespace SpectralDiffusion.Worker.Diffusion;
@@ -34,7 +35,7 @@ public sealed class NoiseSchedule
     }
 
     /// <summary>LDM's "linear" schedule: β = linspace(√start, √end, T)², in float64 (LDM configs: start 0.0015, end 0.0195).</summary>
-    public static NoiseSchedule LdmLinear(int timesteps = 1000, double linearStart = 0.0015, double linearEnd = 0.0195)
+    public static NoiseSchedule LdmLinear(int timesteps = DdimTimesteps.TrainingTimesteps, double linearStart = 0.0015, double linearEnd = 0.0195)
     {
         if (timesteps < 2) throw new ArgumentOutOfRangeException(nameof(timesteps), timesteps, "a diffusion schedule needs at least 2 timesteps");
         if (!(linearStart > 0 && linearEnd > linearStart && linearEnd < 1))

@@ -43,7 +43,7 @@ public static class EvaluationJob
         var total = evaluation.NumSamples;
         var (start, count) = Slice(total, host.WorldSize, host.Rank);
         var batchSize = Math.Max(1, spec.Schedule.BatchSize);
-        var sampler = new DdimSampler(NoiseSchedule.LdmLinear(), evaluation.DdimSteps > 0 ? evaluation.DdimSteps : 200, evaluation.Eta);
+        var sampler = new DdimSampler(NoiseSchedule.LdmLinear(), evaluation.DdimSteps > 0 ? evaluation.DdimSteps : JobSpecDefaults.DdimSteps, evaluation.Eta);
         var config = model.Config;
         var guidance = evaluation.HasGuidanceScale && (config.IsTextConditional || config is { NumClasses: not null, NullClass: true })
             ? ConditioningInputs.Guidance(model, evaluation.GuidanceScale, suppliedNullContext, "evaluation.guidance_scale", "conditioning.null_context") : null;

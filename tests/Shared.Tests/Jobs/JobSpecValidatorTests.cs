@@ -89,6 +89,31 @@ public class JobSpecValidatorTests
         Assert.Empty(validator.Validate(own));
     }
 
+    [Theory]
+    [InlineData(3, "t = 1000", "use 2 or 4")]
+    [InlineData(30, "31 timesteps", "use 25 or 40")]
+    public void Validate_DdimStepsWithoutAnExactGrid_NamesFieldValueAndUsableNeighbours(int steps, string reason, string neighbours)
+    {
+        var spec = ValidSpecs.Evaluate();
+        spec.Evaluation.DdimSteps = steps;
+
+        var violation = Assert.Single(validator.Validate(spec));
+
+        Assert.Equal("spec.evaluation.ddim_steps", violation.Field);
+        Assert.StartsWith($"is {steps};", violation.Description);
+        Assert.Contains(reason, violation.Description);
+        Assert.Contains(neighbours, violation.Description);
+    }
+
+    [Fact]
+    public void Validate_DdimStepsDividingTheSchedule_Accepted()
+    {
+        var spec = ValidSpecs.Evaluate();
+        spec.Evaluation.DdimSteps = 125;
+
+        Assert.Empty(validator.Validate(spec));
+    }
+
     [Fact]
     public void Validate_NullSpec_IsRejected()
     {

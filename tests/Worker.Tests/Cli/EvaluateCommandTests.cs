@@ -33,19 +33,10 @@ public class EvaluateCommandTests
     public void Fid_WithoutWeights_FailsPointingToDocs()
     {
         using var folder = new TemporaryFolder();
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            var exitCode = WorkerCli.Build().Parse(["evaluate", "fid", "--real", folder.Path, "--generated", folder.Path]).Invoke();
 
-            Assert.Equal(2, exitCode);
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
-        Assert.Contains("docs/fid-weights.md", error.ToString());
+        var (exitCode, error) = WorkerCliRun.Invoke("evaluate", "fid", "--real", folder.Path, "--generated", folder.Path);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("docs/fid-weights.md", error);
     }
 }

@@ -54,21 +54,12 @@ public class TextPipelineTests
         manual_seed(3);
         using (var model = new UNetModel(UNetPresets.TinyTxtSd())) UNetCheckpoint.Save(model, folder.Combine("model.safetensors"), "tiny-txt-sd");
         ContextFile.Write(folder.Combine("prompt.safetensors"), zeros(8, 16));
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            var exit = WorkerCli.Build().Parse(["sample", "--checkpoint", folder.Combine("model.safetensors"), "--context", folder.Combine("prompt.safetensors"),
-                "--num", "1", "--steps", "2", "--out", folder.Combine("samples")]).Invoke();
 
-            Assert.NotEqual(0, exit);
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
-        Assert.Contains("--context", error.ToString());
-        Assert.Contains("context_dim 32", error.ToString());
+        var (exit, error) = WorkerCliRun.Invoke("sample", "--checkpoint", folder.Combine("model.safetensors"), "--context", folder.Combine("prompt.safetensors"),
+            "--num", "1", "--steps", "2", "--out", folder.Combine("samples"));
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("--context", error);
+        Assert.Contains("context_dim 32", error);
     }
 }

@@ -1,5 +1,8 @@
+using System.Text.Json;
+using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Diffusion;
+using SpectralDiffusion.Worker.Tests.TestSupport;
 using SpectralDiffusion.Worker.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -141,9 +144,68 @@ public class DdimSamplerTests
     }
 
     [Fact]
-    public void Constructor_StepsAboveHalfOfT_ThrowsNamingSteps()
+    public void Sample_EightSteps_EvaluatesTheModelOncePerGridTimestep()
     {
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new DdimSampler(Schedule, steps: 1000));
+        // Arrange: an ε-model that records the timesteps it is asked about.
+        var asked = new List<long[]>();
+        Denoiser recording = (x, t, _) =>
+        {
+            asked.Add(t.data<long>().ToArray());
+            return zeros_like(x);
+        };
+        var sampler = new DdimSampler(Schedule, steps: 8);
+
+        // Act
+        sampler.Sample(recording, [2, 1, 2, 2], new Generator(3));
+
+        // Assert: range(0, 1000, 125) + 1, noisiest first, the whole batch at the same t.
+        Assert.Equal(new long[] { 876, 751, 626, 501, 376, 251, 126, 1 }, asked.Select(t => t[0]));
+        Assert.All(asked, t => Assert.Equal(t[0], t[1]));
+        Assert.Equal(asked.Select(t => (int)t[0]).Reverse(), DdimTimesteps.Uniform(1000, 8));
+    }
+
+    sealed record CompVisGrid(int Steps, int[] Timesteps, double[]? Sigmas, string? IndexError);
+
+    [PythonTorchFact]
+    public void Constructor_EveryStepCount_MatchesCompVisExactlyWhereItsGridHasSStepsAndRefusesTheRest()
+    {
+        // Arrange: CompVis's make_ddim_timesteps and make_ddim_sampling_parameters (η = 0.5) for S = 1..1000.
+        var json = PythonTorch.Run(PythonTorch.Script("Diffusion/py/ddim_timesteps.py"), "1000", "0.0015", "0.0195", "0.5");
+        var reference = JsonSerializer.Deserialize<CompVisGrid[]>(json, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })!;
+
+        foreach (var grid in reference)
+        {
+            // Act
+            var exact = grid.IndexError is null && grid.Timesteps.Length == grid.Steps;
+            var sampler = exact ? new DdimSampler(Schedule, grid.Steps, eta: 0.5) : null;
+
+            // Assert
+            Assert.Equal(grid.Timesteps, DdimTimesteps.Uniform(1000, grid.Steps));
+            Assert.Equal(exact, DdimTimesteps.Problem(1000, grid.Steps) is null);
+            if (sampler is null)
+            {
+                Assert.Throws<ArgumentOutOfRangeException>(() => new DdimSampler(Schedule, grid.Steps, eta: 0.5));
+                continue;
+            }
+            Assert.Equal(grid.Timesteps, sampler.Timesteps);
+            for (var i = 0; i < grid.Steps; i++)
+                Assert.True(Math.Abs(grid.Sigmas![i] - sampler.Sigmas[i]) <= 1e-12 * Math.Abs(grid.Sigmas[i]) + 1e-15,
+                    $"S = {grid.Steps}, sigma[{i}]: {grid.Sigmas[i]:R} vs {sampler.Sigmas[i]:R}");
+        }
+        Assert.Equal(1000, reference.Length);
+        Assert.Equal(15, reference.Count(g => g.IndexError is null && g.Timesteps.Length == g.Steps));
+        Assert.Equal(599, reference.Count(g => g.IndexError is not null));
+    }
+
+    [Theory]
+    [InlineData(3, "use 2 or 4")]
+    [InlineData(30, "use 25 or 40")]
+    [InlineData(1000, "use 500")]
+    public void Constructor_StepsWithoutAnExactGrid_ThrowsNamingStepsAndNeighbours(int steps, string neighbours)
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new DdimSampler(Schedule, steps: steps));
+
         Assert.Equal("steps", error.ParamName);
+        Assert.Contains(neighbours, error.Message);
     }
 }

@@ -48,23 +48,13 @@ public sealed class AutoencoderCommandTests
         using var model = new Autoencoder(AutoencoderPresets.TinyKl());
         FirstStageCheckpoint.Save(model, folder.Combine("ae.safetensors"), "tiny-kl");
         SafetensorsFile.Write(folder.Combine("images.safetensors"), new Dictionary<string, Tensor> { ["images"] = zeros(1, 3, 8, 8) });
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        int exitCode;
-        try
-        {
-            exitCode = WorkerCli.Build().Parse(["autoencoder", "encode", "--checkpoint", folder.Combine("ae.safetensors"), "--config", "tiny-kl",
-                "--input", folder.Combine("images.safetensors"), "--out", folder.Combine("z.safetensors")]).Invoke();
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+
+        var (exitCode, error) = WorkerCliRun.Invoke("autoencoder", "encode", "--checkpoint", folder.Combine("ae.safetensors"), "--config", "tiny-kl",
+            "--input", folder.Combine("images.safetensors"), "--out", folder.Combine("z.safetensors"));
 
         Assert.Equal(2, exitCode);
-        Assert.Contains("has no tensor 'x'", error.ToString());
-        Assert.Contains("images.safetensors", error.ToString());
+        Assert.Contains("has no tensor 'x'", error);
+        Assert.Contains("images.safetensors", error);
         Assert.False(File.Exists(folder.Combine("z.safetensors")));
     }
 }
