@@ -2,11 +2,11 @@ namespace SpectralDiffusion.Shared.Jobs;
 
 /// <summary>
 /// The timesteps a DDIM sampler of S steps visits on a schedule of T steps, with the "uniform" discretisation of CompVis
-/// latent-diffusion (<c>make_ddim_timesteps</c>): <c>range(0, T, T // S) + 1</c>. That grid has exactly S entries below
-/// T only when S divides T and S &lt; T; for any other S it has more than S entries (S = 30 of 1000: 31) and, for many,
-/// its last entry is T itself, one past the end of ᾱ (S = 3 of 1000: 1, 334, 667, 1000). <see cref="Problem"/> refuses
-/// those counts, so a job spec, the sampling CLI and the sampler agree on one grid and on how many network evaluations
-/// a sample costs.
+/// latent-diffusion (<c>make_ddim_timesteps</c>): <c>range(0, T, T // S) + 1</c>. That grid has exactly S entries
+/// when S divides T; for any other S it has more (S = 30 of 1000: 31 network evaluations, as in CompVis, see
+/// <see cref="Count"/>), and for many its last entry is T itself, one past the end of ᾱ (S = 3 of 1000: 1, 334, 667,
+/// 1000), where CompVis fails with an index error. <see cref="Problem"/> refuses those counts, so a job spec, the
+/// sampling CLI and the sampler agree on one grid.
 /// </summary>
 public static class DdimTimesteps
 {
@@ -26,9 +26,12 @@ public static class DdimTimesteps
         return Enumerable.Range(0, GridLength(timesteps, stride)).Select(i => i * stride + 1).ToArray();
     }
 
+    /// <summary>How many timesteps (network evaluations per sample) the grid of <paramref name="steps"/> has: S when S divides T, more otherwise.</summary>
+    public static int Count(int timesteps, int steps) => Uniform(timesteps, steps).Length;
+
     /// <summary>
-    /// Null when CompVis's uniform grid for <paramref name="steps"/> has exactly that many timesteps, all inside
-    /// [1, T − 1]; otherwise why not, with the nearest usable step counts below and above.
+    /// Null when CompVis's uniform grid for <paramref name="steps"/> lies inside [1, T − 1]; otherwise why not, with the
+    /// nearest usable step counts below and above.
     /// </summary>
     public static string? Problem(int timesteps, int steps)
     {
@@ -37,11 +40,8 @@ public static class DdimTimesteps
         if (steps < 1) return $"must be at least 1{Suggestion(timesteps, steps)}";
         if (steps > timesteps) return $"must be below the schedule's {timesteps} timesteps{Suggestion(timesteps, steps)}";
         var (length, last) = LengthAndLast(timesteps, steps);
-        var grid = $"the uniform DDIM grid range(0, {timesteps}, {timesteps} // {steps}) + 1 of CompVis has {length} timesteps";
-        var reason = last > timesteps - 1
-            ? $"{grid} and its last one, t = {last}, lies outside [1, {timesteps - 1}]"
-            : $"{grid}, not {steps}";
-        return reason + Suggestion(timesteps, steps);
+        return $"the uniform DDIM grid range(0, {timesteps}, {timesteps} // {steps}) + 1 of CompVis has {length} timesteps "
+            + $"and its last one, t = {last}, lies outside [1, {timesteps - 1}]" + Suggestion(timesteps, steps);
     }
 
     /// <summary>The nearest usable step counts strictly below and above <paramref name="steps"/> (null where there is none).</summary>
@@ -62,12 +62,12 @@ public static class DdimTimesteps
         var usable = new[] { below, above }.OfType<int>().ToArray();
         return usable.Length == 0
             ? $"; no step count fits a schedule of {timesteps} timesteps"
-            : $"; use {string.Join(" or ", usable)} (a usable count divides {timesteps} and is below it)";
+            : $"; use {string.Join(" or ", usable)} (a count whose grid stays below t = {timesteps}; a divisor of {timesteps} gives exactly that many steps)";
     }
 
-    /// <summary>Whether the grid of <paramref name="steps"/> has exactly that many timesteps, the last one below T.</summary>
+    /// <summary>Whether the grid of <paramref name="steps"/> stays below T.</summary>
     static bool IsUsable(int timesteps, int steps) =>
-        steps >= 1 && steps <= timesteps && LengthAndLast(timesteps, steps) is var (length, last) && length == steps && last <= timesteps - 1;
+        steps >= 1 && steps <= timesteps && LengthAndLast(timesteps, steps).Last <= timesteps - 1;
 
     /// <summary>len(range(0, T, T // S)) and the last entry of the grid (+1 included), without building it.</summary>
     static (int Length, int Last) LengthAndLast(int timesteps, int steps)

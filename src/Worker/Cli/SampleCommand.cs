@@ -20,7 +20,7 @@ public static class SampleCommand
         var ema = new Option<bool>("--ema") { Description = "Use the EMA weights of a CompVis checkpoint." };
         var count = new Option<int>("--num") { Description = "Number of images.", DefaultValueFactory = _ => 16 };
         var sampler = new Option<string>("--sampler") { Description = "ddim or ddpm.", DefaultValueFactory = _ => "ddim" };
-        var steps = new Option<int>("--steps") { Description = "DDIM steps (uniform timesteps): a divisor of 1000 below it, e.g. 50, 100, 200.", DefaultValueFactory = _ => 200 };
+        var steps = new Option<int>("--steps") { Description = "DDIM steps (CompVis uniform timesteps), e.g. 50, 100, 200; a divisor of 1000 gives exactly that many, others a few more.", DefaultValueFactory = _ => 200 };
         var eta = new Option<double>("--eta") { Description = "DDIM eta (0 = deterministic).", DefaultValueFactory = _ => 0.0 };
         var guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance scale (class-conditional and text models)." };
         var context = new Option<string?>("--context") { Description = "Caption embeddings for a text model: safetensors (L, D) for every image or (N, L, D) cycled (docs/text-conditioning.md)." };

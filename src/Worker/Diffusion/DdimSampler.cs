@@ -7,8 +7,8 @@ namespace SpectralDiffusion.Worker.Diffusion;
 
 /// <summary>
 /// DDIM sampling (Song et al. 2021, eq. 12) with CompVis <c>ddim.py</c> semantics: "uniform" timesteps
-/// range(0, T, T//S) + 1 from <see cref="DdimTimesteps"/> (it refuses S whose grid does not have exactly S timesteps
-/// below T), σ_t = η √((1 − ᾱ_prev)/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_prev).
+/// range(0, T, T//S) + 1 from <see cref="DdimTimesteps"/> (it refuses S whose grid reaches t = T; an S that does not
+/// divide T gets CompVis's longer grid), σ_t = η √((1 − ᾱ_prev)/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_prev).
 /// </summary>
 public sealed class DdimSampler
 {

@@ -31,21 +31,25 @@ public class DdimTimestepsTests
     }
 
     [Fact]
-    public void Problem_T1000_AcceptsOnlyTheDivisorsOf1000BelowIt()
+    public void Problem_T1000_RefusesExactlyTheCountsWhoseGridReachesT()
     {
-        // Refused for T = 1000: every S in 1..1000 except the 15 below, i.e. 985 counts. 599 of them put t = 1000 on the
-        // grid, one past the end of ᾱ (S = 3, 9, 27, 36–37, 101–111, 251–333, 501–1000); the other 386 give a grid longer
-        // than S inside [1, 999] (S = 6 → 7 timesteps, 30 → 31, 64 → 67, 499 → 500, ...).
-        int[] usable = [1, 2, 4, 5, 8, 10, 20, 25, 40, 50, 100, 125, 200, 250, 500];
+        // Refused for T = 1000: the 599 counts that put t = 1000 on the grid, one past the end of ᾱ (S = 3, 9, 27, 36–37,
+        // 101–111, 251–333, 501–1000). The other 401 are accepted; of those, only the 15 divisors of 1000 below it give
+        // exactly S timesteps, the rest give CompVis's longer grid (S = 6 → 7 timesteps, 30 → 31, 64 → 67, 334 → 500).
         int[] reachingT = [3, 9, 27, 36, 37, .. Enumerable.Range(101, 11), .. Enumerable.Range(251, 83), .. Enumerable.Range(501, 500)];
+        int[] exact = [1, 2, 4, 5, 8, 10, 20, 25, 40, 50, 100, 125, 200, 250, 500];
 
-        var accepted = Enumerable.Range(1, T).Where(s => DdimTimesteps.Problem(T, s) is null);
+        var refused = Enumerable.Range(1, T).Where(s => DdimTimesteps.Problem(T, s) is not null);
         var pastTheEnd = Enumerable.Range(1, T).Where(s => DdimTimesteps.Uniform(T, s)[^1] >= T);
+        var accepted = Enumerable.Range(1, T).Where(s => DdimTimesteps.Problem(T, s) is null).ToArray();
 
-        Assert.Equal(usable, accepted);
+        Assert.Equal(reachingT, refused);
         Assert.Equal(reachingT, pastTheEnd);
         Assert.All(reachingT, s => Assert.Contains($"t = {T}", DdimTimesteps.Problem(T, s)));
-        Assert.Contains("has 31 timesteps, not 30", DdimTimesteps.Problem(T, 30));
+        Assert.Equal(401, accepted.Length);
+        Assert.Equal(exact, accepted.Where(s => DdimTimesteps.Count(T, s) == s));
+        Assert.Equal(31, DdimTimesteps.Count(T, 30));
+        Assert.Equal(500, DdimTimesteps.Count(T, 334));
     }
 
     [Theory]
@@ -54,15 +58,16 @@ public class DdimTimestepsTests
     [InlineData(97)]
     [InlineData(64)]
     [InlineData(2)]
-    public void Problem_AnyT_NullExactlyWhenTheGridHasSStepsBelowT(int timesteps)
+    public void Problem_AnyT_NullExactlyWhenTheGridStaysBelowT(int timesteps)
     {
         for (var steps = 1; steps <= timesteps; steps++)
         {
             var grid = DdimTimesteps.Uniform(timesteps, steps);
-            var exact = grid.Length == steps && grid.All(t => t >= 1 && t <= timesteps - 1);
+            var inside = grid.All(t => t >= 1 && t <= timesteps - 1);
 
-            Assert.Equal(exact, DdimTimesteps.Problem(timesteps, steps) is null);
-            Assert.Equal(timesteps % steps == 0 && steps < timesteps, exact);
+            Assert.Equal(inside, DdimTimesteps.Problem(timesteps, steps) is null);
+            Assert.Equal(timesteps % steps == 0, grid.Length == steps);
+            Assert.Equal(grid.Length, DdimTimesteps.Count(timesteps, steps));
         }
     }
 
