@@ -16,7 +16,9 @@ namespace SpectralDiffusion.Benchmarks;
 /// <c>benchmarks orchestrator [--database CS] [--workers 100] [--jobs 50] [--submits 500] [--heartbeats 5000]</c>:
 /// an in-process orchestrator on a fresh PostgreSQL database, driven over real gRPC by fake clients. Measures submits/s,
 /// the time from W registered workers opening their streams to all W holding an assignment (J jobs of world size W/J),
-/// and heartbeats/s; prints each against what a cluster of that size needs.
+/// and heartbeats/s; prints each against what a cluster of that size needs. As in a deployment, where every CLI user and
+/// every worker connects on its own, each concurrent client and each fake worker has its own channel (its own HTTP/2
+/// connection), so no two of them share one connection's streams.
 /// </summary>
 public static class OrchestratorThroughputBenchmark
 {
@@ -55,58 +57,67 @@ public static class OrchestratorThroughputBenchmark
             ["Orchestrator:MaxWorldSize"] = workerCount.ToString(), ["Orchestrator:Lease"] = "00:05:00",
             ["Serilog:MinimumLevel:Default"] = "Warning",
         });
+        var channels = new List<GrpcChannel>();
+        GrpcChannel Open()
+        {
+            var channel = GrpcChannel.ForAddress(address);
+            channels.Add(channel);
+            return channel;
+        }
         try
         {
-            using var channel = GrpcChannel.ForAddress(address);
-            var invoker = channel.CreateCallInvoker();
-            var jobsClient = new Jobs.JobsClient(invoker);
-            var workersClient = new Workers.WorkersClient(invoker);
+            var jobsClients = Enumerable.Range(0, Concurrency).Select(_ => new Jobs.JobsClient(Open())).ToArray();
+            var workersClients = Enumerable.Range(0, workerCount).Select(_ => new Workers.WorkersClient(Open())).ToArray();
             Console.WriteLine($"orchestrator throughput, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC: in-process server {address}, PostgreSQL " +
                               $"{new NpgsqlConnectionStringBuilder(cluster).Host}:{new NpgsqlConnectionStringBuilder(cluster).Port}, {CpuDescription.Describe()}, " +
                               $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {Concurrency} concurrent clients");
+            Console.WriteLine($"connections: one gRPC channel (HTTP/2 connection) per client ({Concurrency}) and per worker ({workerCount}): " +
+                              $"{channels.Count} in all, none shared");
 
             // 1. Submits: jobs that no worker can take (cuda), so only the submit path is measured; the first WarmUp calls
             //    (JIT, connection pool) are not timed, as a server that has run a while has done them. Rounds alternate
             //    with the same submits made in-process (the domain and PostgreSQL without gRPC), so that the split between
             //    the two holds under changing load.
             var submission = app.Services.GetRequiredService<JobSubmission>();
-            await RateAsync(WarmUp, _ => jobsClient.SubmitAsync(new SubmitJobRequest { Spec = Spec("warm-up", 1, DeviceKind.Cuda) }).ResponseAsync);
+            await RateAsync(WarmUp, (caller, _) => jobsClients[caller].SubmitAsync(new SubmitJobRequest { Spec = Spec("warm-up", 1, DeviceKind.Cuda) }).ResponseAsync);
             var (submitRates, domainRates) = (new List<double>(), new List<double>());
             for (var round = 0; round < Rounds; round++)
             {
-                submitRates.Add(await RateAsync(submits / Rounds, _ => jobsClient.SubmitAsync(new SubmitJobRequest { Spec = Spec("submit-bench", 1, DeviceKind.Cuda) }).ResponseAsync));
-                domainRates.Add(await RateAsync(submits / Rounds, _ => submission.SubmitAsync(Spec("submit-domain", 1, DeviceKind.Cuda), CancellationToken.None)));
+                submitRates.Add(await RateAsync(submits / Rounds, (caller, _) =>
+                    jobsClients[caller].SubmitAsync(new SubmitJobRequest { Spec = Spec("submit-bench", 1, DeviceKind.Cuda) }).ResponseAsync));
+                domainRates.Add(await RateAsync(submits / Rounds, (_, _) => submission.SubmitAsync(Spec("submit-domain", 1, DeviceKind.Cuda), CancellationToken.None)));
             }
             var submitRate = Median(submitRates);
             Console.WriteLine($"  submits:            {submitRate,8:0} /s  (median of {Rounds} rounds of {submits / Rounds}: {Spread(submitRates)})");
             Console.WriteLine($"    in-process:       {Median(domainRates),8:0} /s  (JobSubmission.SubmitAsync, no gRPC: {Spread(domainRates)})");
 
-            // 2. Gang assignment: J queued jobs of world size W/J; W workers register, then open their streams at once.
+            // 2. Gang assignment: J queued jobs of world size W/J; W workers register, then open their streams at once,
+            //    each worker on its own channel.
             for (var j = 0; j < jobCount; j++)
-                await jobsClient.SubmitAsync(new SubmitJobRequest { Spec = Spec($"gang-{j}", workerCount / jobCount, DeviceKind.Cpu) });
+                await jobsClients[0].SubmitAsync(new SubmitJobRequest { Spec = Spec($"gang-{j}", workerCount / jobCount, DeviceKind.Cpu) });
             var registered = await Task.WhenAll(Enumerable.Range(0, workerCount).Select(async w =>
-                await workersClient.RegisterAsync(new RegisterWorkerRequest { Name = $"bench-worker-{w}", Node = "bench", Device = DeviceKind.Cpu })));
+                await workersClients[w].RegisterAsync(new RegisterWorkerRequest { Name = $"bench-worker-{w}", Node = "bench", Device = DeviceKind.Cpu })));
             var ids = registered.Select(r => r.WorkerId).ToArray();
             var credentials = registered.Select(r => new Metadata
             {
                 { WorkerCredentialHeaders.WorkerId, r.WorkerId }, { WorkerCredentialHeaders.Secret, r.WorkerSecret },
             }).ToArray();
-            using var stop = new CancellationTokenSource();
             var clock = Stopwatch.StartNew();
-            var assigned = await Task.WhenAll(ids.Select((id, w) => FirstStartAsync(workersClient, id, credentials[w], stop.Token)));
+            var assigned = await Task.WhenAll(ids.Select((id, w) => FirstStartAsync(workersClients[w], id, credentials[w])));
             var assignSeconds = clock.Elapsed.TotalSeconds;
             Console.WriteLine($"  gang assignment:    {assignSeconds * 1000,8:0} ms from {workerCount} registered workers to all assigned " +
                               $"({jobCount} jobs x {workerCount / jobCount} ranks, {assigned.Distinct().Count()} distinct jobs)");
 
-            // 3. Heartbeats of the registered workers, round robin, alternating with the same heartbeats made in-process.
+            // 3. Heartbeats of the registered workers, round robin, each on its worker's channel, from Concurrency callers at
+            //    a time; alternating with the same heartbeats made in-process.
             var registry = app.Services.GetRequiredService<WorkerRegistry>();
             var workerIds = ids.Select(Guid.Parse).ToArray();
             var (heartbeatRates, inProcess) = (new List<double>(), new List<double>());
             for (var round = 0; round < Rounds; round++)
             {
-                heartbeatRates.Add(await RateAsync(heartbeats / Rounds, i =>
-                    workersClient.HeartbeatAsync(new HeartbeatRequest { WorkerId = ids[i % ids.Length] }, headers: credentials[i % ids.Length]).ResponseAsync));
-                inProcess.Add(await RateAsync(heartbeats / Rounds, i => registry.HeartbeatAsync(workerIds[i % ids.Length], CancellationToken.None)));
+                heartbeatRates.Add(await RateAsync(heartbeats / Rounds, (_, i) =>
+                    workersClients[i % ids.Length].HeartbeatAsync(new HeartbeatRequest { WorkerId = ids[i % ids.Length] }, headers: credentials[i % ids.Length]).ResponseAsync));
+                inProcess.Add(await RateAsync(heartbeats / Rounds, (_, i) => registry.HeartbeatAsync(workerIds[i % ids.Length], CancellationToken.None)));
             }
             var heartbeatRate = Median(heartbeatRates);
             Console.WriteLine($"  heartbeats:         {heartbeatRate,8:0} /s  (median of {Rounds} rounds of {heartbeats / Rounds}: {Spread(heartbeatRates)})");
@@ -122,12 +133,13 @@ public static class OrchestratorThroughputBenchmark
                               $"(room for ~{heartbeatRate * interval:0} workers)");
             Console.WriteLine($"  assignment vs lease:{OrchestratorOptions.DefaultLease.TotalSeconds / assignSeconds,8:0.0}x  (default lease {OrchestratorOptions.DefaultLease.TotalSeconds:0} s ÷ time to assign all)");
             Console.WriteLine($"  per assigned job:   {assignSeconds * 1000 / jobCount,8:0.0} ms");
-            stop.Cancel();
             return assigned.Distinct().Count() == jobCount ? 0 : 1;
         }
         finally
         {
+            // The server stops first, so that the open assignment streams end as in a shutdown (their workers are not lost).
             await app.StopAsync();
+            foreach (var channel in channels) channel.Dispose();
             await app.DisposeAsync();
             NpgsqlConnection.ClearAllPools();
             await using var admin = new NpgsqlConnection(cluster);
@@ -142,23 +154,28 @@ public static class OrchestratorThroughputBenchmark
 
     static string Spread(List<double> values) => $"min {values.Min():0}, max {values.Max():0}";
 
-    /// <summary>Calls per second of <paramref name="call"/>, <paramref name="count"/> calls from <see cref="Concurrency"/> concurrent callers.</summary>
-    static async Task<double> RateAsync<T>(int count, Func<int, Task<T>> call)
+    /// <summary>
+    /// Calls per second of <paramref name="call"/>, <paramref name="count"/> calls from <see cref="Concurrency"/> concurrent
+    /// callers; <paramref name="call"/> gets the caller's index (0 to <see cref="Concurrency"/> - 1, for its own client)
+    /// and the call's (0 to <paramref name="count"/> - 1).
+    /// </summary>
+    static async Task<double> RateAsync<T>(int count, Func<int, int, Task<T>> call)
     {
         var next = -1;
         var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async _ =>
+        await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async caller =>
         {
             int i;
-            while ((i = Interlocked.Increment(ref next)) < count) await call(i);
+            while ((i = Interlocked.Increment(ref next)) < count) await call(caller, i);
         }));
         return count / clock.Elapsed.TotalSeconds;
     }
 
-    static async Task<string> FirstStartAsync(Workers.WorkersClient client, string workerId, Metadata credential, CancellationToken stop)
+    /// <summary>Opens the worker's stream and returns the job of its first start order; the stream stays open until the server stops.</summary>
+    static async Task<string> FirstStartAsync(Workers.WorkersClient client, string workerId, Metadata credential)
     {
-        var call = client.Assignments(new AssignmentsRequest { WorkerId = workerId }, headers: credential, cancellationToken: stop);
-        await foreach (var order in call.ResponseStream.ReadAllAsync(stop))
+        var call = client.Assignments(new AssignmentsRequest { WorkerId = workerId }, headers: credential);
+        await foreach (var order in call.ResponseStream.ReadAllAsync())
             if (order.Start is { } start) return start.JobId;
         throw new InvalidOperationException($"worker {workerId}'s stream ended without an assignment");
     }

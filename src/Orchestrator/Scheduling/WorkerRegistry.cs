@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Domain;
@@ -12,6 +13,13 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 public sealed class WorkerRegistry(Database database, NotificationDispatcher dispatcher, AssignmentHub hub, SchedulerSignal scheduler,
     LeaseRenewals leases, WorkerCredentials credentials, IOptions<OrchestratorOptions> options, ILogger<WorkerRegistry> logger)
 {
+    /// <summary>
+    /// Workers registered by this process that have not opened an assignment stream yet. The scheduler assigns connected
+    /// workers only, so such a worker has no assignment to replay; a worker this process did not register (registered
+    /// before a restart) is never here, and its first stream replays from the database.
+    /// </summary>
+    readonly ConcurrentDictionary<Guid, byte> neverConnected = new();
+
     TimeSpan Lease => options.Value.Lease;
 
     /// <summary>Registers a live worker and issues the secret it must present on every later call (only its hash is stored).</summary>
@@ -23,6 +31,7 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
                 $"a live worker named '{request.Name}' is registered; deregister it or wait until its lease ({Lease.TotalSeconds:0.#} s) expires");
         leases.Registered(registered.Id);
         credentials.Remember(registered.Id, hash);
+        neverConnected[registered.Id] = 0;
         using (LogContext.PushProperty("WorkerId", registered.Id))
             logger.LogInformation("Worker {WorkerId} registered: {WorkerName} on {Node}, {Device}:{DeviceIndex}",
                 registered.Id, request.Name, request.Node, request.Device, request.DeviceIndex);
@@ -50,10 +59,17 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
         if (!live) throw OrchestratorException.NotFound($"worker gone: {workerId} is not registered or was lost; register again");
     }
 
-    /// <summary>The start order to replay when a worker's stream opens while it has an assignment.</summary>
-    public async Task<AssignmentStart?> CurrentAssignmentAsync(Guid workerId, CancellationToken cancellation) =>
-        await database.ReadAsync((connection, token) => WorkerRepository.AssignmentAsync(connection, workerId, token), cancellation) is null ? null
+    /// <summary>
+    /// The start order to replay when a worker's stream opens while it has an assignment; null when it has none. The
+    /// first stream of a worker registered by this process reads nothing: it cannot have been assigned yet. Call it
+    /// before the stream connects (<see cref="AssignmentHub.Connect"/>), which is what makes that hold.
+    /// </summary>
+    public async Task<AssignmentStart?> ReplayAsync(Guid workerId, CancellationToken cancellation)
+    {
+        if (neverConnected.TryRemove(workerId, out _)) return null;
+        return await database.ReadAsync((connection, token) => WorkerRepository.AssignmentAsync(connection, workerId, token), cancellation) is null ? null
             : await database.TransactAsync((connection, token) => AssignmentFactory.CurrentAsync(connection, workerId, token), cancellation);
+    }
 
     /// <summary>Ends a live worker (<c>lost</c> or <c>gone</c>), aborting the attempt it ran. False when it was not live.</summary>
     public async Task<bool> EndAsync(Guid workerId, string state, string reason, CancellationToken cancellation)
@@ -69,6 +85,7 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
             return (ended, notes);
         }, cancellation);
         leases.Ended(workerId);
+        neverConnected.TryRemove(workerId, out _);
         if (!ended) return false;
         using (LogContext.PushProperty("WorkerId", workerId))
             logger.LogWarning("Worker {WorkerId} {WorkerState}: {Reason}", workerId, state, reason);

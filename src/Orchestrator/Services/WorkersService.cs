@@ -55,7 +55,7 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
         await registry.EnsureLiveAsync(id, context.CancellationToken);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         // Replay before connecting: the scheduler assigns connected workers only, so no start order is sent twice.
-        if (await registry.CurrentAssignmentAsync(id, context.CancellationToken) is { } current)
+        if (await registry.ReplayAsync(id, context.CancellationToken) is { } current)
             await responseStream.WriteAsync(new Assignment { Start = current }, stop.Token);
         var connection = hub.Connect(id);
         try

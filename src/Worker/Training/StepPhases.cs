@@ -68,26 +68,41 @@ public sealed class StepPhases
         stepStarted = now;
     }
 
-    /// <summary>Mean wall time of the first and the last 10% of the steps (at least one step each); NaN before 10 steps.</summary>
-    public (double First, double Last) FirstAndLastTenthMilliseconds()
+    /// <summary>Median wall time of the first and the last 10% of the steps so far (see the overload); NaN before 10 steps.</summary>
+    public (double First, double Last) FirstAndLastTenthMilliseconds() => FirstAndLastTenthMilliseconds(stepMilliseconds);
+
+    /// <summary>
+    /// Median of the first and of the last 10% of <paramref name="stepMilliseconds"/> (count / 10 steps each, rounded
+    /// down); NaN for both when there are fewer than 10 steps. A median, not a mean: one step slowed by a collection or
+    /// the scheduler does not move it.
+    /// </summary>
+    public static (double First, double Last) FirstAndLastTenthMilliseconds(IReadOnlyList<double> stepMilliseconds)
     {
         if (stepMilliseconds.Count < 10) return (double.NaN, double.NaN);
         var tenth = stepMilliseconds.Count / 10;
-        return (stepMilliseconds.Take(tenth).Average(), stepMilliseconds.TakeLast(tenth).Average());
+        return (Median(stepMilliseconds.Take(tenth)), Median(stepMilliseconds.TakeLast(tenth)));
+    }
+
+    /// <summary>The middle value, or the mean of the two middle values of an even count.</summary>
+    static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        var middle = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 
     /// <summary>Milliseconds per step spent in <paramref name="phase"/>.</summary>
     public double MillisecondsPerStep(string phase) =>
         Steps == 0 ? 0 : ticks.GetValueOrDefault(phase) * 1000.0 / Stopwatch.Frequency / Steps;
 
-    /// <summary>"data 1.2, teacher 30.5, ...; total 250.1 ms/step over N steps; step time first 10% ..., last 10% ...", phases in step order.</summary>
+    /// <summary>"data 1.2, teacher 30.5, ...; total 250.1 ms/step over N steps; median step time first 10% ..., last 10% ...", phases in step order.</summary>
     public string Describe()
     {
         var parts = Order.Concat(ticks.Keys.Except(Order)).Where(ticks.ContainsKey)
             .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p} {MillisecondsPerStep(p):0.0}")).ToList();
         var total = ticks.Keys.Sum(MillisecondsPerStep);
         var (first, last) = FirstAndLastTenthMilliseconds();
-        var drift = double.IsNaN(first) ? "" : string.Create(CultureInfo.InvariantCulture, $"; step time first 10% {first:0.0} ms, last 10% {last:0.0} ms, last/first {last / first:0.000}");
+        var drift = double.IsNaN(first) ? "" : string.Create(CultureInfo.InvariantCulture, $"; median step time first 10% {first:0.0} ms, last 10% {last:0.0} ms, last/first {last / first:0.000}");
         return string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", parts)}; total {total:0.0} ms/step over {Steps} steps; process CPU {ProcessCoresBusy():0.00} cores{drift}");
     }
 }
