@@ -34,6 +34,9 @@ public sealed record JobFileRow(string Name, int Attempt, string Sha256, long Si
 public sealed record WorkerRow(Guid Id, string Name, string Node, string Device, int DeviceIndex, string State, DateTime LastHeartbeatAt,
     DateTime LeaseExpiresAt, Guid? JobId, string? JobName, int? Rank, string Version);
 
+/// <summary>The sweep, arm and seed a job was expanded from.</summary>
+public sealed record JobSweepRow(Guid SweepId, string SweepName, string Arm, long Seed);
+
 public sealed record JobRelations(Guid Id, IReadOnlyList<Guid> DependsOn, Guid? Evaluator);
 
 /// <summary>One metric's rank-0 series, in step order.</summary>
@@ -128,6 +131,12 @@ public static class DashboardQueries
                    (SELECT e.id FROM jobs e WHERE e.type = 'EVALUATE' AND j.id = ANY(e.depends_on) ORDER BY e.seq DESC LIMIT 1)
             FROM jobs j WHERE j.id = ANY(@ids)
             """, r => new JobRelations(r.GetGuid(0), r.GetFieldValue<Guid[]>(1), r.IsDBNull(2) ? null : r.GetGuid(2)), cancellation, ("ids", ids.ToArray()));
+
+    /// <summary>The sweep the job belongs to; null for a job submitted on its own.</summary>
+    public static Task<JobSweepRow?> SweepOfJobAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellation) =>
+        connection.QuerySingleOrDefaultAsync("""
+            SELECT s.id, s.name, j.sweep_arm, j.sweep_seed FROM jobs j JOIN sweeps s ON s.id = j.sweep_id WHERE j.id = @job
+            """, r => new JobSweepRow(r.GetGuid(0), r.GetString(1), r.GetString(2), r.GetInt64(3)), cancellation, ("job", jobId));
 
     /// <summary>Live workers first, then the most recently heard-from.</summary>
     public static Task<List<WorkerRow>> WorkersAsync(NpgsqlConnection connection, CancellationToken cancellation) =>

@@ -82,7 +82,7 @@ internal sealed class SweepsService(SweepSubmission submission, SweepReports rep
             report.Comparisons.Select(c => new PairedComparison
             {
                 ArmA = c.ArmA, ArmB = c.ArmB, Metric = c.Metric, MeanDifference = c.MeanDifference, StandardError = c.StandardError,
-                Pairs = c.Pairs, Agreeing = c.Agreeing,
+                Pairs = c.Pairs, Agreeing = c.Agreeing, Ci95Low = c.Interval95Low, Ci95High = c.Interval95High,
             }),
         },
         LossCurves = { report.LossCurves.Select(ToProto) },

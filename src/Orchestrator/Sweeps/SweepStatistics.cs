@@ -3,8 +3,16 @@ namespace SpectralDiffusion.Orchestrator.Sweeps;
 /// <summary>Mean and sample standard deviation (N−1; NaN below 2 values) of one metric over the seeds that have it.</summary>
 public sealed record MetricStatistics(string Metric, double Mean, double Std, int N);
 
-/// <summary>arm_b − arm_a over the seeds both have: mean difference, its standard error, and how many seeds agree in sign.</summary>
-public sealed record PairedDifference(string ArmA, string ArmB, string Metric, double MeanDifference, double StandardError, int Pairs, int Agreeing);
+/// <summary>
+/// arm_b − arm_a over the seeds both have: mean difference, its standard error, its 95% interval (Student's t with
+/// pairs − 1 degrees of freedom; NaN below 2 pairs), and how many seeds agree in sign.
+/// </summary>
+public sealed record PairedDifference(string ArmA, string ArmB, string Metric, double MeanDifference, double StandardError, int Pairs, int Agreeing)
+{
+    double Margin95 => Pairs < 2 ? double.NaN : StudentT.Quantile975(Pairs - 1) * StandardError;
+    public double Interval95Low => MeanDifference - Margin95;
+    public double Interval95High => MeanDifference + Margin95;
+}
 
 /// <summary>The statistics of a sweep report, over seeds.</summary>
 public static class SweepStatistics

@@ -7,12 +7,7 @@ namespace SpectralDiffusion.Orchestrator.Tests.Dashboard;
 /// <summary>The dashboard's answers to scripts and to bad input, over plain HTTP (the x-api-key header) against seeded runs.</summary>
 public class DashboardHttpTests(DashboardFixture fixture) : IClassFixture<DashboardFixture>
 {
-    HttpClient Client(string? key = OrchestratorServer.ReadKey)
-    {
-        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(fixture.Dashboard) };
-        if (key is not null) client.DefaultRequestHeaders.Add("x-api-key", key);
-        return client;
-    }
+    HttpClient Client(string? key = OrchestratorServer.ReadKey) => DashboardClient.Create(fixture.Dashboard, key);
 
     [Fact]
     public async Task JobPage_UnknownOrMalformedId_404Page()
@@ -74,8 +69,8 @@ public class DashboardHttpTests(DashboardFixture fixture) : IClassFixture<Dashbo
     public async Task EveryPage_MissingOrWrongKey_RedirectsToLoginWithoutData(string? key)
     {
         using var client = Client(key);
-        string[] paths = ["/ui", $"/ui/jobs/{fixture.TeacherId}", "/ui/workers", $"/ui/compare?ids={fixture.TeacherId}",
-            $"/ui/files/{fixture.TeacherEvaluationId}/samples.png", "/ui/nowhere"];
+        string[] paths = ["/ui", $"/ui/jobs/{fixture.TeacherId}", "/ui/workers", $"/ui/compare?ids={fixture.TeacherId}", "/ui/sweeps",
+            $"/ui/sweeps/{Guid.NewGuid()}", $"/ui/files/{fixture.TeacherEvaluationId}/samples.png", "/ui/nowhere"];
 
         var responses = await Task.WhenAll(paths.Select(path => client.GetAsync(path)));
         var rows = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/ui?handler=rows") { Headers = { { "x-dashboard-fetch", "1" } } });

@@ -39,6 +39,39 @@ public class SweepStatisticsTests
         Assert.Equal(1.4 / 3, paired.MeanDifference, 12);
         Assert.Equal(Math.Sqrt(546.0 / 1800.0) / Math.Sqrt(3), paired.StandardError, 12);
         Assert.Equal(2, paired.Agreeing);
+        // 95% interval with 2 degrees of freedom: t = 4.3027
+        Assert.Equal(1.4 / 3 - 4.3027 * paired.StandardError, paired.Interval95Low, 12);
+        Assert.Equal(1.4 / 3 + 4.3027 * paired.StandardError, paired.Interval95High, 12);
+    }
+
+    [Fact]
+    public void Paired_OnePair_NoInterval()
+    {
+        var paired = SweepStatistics.Paired("a", "b", "fid", new Dictionary<long, double> { [1] = 1.0 }, new Dictionary<long, double> { [1] = 3.0 });
+
+        Assert.Equal(2.0, paired.MeanDifference);
+        Assert.True(double.IsNaN(paired.Interval95Low) && double.IsNaN(paired.Interval95High));
+    }
+
+    [Theory]
+    [InlineData(1, 12.7062)]
+    [InlineData(4, 2.7764)]
+    [InlineData(30, 2.0423)]
+    [InlineData(31, 2.0395)]   // from here on the Cornish–Fisher expansion
+    [InlineData(40, 2.0211)]
+    [InlineData(120, 1.9799)]
+    [InlineData(100000, 1.9600)]
+    public void StudentT_Quantile975_PublishedTableValues(int degreesOfFreedom, double expected)
+    {
+        Assert.Equal(expected, StudentT.Quantile975(degreesOfFreedom), 4);
+    }
+
+    [Fact]
+    public void StudentT_ZeroDegreesOfFreedom_Refused()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => StudentT.Quantile975(0));
+
+        Assert.Equal("degreesOfFreedom", error.ParamName);
     }
 
     [Fact]

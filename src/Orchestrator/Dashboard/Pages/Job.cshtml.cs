@@ -19,6 +19,7 @@ public sealed class JobModel(Database database) : PageModel
     public IReadOnlyList<JobFileRow> Files { get; private set; } = [];
     /// <summary>The jobs whose final models this one starts from (model and teacher given as <c>job:&lt;id&gt;</c>).</summary>
     public IReadOnlyList<(string Role, Guid Job)> ModelJobs { get; private set; } = [];
+    public JobSweepRow? Sweep { get; private set; }
 
     public async Task OnGetAsync(Guid id, CancellationToken cancellation)
     {
@@ -39,6 +40,7 @@ public sealed class JobModel(Database database) : PageModel
             Curves = await DashboardQueries.CurvesAsync(connection, id, token);
             Evaluation = (await DashboardQueries.EvaluationsByJobAsync(connection, [id], token)).GetValueOrDefault(id);
             Files = await DashboardQueries.FilesAsync(connection, id, token);
+            Sweep = await DashboardQueries.SweepOfJobAsync(connection, id, token);
             return 0;
         }, cancellation);
         if (Job is null) Response.StatusCode = StatusCodes.Status404NotFound;

@@ -22,7 +22,7 @@ public sealed class JobsModel(Database database) : PageModel
     public async Task<IActionResult> OnGetRowsAsync(CancellationToken cancellation)
     {
         await LoadAsync(cancellation);
-        return Partial("_JobRows", this);
+        return Partial("_JobRows", Jobs);
     }
 
     async Task LoadAsync(CancellationToken cancellation)
