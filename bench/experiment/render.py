@@ -55,7 +55,10 @@ for c in report.get("comparisons", []):
         continue
     n, d, se = c.get("pairs", 0), c.get("meanDifference"), c.get("standardError")
     interval = "n/a"
-    if n >= 2 and isinstance(se, (int, float)) and math.isfinite(float(se)):
+    low, high = c.get("ci95Low"), c.get("ci95High")
+    if isinstance(low, (int, float)) and isinstance(high, (int, float)):  # the report's own interval
+        interval = f"[{float(low):.4f}, {float(high):.4f}]"
+    elif n >= 2 and isinstance(se, (int, float)) and math.isfinite(float(se)):  # reports from before it had one
         t = T95.get(n - 1, 1.96)
         interval = f"[{float(d) - t * float(se):.4f}, {float(d) + t * float(se):.4f}]"
     lines.append(f"| {c['armA']} | {c['armB']} | {c['metric']} | {num(d)} | {num(se)} | {interval} | {c.get('agreeing', 0)}/{n} |")
