@@ -125,8 +125,9 @@ public sealed unsafe class SharedMemoryCollective : ICollective, IHostSum, IRegi
         *State(Rank) = 0;
     }
 
-    // Header layout: magic, world, piece bytes, registered bytes per rank; at 64 the abort word (aborting rank + 1); at 128 the futex word bumped on
-    // every arrival; from 256 one 128-byte slot per rank: arrivals (long), pid, state (1 = left), the operation descriptor.
+    // Header layout: magic, world, piece bytes, registered bytes per rank; at 64 the abort word (aborting rank + 1); at 128
+    // the futex word bumped on every arrival; from 256 one 128-byte slot per rank: arrivals (long), pid, state (1 = left),
+    // the operation descriptor (kind, number, element kind, count, root, registered offset).
     int* AbortWord => (int*)(segment.Pointer + 64);
     int* WakeWord => (int*)(segment.Pointer + 128);
     byte* RankSlot(int rank) => segment.Pointer + FirstRankSlot + rank * RankSlotBytes;
