@@ -13,15 +13,16 @@ namespace SpectralDiffusion.Benchmarks;
 
 /// <summary>
 /// CPU all-reduce bus bandwidth with every rank a separate process on this machine, 1–256 MB float32: the same-host
-/// shared-memory path (what the tcp backend uses when all ranks share a machine), the TCP ring on loopback, and PyTorch's
-/// gloo (Debian's torch.distributed, bench/peer/allreduce_gloo.py), against a memcpy of the same size. Rounds interleave
-/// the three (the order rotates each round) so load changes hit them alike; each round takes the best of N iterations
+/// shared-memory path (what the tcp backend uses when all ranks share a machine) copying an ordinary tensor through the
+/// segment, the same path in place on a tensor in the registered regions ("shm registered", no staging copies), the TCP
+/// ring on loopback, and PyTorch's gloo (Debian's torch.distributed, bench/peer/allreduce_gloo.py), against a memcpy of
+/// the same size. Rounds interleave them (the order rotates each round) so load changes hit them alike; each round takes the best of N iterations
 /// (a barrier, then one all-reduce, timed on rank 0), and the table shows the median over rounds.
 /// Bus bandwidth follows nccl-tests: bytes × 2(W−1)/W ÷ time.
 /// </summary>
 public static class AllReduceBenchmark
 {
-    const string SharedMemory = "shm", TcpRing = "tcp", Gloo = "gloo";
+    const string SharedMemory = "shm", SharedMemoryRegistered = "shm-registered", TcpRing = "tcp", Gloo = "gloo";
     const string GlooScript = "bench/peer/allreduce_gloo.py";
 
     public static int Run(string[] args)
@@ -32,7 +33,7 @@ public static class AllReduceBenchmark
         var world = IntOption(args, "--world", 2);
         var gradParametersM = Option(args, "--grad-params-m") ?? "22.4";
         var interpreter = Option(args, "--python") ?? PythonPeer.DefaultInterpreter;
-        var transports = new List<string> { SharedMemory, TcpRing };
+        var transports = new List<string> { SharedMemory, SharedMemoryRegistered, TcpRing };
         var noGloo = PythonPeer.WhyUnavailable(interpreter);
         if (noGloo is null) transports.Add(Gloo);
         Console.WriteLine($"all-reduce, {world} ranks as separate processes on this machine, float32, 1 torch thread each; {CpuDescription.Describe()}; " +
@@ -53,17 +54,18 @@ public static class AllReduceBenchmark
         }
 
         Console.WriteLine();
-        Console.WriteLine($"{"size",7} {"memcpy GB/s",12} {"shm busbw",10} {"tcp busbw",10} {"gloo busbw",11} {"shm/memcpy",11} {"shm/gloo",9} {"shm/tcp",8}");
+        Console.WriteLine($"{"size",7} {"memcpy GB/s",12} {"shm busbw",10} {"shm-reg busbw",14} {"tcp busbw",10} {"gloo busbw",11} {"shm/memcpy",11} {"reg/memcpy",11} {"shm/gloo",9} {"shm/tcp",8}");
         foreach (var size in sizes)
         {
             double MedianOf(string t) => busBandwidth.TryGetValue(t, out var s) ? Median(s[size]) : double.NaN;
             double RatioMedian(string a, string b) => busBandwidth.ContainsKey(b)
                 ? Median(busBandwidth[a][size].Zip(busBandwidth[b][size], (x, y) => x / y).ToList()) : double.NaN;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{size,4} MB {MedianOf("memcpy"),12:0.00} {MedianOf(SharedMemory),10:0.00} {MedianOf(TcpRing),10:0.00} {MedianOf(Gloo),11:0.00} " +
-                $"{RatioMedian(SharedMemory, "memcpy"),11:0.00} {RatioMedian(SharedMemory, Gloo),9:0.00} {RatioMedian(SharedMemory, TcpRing),8:0.00}"));
+                $"{size,4} MB {MedianOf("memcpy"),12:0.00} {MedianOf(SharedMemory),10:0.00} {MedianOf(SharedMemoryRegistered),14:0.00} {MedianOf(TcpRing),10:0.00} {MedianOf(Gloo),11:0.00} " +
+                $"{RatioMedian(SharedMemory, "memcpy"),11:0.00} {RatioMedian(SharedMemoryRegistered, "memcpy"),11:0.00} {RatioMedian(SharedMemory, Gloo),9:0.00} {RatioMedian(SharedMemory, TcpRing),8:0.00}"));
         }
         Console.WriteLine("busbw in GB/s; ratios are medians of the per-round ratios. memcpy: one thread copying the same size in this process.");
+        Console.WriteLine("shm copies an ordinary tensor through the segment; shm-reg (reg) sums a tensor in the registered regions in place.");
         return 0;
     }
 
@@ -130,15 +132,25 @@ public static class AllReduceBenchmark
         var world = IntOption(args, "--world", 2);
         var transport = Option(args, "--transport") ?? SharedMemory;
         var sizes = Option(args, "--sizes-mb")!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var gradParametersM = double.Parse(Option(args, "--grad-params-m") ?? "0", CultureInfo.InvariantCulture);
         TorchRuntime.SetThreads(1);
-        var options = new TcpRingOptions { SharedMemoryOnOneHost = transport == SharedMemory, Timeout = TimeSpan.FromMinutes(2) };
+        var registered = transport == SharedMemoryRegistered;
+        var options = new TcpRingOptions
+        {
+            SharedMemoryOnOneHost = transport is SharedMemory or SharedMemoryRegistered,
+            // The copying row gets no regions, so its gradient sync copies too; the registered row gets room for every size and all gradient buckets.
+            RegisteredBytes = registered ? RegionBytes(Math.Max((long)sizes.Max() << 20, (long)(gradParametersM * 1e6) * sizeof(float))) : 0,
+            Timeout = TimeSpan.FromMinutes(2),
+        };
         using var collective = Collectives.ConnectCpuAsync(rank, world, new FileRendezvous(Option(args, "--rendezvous")!), "bench", options).GetAwaiter().GetResult();
-        if ((collective is SharedMemoryCollective) != (transport == SharedMemory))
-            throw new InvalidOperationException($"asked for {transport}, connected {collective.GetType().Name}");
+        if ((collective is SharedMemoryCollective) != options.SharedMemoryOnOneHost || registered && ((IRegisteredBuffers)collective).RegisteredBytes == 0)
+            throw new InvalidOperationException($"asked for {transport}, connected {collective.GetType().Name}{(registered ? " without registered memory (is /dev/shm large enough?)" : "")}");
         foreach (var megabytes in sizes)
         {
             var bytes = (long)megabytes << 20;
-            using var tensor = ones(bytes / sizeof(float));
+            using var tensor = registered
+                ? ((IRegisteredBuffers)collective).TryAllocateRegistered(ScalarType.Float32, bytes / sizeof(float))!.fill_(1)
+                : ones(bytes / sizeof(float));
             var iterations = Math.Clamp((int)((512L << 20) / bytes), 3, 50);
             var best = double.MaxValue;
             for (var i = 0; i < iterations + 1; i++)
@@ -150,10 +162,12 @@ public static class AllReduceBenchmark
             }
             if (rank == 0) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{bytes} {best:0.#########}"));
         }
-        var gradParametersM = double.Parse(Option(args, "--grad-params-m") ?? "0", CultureInfo.InvariantCulture);
         if (gradParametersM > 0) GradientSync(collective, gradParametersM);
         return 0;
     }
+
+    /// <summary>A registered region of at least <paramref name="bytes"/> plus room for alignment, in whole pages.</summary>
+    static long RegionBytes(long bytes) => (bytes + (1 << 20) + 4095) / 4096 * 4096;
 
     /// <summary>Bucketed gradient all-reduce of a model-sized parameter set, overlap off and on (rank 0 prints).</summary>
     static void GradientSync(ICollective collective, double parametersM)
@@ -172,7 +186,7 @@ public static class AllReduceBenchmark
         var timings = new Dictionary<bool, double>();
         foreach (var overlap in new[] { false, true })
         {
-            var synchronizer = new GradientSynchronizer(collective, new GradientSynchronizerOptions { OverlapBuckets = overlap });
+            using var synchronizer = new GradientSynchronizer(collective, new GradientSynchronizerOptions { OverlapBuckets = overlap });
             var best = double.MaxValue;
             for (var i = 0; i < 4; i++)
             {

@@ -8,6 +8,7 @@ namespace SpectralDiffusion.Worker.Cli;
 /// <summary>
 /// Hidden <c>worker collective selftest</c>: one rank of a tcp ring (or, with --shared-memory, of a shared-memory group) between real processes, meeting in a rendezvous directory.
 /// Rank r all-reduces i·(r+1) for i in 0..N−1 (int64) and checks the exact sum i·W(W+1)/2; used by the multi-process tests.
+/// With --registered the tensor lives in the group's registered shared memory and is all-reduced in place there.
 /// </summary>
 public static class CollectiveCommand
 {
@@ -20,16 +21,17 @@ public static class CollectiveCommand
         var repeat = new Option<int>("--repeat") { DefaultValueFactory = _ => 1, Description = "how many all-reduces to run" };
         var timeout = new Option<double>("--timeout-s") { DefaultValueFactory = _ => 30, Description = "collective timeout in seconds" };
         var sharedMemory = new Option<bool>("--shared-memory") { Description = "exchange through shared memory when every rank is on this machine (else the tcp ring only)" };
+        var registered = new Option<bool>("--registered") { Description = "with --shared-memory, all-reduce a tensor in the group's registered shared memory (no staging copies)" };
         var selftest = new Command("selftest", "All-reduce a known int64 tensor over the tcp ring and check the exact sum.")
         {
-            rank, world, directory, elements, repeat, timeout, sharedMemory,
+            rank, world, directory, elements, repeat, timeout, sharedMemory, registered,
         };
         selftest.SetAction(parse => SelfTest(parse.GetValue(rank), parse.GetValue(world), parse.GetValue(directory)!, parse.GetValue(elements),
-            parse.GetValue(repeat), TimeSpan.FromSeconds(parse.GetValue(timeout)), parse.GetValue(sharedMemory)));
+            parse.GetValue(repeat), TimeSpan.FromSeconds(parse.GetValue(timeout)), parse.GetValue(sharedMemory), parse.GetValue(registered)));
         return new Command("collective", "Diagnostics of the distributed collectives.") { Hidden = true, Subcommands = { selftest } };
     }
 
-    static int SelfTest(int rank, int world, string directory, int elements, int repeat, TimeSpan timeout, bool sharedMemory)
+    static int SelfTest(int rank, int world, string directory, int elements, int repeat, TimeSpan timeout, bool sharedMemory, bool registered)
     {
         TorchRuntime.EnsureLoaded();
         try
@@ -37,11 +39,22 @@ public static class CollectiveCommand
             using var ring = Collectives.ConnectCpuAsync(rank, world, new FileRendezvous(directory), "selftest",
                 new TcpRingOptions { Timeout = timeout, SharedMemoryOnOneHost = sharedMemory }).GetAwaiter().GetResult();
             Console.WriteLine($"rank {rank} of {world}: {(ring is SharedMemoryCollective ? "shared memory" : "ring")} connected");
+            using var buffer = registered ? RegisteredBuffer(ring, elements) : null;
+            if (buffer is null && registered) return 1;
             for (var round = 1; round <= repeat; round++)
             {
                 using var scope = NewDisposeScope();
                 var values = arange(elements, dtype: ScalarType.Int64).mul(rank + 1);
-                ring.AllReduceSum(values);
+                if (buffer is not null)
+                {
+                    buffer.copy_(values);
+                    ((IRegisteredBuffers)ring).AllReduceSumRegistered(buffer);
+                    values = buffer.clone();
+                }
+                else
+                {
+                    ring.AllReduceSum(values);
+                }
                 var expected = arange(elements, dtype: ScalarType.Int64).mul((long)world * (world + 1) / 2);
                 if (!values.eq(expected).all().item<bool>())
                 {
@@ -57,5 +70,13 @@ public static class CollectiveCommand
             Console.Error.WriteLine($"rank {rank}: collective failed: {e.Message}");
             return 3;
         }
+    }
+
+    static Tensor? RegisteredBuffer(ICollective collective, int elements)
+    {
+        var buffer = collective is IRegisteredBuffers { RegisteredBytes: > 0 } registered ? registered.TryAllocateRegistered(ScalarType.Int64, elements) : null;
+        if (buffer is null) Console.Error.WriteLine($"rank {collective.Rank}: {collective.GetType().Name} has no registered memory for {elements} int64 elements");
+        else Console.WriteLine($"rank {collective.Rank}: all-reducing in registered memory");
+        return buffer;
     }
 }

@@ -23,7 +23,8 @@ public static class Collectives
         CancellationToken ct = default)
     {
         options = options.Validated();
-        if (options.SharedMemoryOnOneHost && await SameHostDiscovery.TryConnectAsync(rank, worldSize, rendezvous, prefix, options.Timeout, ct: ct) is { } local)
+        if (options.SharedMemoryOnOneHost && await SameHostDiscovery.TryConnectAsync(rank, worldSize, rendezvous, prefix, options.Timeout,
+                registeredBytes: options.RegisteredBytes, ct: ct) is { } local)
             return local;
         return await TcpRingCollective.ConnectAsync(rank, worldSize, rendezvous, prefix, options, ct);
     }

@@ -11,10 +11,14 @@ namespace SpectralDiffusion.Worker.Distributed;
 /// under a mean-reduced loss.
 /// TorchSharp 0.107 has no tensor gradient hooks, so all-reduce cannot start during backward; the overlap option
 /// instead pipelines buckets (reduce k while flattening k+1 and copying back k−1).
+/// When the collective offers registered memory (<see cref="IRegisteredBuffers"/>), the buckets are flattened into
+/// tensors there (<see cref="RegisteredBucketLayout"/>), which it all-reduces without staging copies; buckets that do
+/// not fit are concatenated into ordinary tensors as without it. Either way the sums are the same, bit for bit.
 /// </summary>
-public sealed class GradientSynchronizer(ICollective collective, GradientSynchronizerOptions? options = null)
+public sealed class GradientSynchronizer(ICollective collective, GradientSynchronizerOptions? options = null) : IDisposable
 {
     readonly GradientSynchronizerOptions options = (options ?? new GradientSynchronizerOptions()).Validated();
+    RegisteredBucketLayout? layout;
 
     public ICollective Collective { get; } = collective ?? throw new ArgumentNullException(nameof(collective));
 
@@ -46,23 +50,45 @@ public sealed class GradientSynchronizer(ICollective collective, GradientSynchro
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var buckets = Buckets(trainable.Select(p => p.grad!).ToList());
-        if (options.OverlapBuckets) ReducePipelined(buckets);
+        var registered = Layout(buckets);
+        if (options.OverlapBuckets) ReducePipelined(buckets, registered);
         else
-            foreach (var bucket in buckets)
+            for (var i = 0; i < buckets.Count; i++)
             {
-                var flat = Flatten(bucket);
+                var flat = Flatten(buckets[i], registered?[i]);
                 ReduceMean(flat);
-                CopyBack(flat, bucket);
+                CopyBack(flat, buckets[i]);
             }
     }
 
-    void ReducePipelined(List<List<Tensor>> buckets)
+    /// <summary>The registered layout of the gradient buckets the last synchronisation used (null when the collective has no registered memory).</summary>
+    public RegisteredBucketLayout? RegisteredLayout => layout;
+
+    /// <summary>Returns the registered bucket tensors to the collective's region.</summary>
+    public void Dispose()
+    {
+        layout?.Dispose();
+        layout = null;
+    }
+
+    /// <summary>The registered flat tensors for these buckets: the previous layout while the buckets keep their shapes, else a new one.</summary>
+    RegisteredBucketLayout? Layout(List<List<Tensor>> buckets)
+    {
+        if (Collective is not IRegisteredBuffers { RegisteredBytes: > 0 } registered || Collective.WorldSize < 2) return null;
+        var shapes = buckets.Select(RegisteredBucketLayout.BucketShape.Of).ToList();
+        if (layout is not null && layout.Matches(shapes)) return layout;
+        layout?.Dispose();
+        return layout = RegisteredBucketLayout.Allocate(registered, shapes);
+    }
+
+    void ReducePipelined(List<List<Tensor>> buckets, RegisteredBucketLayout? registered)
     {
         Task? reducing = null;
         (Tensor Flat, List<Tensor> Bucket)? inFlight = null;
-        foreach (var bucket in buckets)
+        for (var i = 0; i < buckets.Count; i++)
         {
-            var flat = Flatten(bucket);
+            var bucket = buckets[i];
+            var flat = Flatten(bucket, registered?[i]);
             if (inFlight is var (previousFlat, previousBucket))
             {
                 reducing!.GetAwaiter().GetResult();
@@ -113,6 +139,19 @@ public sealed class GradientSynchronizer(ICollective collective, GradientSynchro
     }
 
     static Tensor Flatten(List<Tensor> bucket) => bucket.Count == 1 ? bucket[0].reshape(-1).clone() : cat(bucket.Select(t => t.reshape(-1)).ToList());
+
+    /// <summary>The bucket's tensors one after another in <paramref name="into"/> (a registered flat tensor), or concatenated into a new one.</summary>
+    static Tensor Flatten(List<Tensor> bucket, Tensor? into)
+    {
+        if (into is null) return Flatten(bucket);
+        long offset = 0;
+        foreach (var tensor in bucket)
+        {
+            into.narrow(0, offset, tensor.NumberOfElements).view_as(tensor).copy_(tensor);
+            offset += tensor.NumberOfElements;
+        }
+        return into;
+    }
 
     static void CopyBack(Tensor flat, List<Tensor> bucket)
     {

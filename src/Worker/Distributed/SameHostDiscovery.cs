@@ -7,14 +7,17 @@ namespace SpectralDiffusion.Worker.Distributed;
 /// its host identity (boot id, host name, pid and mount namespaces, the /dev/shm inode), and only when all of them are
 /// equal does rank 0 create a segment that the others map. Every rank then publishes whether it attached; the group uses
 /// shared memory only if all did, and otherwise every rank falls back to the TCP ring, so the choice is always the
-/// same on every rank. Keys: <c>{prefix}/shm/host-{rank}</c>, <c>{prefix}/shm/segment</c>, <c>{prefix}/shm/attached-{rank}</c>.
+/// same on every rank. Rank 0 also decides the size of the registered regions (<see cref="IRegisteredBuffers"/>): the size
+/// asked for, or none when /dev/shm has no room for them; the others read it from the segment. Keys: <c>{prefix}/shm/host-{rank}</c>, <c>{prefix}/shm/segment</c>, <c>{prefix}/shm/attached-{rank}</c>.
 /// </summary>
 public static class SameHostDiscovery
 {
     /// <summary>Returns the shared-memory collective, or null when the ranks are not all on this machine (or one could not attach).</summary>
     public static async Task<SharedMemoryCollective?> TryConnectAsync(int rank, int worldSize, IRendezvous rendezvous, string prefix, TimeSpan timeout,
-        int pieceBytes = SharedMemoryCollective.DefaultPieceBytes, CancellationToken ct = default)
+        int pieceBytes = SharedMemoryCollective.DefaultPieceBytes, long registeredBytes = 0, CancellationToken ct = default)
     {
+        if (registeredBytes < 0 || registeredBytes % 4096 != 0)
+            throw new ArgumentOutOfRangeException(nameof(registeredBytes), registeredBytes, "the registered bytes per rank must be 0 (off) or a positive multiple of 4096");
         if (worldSize < 2 || (uint)rank >= (uint)worldSize) return null; // the TCP ring reports a bad group
         var identity = HostIdentity(rank);
         await rendezvous.PutAsync($"{prefix}/shm/host-{rank}", Encoding.UTF8.GetBytes(identity), ct);
@@ -32,7 +35,7 @@ public static class SameHostDiscovery
             if (rank == 0)
             {
                 SharedMemorySegment.RemoveStale();
-                collective = SharedMemoryCollective.CreateFirst(worldSize, pieceBytes, timeout);
+                collective = SharedMemoryCollective.CreateFirst(worldSize, pieceBytes, registeredBytes, timeout);
                 await rendezvous.PutAsync($"{prefix}/shm/segment", Encoding.UTF8.GetBytes(collective.SegmentPath), ct);
             }
             else

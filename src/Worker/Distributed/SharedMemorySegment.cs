@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 
 namespace SpectralDiffusion.Worker.Distributed;
 
@@ -7,9 +8,12 @@ namespace SpectralDiffusion.Worker.Distributed;
 /// once every rank has mapped it rank 0 unlinks the name: the memory lives on while it is mapped and disappears with the
 /// last rank, so a crash leaves nothing behind. A name left by a rank 0 that died before unlinking carries its process
 /// id, and the next group on the machine removes it (<see cref="RemoveStale"/>).
+/// On Linux the whole size is reserved when the file is created (<c>posix_fallocate</c>), so a /dev/shm without room
+/// fails there with an <see cref="IOException"/> instead of with SIGBUS at the first write into a missing page.
 /// </summary>
-public sealed unsafe class SharedMemorySegment : IDisposable
+public sealed unsafe partial class SharedMemorySegment : IDisposable
 {
+    const int NoRoomError = 28; // ENOSPC
     public const string Directory = "/dev/shm";
     public const string NamePrefix = "spectral-diffusion-collective-";
     readonly MemoryMappedFile map;
@@ -31,26 +35,43 @@ public sealed unsafe class SharedMemorySegment : IDisposable
     public long Bytes { get; }
     public byte* Pointer { get; }
 
-    /// <summary>Creates a zero-filled segment of <paramref name="bytes"/> under a new name that carries this process's id.</summary>
+    [LibraryImport("libc", EntryPoint = "posix_fallocate")]
+    private static partial int PosixFallocate(nint fileDescriptor, long offset, long length);
+
+    /// <summary>
+    /// Creates a zero-filled segment of <paramref name="bytes"/> under a new name that carries this process's id; throws an
+    /// <see cref="IOException"/> (and leaves no file) when /dev/shm has no room for it.
+    /// </summary>
     public static SharedMemorySegment Create(long bytes)
     {
         var path = System.IO.Path.Combine(Directory, $"{NamePrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
-        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        file.SetLength(bytes);
-        var map = MemoryMappedFile.CreateFromFile(file, null, bytes, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
-        return new SharedMemorySegment(path, map, bytes);
+        try
+        {
+            using var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            file.SetLength(bytes);
+            if (OperatingSystem.IsLinux() && PosixFallocate(file.SafeFileHandle.DangerousGetHandle(), 0, bytes) == NoRoomError)
+                throw new IOException($"{Directory} has no room for a {bytes}-byte collective segment");
+            var map = MemoryMappedFile.CreateFromFile(file, null, bytes, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
+            return new SharedMemorySegment(path, map, bytes);
+        }
+        catch
+        {
+            try { File.Delete(path); }
+            catch (IOException) { }
+            throw;
+        }
     }
 
-    /// <summary>Maps the segment another rank created; its size must be <paramref name="bytes"/>.</summary>
-    public static SharedMemorySegment Open(string path, long bytes)
+    /// <summary>Maps the whole segment another rank created (its creator's header says what the size must be).</summary>
+    public static SharedMemorySegment Open(string path)
     {
         if (!path.StartsWith(System.IO.Path.Combine(Directory, NamePrefix), StringComparison.Ordinal) || path.Contains("/../", StringComparison.Ordinal))
             throw new IOException($"'{path}' is not a collective segment under {Directory}");
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        if (file.Length != bytes)
-            throw new IOException($"{path} holds {file.Length} bytes, expected {bytes} (a different group layout)");
-        var map = MemoryMappedFile.CreateFromFile(file, null, bytes, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
-        return new SharedMemorySegment(path, map, bytes);
+        if (file.Length == 0)
+            throw new IOException($"{path} is empty (not a collective segment)");
+        var map = MemoryMappedFile.CreateFromFile(file, null, file.Length, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
+        return new SharedMemorySegment(path, map, file.Length);
     }
 
     /// <summary>Removes the name; the ranks that mapped the segment keep using it.</summary>

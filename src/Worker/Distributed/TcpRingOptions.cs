@@ -7,6 +7,7 @@ public sealed record TcpRingOptions
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
     public const int DefaultSegmentBytes = 1 << 20;
+    public const long DefaultRegisteredBytes = 64L << 20;
 
     /// <summary>The address this rank listens on (port chosen by the system).</summary>
     public IPAddress BindAddress { get; init; } = IPAddress.Loopback;
@@ -23,6 +24,13 @@ public sealed record TcpRingOptions
     /// <summary>When every rank of the group runs on this machine, exchange through shared memory instead of loopback TCP.</summary>
     public bool SharedMemoryOnOneHost { get; init; } = true;
 
+    /// <summary>
+    /// With shared memory, the registered region each rank owns (<see cref="IRegisteredBuffers"/>): tensors allocated
+    /// there, such as the gradient buckets, are all-reduced without staging copies. The group reserves W times this
+    /// much of /dev/shm (and gets no regions when that does not fit); 0 turns it off. A multiple of 4096.
+    /// </summary>
+    public long RegisteredBytes { get; init; } = DefaultRegisteredBytes;
+
     /// <summary>Checks the bounds and returns this instance.</summary>
     public TcpRingOptions Validated()
     {
@@ -30,6 +38,8 @@ public sealed record TcpRingOptions
             throw new ArgumentOutOfRangeException(nameof(Timeout), Timeout, "the collective timeout must be positive and under 24 days");
         if (SegmentBytes < 4096 || SegmentBytes % 64 != 0)
             throw new ArgumentOutOfRangeException(nameof(SegmentBytes), SegmentBytes, "the segment size must be at least 4096 bytes and a multiple of 64");
+        if (RegisteredBytes < 0 || RegisteredBytes % 4096 != 0)
+            throw new ArgumentOutOfRangeException(nameof(RegisteredBytes), RegisteredBytes, "the registered bytes per rank must be 0 (off) or a positive multiple of 4096");
         return this;
     }
 }

@@ -25,7 +25,7 @@ public static class TrainingJob
         latentSpace?.RequireFits(model.Config, "model.preset");
         var phases = new StepPhases();
         using var objective = CreateObjective(spec, model, teacher, schedule, phases);
-        var dataParallel = host.Collective is { } collective ? new GradientSynchronizer(collective) : null;
+        using var dataParallel = host.Collective is { } collective ? new GradientSynchronizer(collective) : null;
         var options = Options(spec, host) with { ConditionDropout = ConditioningInputs.Dropout(spec, model.Config) };
         using var suppliedNullContext = ConditioningInputs.NullContext(spec, model.Config);
         using var trainer = new DiffusionTrainer(objective, schedule, options, dataParallel is null ? null : dataParallel.SynchronizeGradients,

@@ -60,7 +60,78 @@ public class DataParallelTests
         AssertTwoRanksHalfBatchMatchOneRankFullBatch(group, optimizerName, dtype, overlap);
     }
 
-    static void AssertTwoRanksHalfBatchMatchOneRankFullBatch<T>(CollectiveGroup<T> group, string optimizerName, ScalarType dtype, bool overlap) where T : ICollective
+    [Theory]
+    [InlineData("sgd", ScalarType.Float32, false, 0)]
+    [InlineData("adamw", ScalarType.Float64, true, 0)]
+    [InlineData("adamw", ScalarType.Float64, false, 2048)]
+    public void SynchronizeGradients_SharedMemoryRegisteredBucketsTwoRanksHalfBatch_MatchOneRankFullBatch(string optimizerName, ScalarType dtype, bool overlap, int occupiedBytes)
+    {
+        // Arrange: 4 KiB regions; with 2 KiB of them taken before training, the middle float64 bucket (1568 bytes) no
+        // longer fits behind the first (1760 bytes) and goes the copying way, while the small last one still fits.
+        using var group = new SharedMemoryGroup(2, registeredBytes: 4096);
+        var occupied = new Tensor?[2];
+        var layouts = new (int Registered, int Buckets)[2];
+
+        // Act + Assert
+        AssertTwoRanksHalfBatchMatchOneRankFullBatch(group, optimizerName, dtype, overlap,
+            beforeTraining: rank => occupied[rank.Rank] = occupiedBytes > 0 ? rank.TryAllocateRegistered(ScalarType.Float32, occupiedBytes / 4) : null,
+            afterTraining: (rank, synchronizer) => layouts[rank] = (synchronizer.RegisteredLayout!.RegisteredCount, synchronizer.RegisteredLayout.Count));
+
+        // Assert: where the buckets went.
+        foreach (var (registered, buckets) in layouts)
+        {
+            Assert.True(buckets >= 2, $"{buckets} buckets");
+            if (occupiedBytes == 0) Assert.Equal(buckets, registered);
+            else Assert.InRange(registered, 1, buckets - 1);
+        }
+        foreach (var tensor in occupied) tensor?.Dispose();
+    }
+
+    [Theory]
+    [InlineData(2, 1 << 20)]
+    [InlineData(3, 1 << 20)]
+    [InlineData(3, 4096)]
+    public void SynchronizeGradients_RegisteredBuckets_GiveTheCopyingPathsGradientsBitForBit(int world, int registeredBytes)
+    {
+        // Arrange: two groups of the same ranks, one without registered memory; each rank's gradients come from its own batch.
+        TorchRuntime.EnsureLoaded();
+        using var copying = new SharedMemoryGroup(world);
+        using var registered = new SharedMemoryGroup(world, registeredBytes: registeredBytes);
+        var options = new GradientSynchronizerOptions { BucketBytes = 1024 };
+
+        // Act: the same gradients synchronised through each group.
+        var results = copying.Run(copyingRank =>
+        {
+            var rank = copyingRank.Rank;
+            var model = Model(seed: 1, ScalarType.Float32);
+            var generator = new Generator((ulong)(rank + 31));
+            var loss = model.forward(randn(new long[] { HalfBatch, 2, 8, 8 }, generator: generator)).pow(2).mean();
+            loss.backward();
+            var parameters = model.parameters().ToList();
+            var local = parameters.Select(p => p.grad!.clone()).ToList();
+            new GradientSynchronizer(copyingRank, options).SynchronizeGradients(parameters);
+            var viaCopies = parameters.Select(p => p.grad!.bytes.ToArray()).ToList();
+            using var no = no_grad();
+            foreach (var (parameter, gradient) in parameters.Zip(local)) parameter.grad!.copy_(gradient);
+            using var synchronizer = new GradientSynchronizer(registered.Ranks[rank], options);
+            synchronizer.SynchronizeGradients(parameters);
+            var viaRegions = parameters.Select(p => p.grad!.bytes.ToArray()).ToList();
+            return (ViaCopies: viaCopies, ViaRegions: viaRegions, Local: local.Select(g => g.bytes.ToArray()).ToList(), synchronizer.RegisteredLayout!.RegisteredCount);
+        });
+
+        // Assert: bit-identical on both paths and every rank, the mean of different gradients, and at least one registered bucket.
+        foreach (var result in results)
+        {
+            Assert.Equal(result.ViaCopies, result.ViaRegions);
+            Assert.Equal(results[0].ViaRegions, result.ViaRegions);
+            Assert.True(result.RegisteredCount > 0);
+        }
+        Assert.NotEqual(results[0].Local, results[1].Local);
+        Assert.NotEqual(results[0].Local, results[0].ViaRegions);
+    }
+
+    static void AssertTwoRanksHalfBatchMatchOneRankFullBatch<T>(CollectiveGroup<T> group, string optimizerName, ScalarType dtype, bool overlap,
+        Action<T>? beforeTraining = null, Action<int, GradientSynchronizer>? afterTraining = null) where T : ICollective
     {
         // Arrange: rank 1 starts from other weights (the broadcast must fix that); buckets of 1 KiB force several all-reduces.
         TorchRuntime.EnsureLoaded();
@@ -79,9 +150,11 @@ public class DataParallelTests
         group.Run(ring =>
         {
             var model = replicas[ring.Rank];
+            beforeTraining?.Invoke(ring);
             var synchronizer = new GradientSynchronizer(ring, options);
             synchronizer.BroadcastParameters(model);
             Train(model, Optimizer(optimizerName, model), inputs.narrow(0, ring.Rank * HalfBatch, HalfBatch), targets.narrow(0, ring.Rank * HalfBatch, HalfBatch), synchronizer);
+            afterTraining?.Invoke(ring.Rank, synchronizer);
             return 0;
         });
 

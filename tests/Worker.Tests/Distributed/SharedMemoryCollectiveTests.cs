@@ -107,18 +107,21 @@ public class SharedMemoryCollectiveTests
         Assert.Contains(errors, error => error!.Message.Contains("count 10") && error.Message.Contains("count 12"));
     }
 
-    [Fact]
-    public async Task AllReduceSum_PeerAbortsMidOperation_SurvivorsThrowNamingPeer()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AllReduceSum_PeerAbortsMidOperation_SurvivorsThrowNamingPeer(bool registered)
     {
-        // Arrange: 3 ranks with a 30 s timeout; rank 2 never joins, and aborts while 0 and 1 wait inside an all-reduce.
+        // Arrange: 3 ranks with a 30 s timeout; rank 2 never joins, and aborts while 0 and 1 wait inside an all-reduce
+        // (copying, or in place on a tensor in the registered regions).
         TorchRuntime.EnsureLoaded();
-        using var group = new SharedMemoryGroup(3, timeout: TimeSpan.FromSeconds(30));
+        using var group = new SharedMemoryGroup(3, timeout: TimeSpan.FromSeconds(30), registeredBytes: registered ? 16 << 20 : 0);
         using var inside = new CountdownEvent(2);
 
         // Act
         var survivors = group.Ranks.Take(2).Select(rank => Task.Factory.StartNew(() =>
         {
-            using var tensor = ones(4_000_000);
+            using var tensor = registered ? rank.TryAllocateRegistered(ScalarType.Float32, 4_000_000)! : ones(4_000_000);
             inside.Signal();
             return Record.Exception(() => rank.AllReduceSum(tensor));
         }, TaskCreationOptions.LongRunning)).ToArray();

@@ -3,7 +3,10 @@ using System.Text;
 
 namespace SpectralDiffusion.Worker.Tests.Distributed;
 
-/// <summary>The tcp ring and the shared-memory group between real worker processes (the built worker.dll beside this test assembly), via the hidden selftest verb.</summary>
+/// <summary>
+/// The tcp ring and the shared-memory group (copying, and in place in registered memory) between real worker processes
+/// (the built worker.dll beside this test assembly), via the hidden selftest verb.
+/// </summary>
 public sealed class WorkerProcessCollectiveTests : IDisposable
 {
     readonly string rendezvous = Path.Combine(Path.GetTempPath(), $"sd-procs-{Guid.NewGuid():N}");
@@ -39,12 +42,13 @@ public sealed class WorkerProcessCollectiveTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Selftest_TwoWorkerProcesses_AllReduceIsExactOnBoth(bool sharedMemory)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task Selftest_TwoWorkerProcesses_AllReduceIsExactOnBoth(bool sharedMemory, bool registered)
     {
         // Arrange + Act
-        var ranks = Enumerable.Range(0, 2).Select(rank => Start(rank, 2, $"--repeat 2 --elements 100003 {Transport(sharedMemory)}")).ToArray();
+        var ranks = Enumerable.Range(0, 2).Select(rank => Start(rank, 2, $"--repeat 2 --elements 100003 {Transport(sharedMemory, registered)}")).ToArray();
         await Task.WhenAll(ranks.Select(r => r.Process.WaitForExitAsync())).WaitAsync(TimeSpan.FromSeconds(120));
 
         // Assert
@@ -53,16 +57,18 @@ public sealed class WorkerProcessCollectiveTests : IDisposable
             Assert.True(rank.Process.ExitCode == 0, rank.Output.ToString());
             Assert.Contains("all-reduce #2 of 100003 int64 exact", rank.Output.ToString());
             Assert.Contains(sharedMemory ? "shared memory connected" : "ring connected", rank.Output.ToString());
+            Assert.Equal(registered, rank.Output.ToString().Contains("all-reducing in registered memory"));
         }
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Selftest_PeerKilledWithSigkill_SurvivorFailsNamingItInsteadOfHanging(bool sharedMemory)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task Selftest_PeerKilledWithSigkill_SurvivorFailsNamingItInsteadOfHanging(bool sharedMemory, bool registered)
     {
         // Arrange: both ranks loop over all-reduces with a 20 s timeout.
-        var ranks = Enumerable.Range(0, 2).Select(rank => Start(rank, 2, $"--repeat 1000000 --elements 1000003 --timeout-s 20 {Transport(sharedMemory)}")).ToArray();
+        var ranks = Enumerable.Range(0, 2).Select(rank => Start(rank, 2, $"--repeat 1000000 --elements 1000003 --timeout-s 20 {Transport(sharedMemory, registered)}")).ToArray();
         await ranks[1].Progress.Task.WaitAsync(TimeSpan.FromSeconds(120));
 
         // Act: SIGKILL rank 1 mid-run.
@@ -76,7 +82,7 @@ public sealed class WorkerProcessCollectiveTests : IDisposable
         Assert.Contains("rank 1", output);
     }
 
-    static string Transport(bool sharedMemory) => sharedMemory ? "--shared-memory" : "";
+    static string Transport(bool sharedMemory, bool registered) => (sharedMemory ? "--shared-memory" : "") + (registered ? " --registered" : "");
 
     public void Dispose()
     {
