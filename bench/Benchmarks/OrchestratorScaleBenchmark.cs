@@ -105,6 +105,8 @@ public static class OrchestratorScaleBenchmark
             var lost = await CountAsync(database, "SELECT count(*) FROM workers WHERE state = 'lost'");
             var busy = await CountAsync(database, "SELECT count(*) FROM workers WHERE state = 'busy'");
             // The orchestrator goes first: closing 10,000 streams to a live one would lose every worker and abort every attempt.
+            // Calls that fail because it is gone are not failures of the run.
+            fleet.StopCounting();
             server.Kill(entireProcessTree: true);
             await server.WaitForExitAsync(deadline);
             stop.Cancel();
@@ -112,6 +114,7 @@ public static class OrchestratorScaleBenchmark
             Console.WriteLine($"  heartbeats:          {latencies.Length} calls, latency p50 {Percentile(latencies, 0.50):0.0} ms, p99 {Percentile(latencies, 0.99):0.0} ms, " +
                               $"{fleet.HeartbeatFailures} failed");
             Console.WriteLine($"  wrongful expiries:   {lost} workers lost although they heartbeat (goal 0); {busy} busy, {fleet.StreamsEnded} streams ended early");
+            if (fleet.FirstFailure is { } failure) Console.WriteLine($"  first failure:       {failure}");
             Console.WriteLine($"  orchestrator memory: {rss.Current:0} MB resident ({rss.Peak:0} MB peak)");
             Console.WriteLine("ratios:");
             Console.WriteLine($"  default lease ÷ full assignment: {30 / toAssign.TotalSeconds:0.00}x; lease ÷ heartbeat p99: {30_000 / Percentile(latencies, 0.99):0}x");
@@ -142,10 +145,25 @@ public static class OrchestratorScaleBenchmark
         readonly ConcurrentBag<double> latencies = [];
         readonly ConcurrentDictionary<string, byte> assignedJobs = new();
         int heartbeatFailures, streamsEnded;
+        volatile bool counting = true;
+        string? firstFailure;
 
         public double[] Latencies => latencies.ToArray();
         public int HeartbeatFailures => heartbeatFailures;
         public int StreamsEnded => streamsEnded;
+
+        /// <summary>From now on failed heartbeats and ended streams are the run's shutdown, not counted.</summary>
+        public void StopCounting() => counting = false;
+
+        /// <summary>The status of the first counted failure (a heartbeat or a stream), for the report; null when none.</summary>
+        public string? FirstFailure => firstFailure;
+
+        void Count(ref int counter, RpcException? error)
+        {
+            if (!counting) return;
+            Interlocked.Increment(ref counter);
+            if (error is not null) Interlocked.CompareExchange(ref firstFailure, $"{error.StatusCode}: {error.Status.Detail}", null);
+        }
 
         public async Task RegisterAsync(int index)
         {
@@ -173,9 +191,9 @@ public static class OrchestratorScaleBenchmark
                         await client.HeartbeatAsync(new HeartbeatRequest { WorkerId = id }, headers: credential, cancellationToken: stop);
                         latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     }
-                    catch (RpcException) when (!stop.IsCancellationRequested)
+                    catch (RpcException e) when (!stop.IsCancellationRequested)
                     {
-                        Interlocked.Increment(ref heartbeatFailures);
+                        Count(ref heartbeatFailures, e);
                     }
                 }
             }
@@ -192,13 +210,13 @@ public static class OrchestratorScaleBenchmark
                 using var call = client.Assignments(new AssignmentsRequest { WorkerId = id }, headers: credential, cancellationToken: stop);
                 await foreach (var order in call.ResponseStream.ReadAllAsync(stop))
                     if (order.Start is { } start) assignedJobs.TryAdd(start.JobId, 0);
-                if (!stop.IsCancellationRequested) Interlocked.Increment(ref streamsEnded);
+                if (!stop.IsCancellationRequested) Count(ref streamsEnded, null);
             }
             catch (RpcException) when (stop.IsCancellationRequested) { }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
-            catch (RpcException)
+            catch (RpcException e)
             {
-                Interlocked.Increment(ref streamsEnded);
+                Count(ref streamsEnded, e);
             }
         }
 

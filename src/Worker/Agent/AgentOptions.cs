@@ -22,6 +22,11 @@ public sealed record AgentOptions
     /// <summary>Folder that relative paths in job specs are resolved under (SD_DATA_ROOT); they may not climb out of it.</summary>
     public string DataRoot { get; init; } = ".";
     public Dictionary<string, string> Labels { get; init; } = new();
+    /// <summary>
+    /// Shared memory per rank, in MiB, for gradients all-reduced in place when every rank of an attempt runs on this
+    /// machine (SD_SHM_REGISTERED_MB, default 64; 0 = always copy through the segment). A group takes W times this of /dev/shm.
+    /// </summary>
+    public int SharedMemoryRegisteredMiB { get; init; } = (int)(Distributed.TcpRingOptions.DefaultRegisteredBytes >> 20);
     /// <summary>Collective timeout: a dead peer is detected within this.</summary>
     public TimeSpan CollectiveTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public TimeSpan RegistrationBackoffCap { get; init; } = DefaultRegistrationBackoffCap;
@@ -35,6 +40,8 @@ public sealed record AgentOptions
         if (!Uri.TryCreate(Orchestrator, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
             throw new ArgumentException($"--orchestrator '{Orchestrator}' is not an http(s) address (e.g. http://127.0.0.1:5080)");
         if (Threads < 0) throw new ArgumentException($"--threads must be >= 0 (got {Threads})");
+        if (SharedMemoryRegisteredMiB is < 0 or > 1 << 20)
+            throw new ArgumentException($"--shm-registered-mb must be between 0 (off) and {1 << 20} MiB (got {SharedMemoryRegisteredMiB})");
         if (OrchestratorOutageLimit <= TimeSpan.Zero) throw new ArgumentException($"--outage-limit must be positive (got {OrchestratorOutageLimit.TotalSeconds} s)");
         if (Device.Length > 0 && Device != "cpu" && Device != "cuda" && !(Device.StartsWith("cuda:") && int.TryParse(Device[5..], out var index) && index >= 0))
             throw new ArgumentException($"--device '{Device}' must be cpu, cuda or cuda:N");

@@ -139,6 +139,7 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
             BindAddress = loopback ? IPAddress.Loopback : IPAddress.Any,
             AdvertisedHost = options.AdvertiseAddress,
             Timeout = options.CollectiveTimeout,
+            RegisteredBytes = (long)options.SharedMemoryRegisteredMiB << 20,
         };
         // Ranks that share this machine exchange through shared memory; otherwise the TCP ring.
         return await Collectives.ConnectCpuAsync(assignment.Rank, assignment.WorldSize, rendezvous, "collective", ring, abort);

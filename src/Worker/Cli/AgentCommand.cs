@@ -19,10 +19,11 @@ public static class AgentCommand
         var workDirectory = new Option<string>("--work-dir") { Description = "scratch folder (env SD_WORKER_DIR)", DefaultValueFactory = _ => Env("SD_WORKER_DIR", ".local/worker") };
         var dataRoot = new Option<string>("--data-root") { Description = "folder that relative paths in job specs (datasets, weights) are read under (env SD_DATA_ROOT; default: the current folder)", DefaultValueFactory = _ => Env("SD_DATA_ROOT", ".") };
         var timeout = new Option<double>("--collective-timeout") { Description = "seconds before a silent peer fails an all-reduce", DefaultValueFactory = _ => 60 };
+        var registered = new Option<int>("--shm-registered-mb") { Description = "MiB of shared memory per rank for in-place all-reduce when all ranks share this machine; 0 = off (env SD_SHM_REGISTERED_MB)", DefaultValueFactory = _ => int.TryParse(Env("SD_SHM_REGISTERED_MB", ""), out var mb) ? mb : new AgentOptions().SharedMemoryRegisteredMiB };
         var outageLimit = new Option<double>("--outage-limit") { Description = "seconds a running attempt waits for an unreachable orchestrator before it fails", DefaultValueFactory = _ => OrchestratorOutage.DefaultLimit.TotalSeconds };
 
         var command = new Command("agent", "Register with the orchestrator, heartbeat, and run assigned ranks until stopped (SIGTERM finishes the current step and deregisters).");
-        foreach (var option in new Option[] { orchestrator, token, device, name, address, threads, workDirectory, dataRoot, timeout, outageLimit }) command.Options.Add(option);
+        foreach (var option in new Option[] { orchestrator, token, device, name, address, threads, workDirectory, dataRoot, timeout, registered, outageLimit }) command.Options.Add(option);
         command.SetAction(async (parse, cancellation) =>
         {
             var options = new AgentOptions
@@ -30,7 +31,7 @@ public static class AgentCommand
                 Orchestrator = parse.GetValue(orchestrator)!, Token = parse.GetValue(token)!, Device = parse.GetValue(device)!,
                 Name = parse.GetValue(name)!, AdvertiseAddress = parse.GetValue(address)!, Threads = parse.GetValue(threads),
                 WorkDirectory = parse.GetValue(workDirectory)!, DataRoot = parse.GetValue(dataRoot)!, CollectiveTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
-                OrchestratorOutageLimit = TimeSpan.FromSeconds(parse.GetValue(outageLimit)),
+                OrchestratorOutageLimit = TimeSpan.FromSeconds(parse.GetValue(outageLimit)), SharedMemoryRegisteredMiB = parse.GetValue(registered),
             };
             var log = SerilogSetup.CreateLogger(SerilogSetup.DefaultConfiguration(), "worker");
             try

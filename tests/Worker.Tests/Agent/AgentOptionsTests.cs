@@ -1,0 +1,32 @@
+using SpectralDiffusion.Worker.Agent;
+using SpectralDiffusion.Worker.Distributed;
+
+namespace SpectralDiffusion.Worker.Tests.Agent;
+
+public class AgentOptionsTests
+{
+    [Fact]
+    public void SharedMemoryRegisteredMiB_Default_IsTheCollectivesDefaultRegion()
+    {
+        Assert.Equal(TcpRingOptions.DefaultRegisteredBytes, (long)new AgentOptions().SharedMemoryRegisteredMiB << 20);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(256)]
+    public void Validate_SharedMemoryRegisteredMiBOffOrPositive_Accepted(int mib)
+    {
+        new AgentOptions { SharedMemoryRegisteredMiB = mib }.Validate();
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(int.MaxValue)]
+    public void Validate_SharedMemoryRegisteredMiBOutOfRange_NamesTheFlag(int mib)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new AgentOptions { SharedMemoryRegisteredMiB = mib }.Validate());
+
+        Assert.Contains("--shm-registered-mb", error.Message);
+        Assert.Contains(mib.ToString(), error.Message);
+    }
+}
