@@ -86,6 +86,9 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         finally
         {
             collective?.Dispose();
+            var (before, after) = FreedNativeMemory.Release();
+            log.Information("Attempt {Attempt} of job {JobId} ended; resident memory {BeforeMb:0} MB, {AfterMb:0} MB after returning what it freed",
+                assignment.Attempt, assignment.JobId, before, after);
         }
         await DeliverAsync(result, abort);
         return result;
