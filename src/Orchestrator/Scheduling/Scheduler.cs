@@ -162,9 +162,13 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
         await dispatcher.DispatchAsync(notifications, cancellation);
     }
 
-    /// <summary>Queued jobs, each with an input job that failed, was cancelled, or succeeded without a model.</summary>
+    /// <summary>
+    /// Queued jobs, each with an input job that failed, was cancelled, or succeeded without a model. Only queued jobs
+    /// with inputs are looked at (index <c>jobs_queued_dependent</c>): joined on <c>ANY(depends_on)</c> without that
+    /// filter, a stale plan compared every queued job with every job, which took 6.7 s per pass with 6,000 queued.
+    /// </summary>
     const string BlockedJobs = """
         SELECT j.id, d.id, d.state FROM jobs j JOIN jobs d ON d.id = ANY(j.depends_on)
-        WHERE j.state = 'QUEUED' AND (d.state IN ('FAILED', 'CANCELLED') OR (d.state = 'SUCCEEDED' AND d.result_artifact = ''))
+        WHERE j.state = 'QUEUED' AND j.depends_on <> '{}' AND (d.state IN ('FAILED', 'CANCELLED') OR (d.state = 'SUCCEEDED' AND d.result_artifact = ''))
         """;
 }

@@ -172,4 +172,36 @@ public class FaultTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         Assert.Equal(receipt.Artifact, studentStart.TeacherArtifact);
         await Jobs.CancelAsync(new CancelJobRequest { Id = student.Id });
     }
+    [Fact]
+    public async Task Scheduler_InputJobCancelled_FailsOnlyItsQueuedDependentsAmongABacklog()
+    {
+        // Arrange: CUDA jobs, which no worker of this suite takes, so all stay queued: a backlog, a teacher and a student of it.
+        JobSpec Cuda(string name)
+        {
+            var spec = Specs.Train(worldSize: 1, name: name);
+            spec.Device = DeviceKind.Cuda;
+            return spec;
+        }
+        var backlog = new List<string>();
+        for (var i = 0; i < 40; i++) backlog.Add((await Jobs.SubmitAsync(new SubmitJobRequest { Spec = Cuda($"backlog-{i}") })).Id);
+        var teacher = await Jobs.SubmitAsync(new SubmitJobRequest { Spec = Cuda("blocked-teacher") });
+        var studentSpec = Cuda("blocked-student");
+        studentSpec.Type = JobType.Distill;
+        studentSpec.Model.Preset = "tiny-sd";
+        studentSpec.Teacher = new ModelSpec { Preset = "tiny-ldm", Checkpoint = "job:" + teacher.Id };
+        var student = await Jobs.SubmitAsync(new SubmitJobRequest { Spec = studentSpec });
+
+        // Act
+        await Jobs.CancelAsync(new CancelJobRequest { Id = teacher.Id });
+        var failed = await Eventually.ReturnsAsync(() => Jobs.GetAsync(new GetJobRequest { Id = student.Id }).ResponseAsync,
+            j => j.State != JobState.Queued, what: "the student leaving the queue");
+        var backlogStates = new List<JobState>();
+        foreach (var id in backlog) backlogStates.Add((await Jobs.GetAsync(new GetJobRequest { Id = id })).State);
+
+        // Assert
+        Assert.Equal(JobState.Failed, failed.State);
+        Assert.Equal($"input job {teacher.Id} is CANCELLED", failed.FailureReason);
+        Assert.All(backlogStates, state => Assert.Equal(JobState.Queued, state));
+        foreach (var id in backlog) await Jobs.CancelAsync(new CancelJobRequest { Id = id });
+    }
 }
