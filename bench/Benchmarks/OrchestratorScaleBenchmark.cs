@@ -7,18 +7,20 @@ using Grpc.Net.Client;
 using Npgsql;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Security;
+using SpectralDiffusion.Worker.Agent;
 using SpectralDiffusion.Worker.Torch;
 
 namespace SpectralDiffusion.Benchmarks;
 
 /// <summary>
-/// <c>benchmarks orchestrator-scale [--database CS] [--workers 10000] [--jobs 2000] [--heartbeat-seconds 10] [--timeout-seconds 1200]</c>:
+/// <c>benchmarks orchestrator-scale [--database CS] [--workers 10000] [--jobs 2000] [--heartbeat-seconds 10] [--unary-heartbeats] [--timeout-seconds 1200]</c>:
 /// one orchestrator process (<c>orchestrator serve</c>, default lease and intervals) on a fresh PostgreSQL database,
 /// driven on loopback by W fake workers in this process. J gang jobs of world sizes 1, 2, 4, 8 and 10 (in turn; their
 /// ranks add up to W when J = W/5) are queued; the workers register, heartbeat every interval and open their
 /// assignment streams. Reports the time until every job is assigned, heartbeat latency p50/p99, the leases that expired
 /// although their worker heartbeat (all of them: the goal is 0), and the orchestrator's memory. Everything is bounded by
-/// the timeout.
+/// the timeout. Workers heartbeat as the agent does, over a KeepAlive stream each (<see cref="HeartbeatStream"/>);
+/// <c>--unary-heartbeats</c> makes every heartbeat a unary call instead.
 /// </summary>
 public static class OrchestratorScaleBenchmark
 {
@@ -44,10 +46,11 @@ public static class OrchestratorScaleBenchmark
         }
         var heartbeat = TimeSpan.FromSeconds(BenchmarkOptions.IntOption(args, "--heartbeat-seconds", 10));
         var timeout = TimeSpan.FromSeconds(BenchmarkOptions.IntOption(args, "--timeout-seconds", 1200));
+        var unary = args.Contains("--unary-heartbeats");
         using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            return RunAsync(cluster, workers, jobs, heartbeat, deadline.Token).GetAwaiter().GetResult();
+            return RunAsync(cluster, workers, jobs, heartbeat, unary, deadline.Token).GetAwaiter().GetResult();
         }
         catch (Exception e) when (deadline.IsCancellationRequested && e is OperationCanceledException or RpcException)
         {
@@ -61,7 +64,7 @@ public static class OrchestratorScaleBenchmark
         }
     }
 
-    static async Task<int> RunAsync(string cluster, int workerCount, int jobCount, TimeSpan heartbeat, CancellationToken deadline)
+    static async Task<int> RunAsync(string cluster, int workerCount, int jobCount, TimeSpan heartbeat, bool unary, CancellationToken deadline)
     {
         var database = new NpgsqlConnectionStringBuilder(cluster) { Database = $"sd_scale_{Guid.NewGuid():N}" }.ConnectionString;
         var folder = Directory.CreateTempSubdirectory("sd-scale-").FullName;
@@ -88,9 +91,10 @@ public static class OrchestratorScaleBenchmark
 
             // Register every worker and start its heartbeats at once (leases run from registration).
             clock.Restart();
-            var fleet = new FakeFleet(workersClient, heartbeat, stop.Token);
+            var fleet = new FakeFleet(workersClient, heartbeat, unary, stop.Token);
             await ForEachAsync(workerCount, w => fleet.RegisterAsync(w), deadline);
-            Console.WriteLine($"  {workerCount} workers registered in {clock.Elapsed.TotalSeconds:0.0} s, heartbeating every {heartbeat.TotalSeconds:0} s");
+            Console.WriteLine($"  {workerCount} workers registered in {clock.Elapsed.TotalSeconds:0.0} s, heartbeating every {heartbeat.TotalSeconds:0} s " +
+                              (unary ? "(unary Heartbeat calls)" : "(each over its KeepAlive stream, as the agent)"));
 
             // All streams open; the clock runs until every job has its ranks.
             clock.Restart();
@@ -143,7 +147,7 @@ public static class OrchestratorScaleBenchmark
     }
 
     /// <summary>W fake workers: each registers, heartbeats on its interval (latency recorded) and reads its assignment stream.</summary>
-    sealed class FakeFleet(Workers.WorkersClient client, TimeSpan interval, CancellationToken stop)
+    sealed class FakeFleet(Workers.WorkersClient client, TimeSpan interval, bool unary, CancellationToken stop)
     {
         readonly ConcurrentBag<(string Id, Metadata Credential)> registered = [];
         readonly ConcurrentBag<double> latencies = [];
@@ -190,6 +194,7 @@ public static class OrchestratorScaleBenchmark
         {
             // Spread over the interval, as workers that started at different times would be.
             var next = Stopwatch.GetTimestamp() + (long)(Random.Shared.NextDouble() * interval.TotalSeconds * Stopwatch.Frequency);
+            using var stream = new HeartbeatStream(client, id, interval, credential);
             try
             {
                 while (!stop.IsCancellationRequested)
@@ -200,7 +205,8 @@ public static class OrchestratorScaleBenchmark
                     var started = Stopwatch.GetTimestamp();
                     try
                     {
-                        await client.HeartbeatAsync(new HeartbeatRequest { WorkerId = id }, headers: credential, cancellationToken: stop);
+                        if (unary) await client.HeartbeatAsync(new HeartbeatRequest { WorkerId = id }, headers: credential, cancellationToken: stop);
+                        else await stream.BeatAsync(stop);
                         latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     }
                     catch (RpcException e) when (!stop.IsCancellationRequested)

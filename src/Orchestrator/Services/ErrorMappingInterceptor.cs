@@ -38,6 +38,13 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
         catch (Exception e) when (Map(e, context) is { } mapped) { throw mapped; }
     }
 
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try { await continuation(requestStream, responseStream, context); }
+        catch (Exception e) when (Map(e, context) is { } mapped) { throw mapped; }
+    }
+
     RpcException? Map(Exception exception, ServerCallContext context)
     {
         switch (exception)

@@ -31,6 +31,10 @@ public sealed class RequestValuesInterceptor : Interceptor
         ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation) =>
         continuation(new CheckedReader<TRequest>(requestStream), context);
 
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation) =>
+        continuation(new CheckedReader<TRequest>(requestStream), responseStream, context);
+
     static void Check<TRequest>(TRequest request)
     {
         if (request is IMessage message && ProtoValues.Violations(message) is { Count: > 0 } violations)

@@ -37,6 +37,25 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
         LeaseExpiresAt = Timestamp.FromDateTime(await registry.HeartbeatAsync(Ids.Parse(request.WorkerId, "worker_id"), context.CancellationToken)),
     };
 
+    /// <summary>
+    /// Heartbeats over one stream, one response per request. A request naming another worker than the call's credential
+    /// ends the stream with PERMISSION_DENIED; a gone worker ends it with NOT_FOUND, as Heartbeat answers.
+    /// </summary>
+    public override async Task KeepAlive(IAsyncStreamReader<HeartbeatRequest> requestStream, IServerStreamWriter<HeartbeatResponse> responseStream,
+        ServerCallContext context)
+    {
+        var caller = (Guid)context.UserState[Security.AuthInterceptor.WorkerIdKey];
+        while (await requestStream.MoveNext(context.CancellationToken))
+        {
+            var id = Ids.Parse(requestStream.Current.WorkerId, "worker_id");
+            if (id != caller)
+                throw new OrchestratorException(OrchestratorErrorKind.PermissionDenied,
+                    $"worker_id {id}: this stream's credential belongs to worker {caller}, which may act only as itself");
+            var expires = await registry.HeartbeatAsync(id, context.CancellationToken);
+            await responseStream.WriteAsync(new HeartbeatResponse { LeaseExpiresAt = Timestamp.FromDateTime(expires) }, context.CancellationToken);
+        }
+    }
+
     public override async Task<Ack> Deregister(DeregisterRequest request, ServerCallContext context)
     {
         var id = Ids.Parse(request.WorkerId, "worker_id");

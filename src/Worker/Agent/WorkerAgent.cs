@@ -228,13 +228,14 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log)
     async Task HeartbeatAsync(OrchestratorConnection connection, string workerId, TimeSpan interval, CancellationTokenSource session, CancellationToken token)
     {
         var alive = Path.Combine(options.WorkDirectory, "alive");
+        using var heartbeats = new HeartbeatStream(connection.Workers, workerId, beatTimeout: interval);
         try
         {
             while (!token.IsCancellationRequested)
             {
                 try
                 {
-                    await connection.Workers.HeartbeatAsync(new HeartbeatRequest { WorkerId = workerId }, cancellationToken: token);
+                    await heartbeats.BeatAsync(token);
                     File.WriteAllText(alive, DateTime.UtcNow.ToString("O"));
                 }
                 catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)

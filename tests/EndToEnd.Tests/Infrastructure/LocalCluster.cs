@@ -188,7 +188,7 @@ public sealed class LocalCluster : IAsyncDisposable
         throw new TimeoutException($"orchestrator did not serve within {timeout}:\n{Orchestrator.Output}");
     }
 
-    static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

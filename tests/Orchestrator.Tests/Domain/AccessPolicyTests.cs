@@ -18,6 +18,7 @@ public class AccessPolicyTests
     [InlineData("/spectral.v1.Workers/List", Credential.ReadKey)]
     [InlineData("/spectral.v1.Workers/DownloadArtifact", Credential.WorkerToken)]
     [InlineData("/spectral.v1.Workers/Heartbeat", Credential.WorkerIdentity)]
+    [InlineData("/spectral.v1.Workers/KeepAlive", Credential.WorkerIdentity)]
     [InlineData("/spectral.v1.Workers/ReportProgress", Credential.WorkerIdentity)]
     [InlineData("/spectral.v1.Workers/CompleteAttempt", Credential.WorkerIdentity)]
     [InlineData("/spectral.v1.Workers/UploadArtifact", Credential.WorkerIdentity)]

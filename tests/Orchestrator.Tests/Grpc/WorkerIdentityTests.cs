@@ -121,4 +121,22 @@ public class WorkerIdentityTests(ServerFixture fixture) : IClassFixture<ServerFi
 
         Assert.True(response.LeaseExpiresAt.ToDateTime() > DateTime.UtcNow);
     }
+    [Fact]
+    public async Task KeepAlive_AnotherWorkersIdWithOwnCredential_PermissionDeniedAndOwnIdRenews()
+    {
+        await using var victim = await FakeWorker.StartAsync(server.AsWorker, "identity-victim-keepalive");
+        await using var forger = await FakeWorker.StartAsync(server.AsWorker, "identity-forger-keepalive");
+
+        using var own = forger.Client.KeepAlive();
+        await own.RequestStream.WriteAsync(new HeartbeatRequest { WorkerId = forger.Id });
+        var renewed = await own.ResponseStream.MoveNext(CancellationToken.None);
+        using var forged = forger.Client.KeepAlive();
+        await forged.RequestStream.WriteAsync(new HeartbeatRequest { WorkerId = victim.Id });
+        var error = await Assert.ThrowsAsync<RpcException>(() => forged.ResponseStream.MoveNext(CancellationToken.None));
+
+        Assert.True(renewed);
+        Assert.True(own.ResponseStream.Current.LeaseExpiresAt.ToDateTime() > DateTime.UtcNow);
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.Contains("worker_id", error.Status.Detail);
+    }
 }
