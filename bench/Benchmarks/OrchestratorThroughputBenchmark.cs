@@ -120,8 +120,8 @@ public static class OrchestratorThroughputBenchmark
             //    Streamed: each worker's beats go over its own KeepAlive stream; caller c beats for the workers w ≡ c (mod
             //    Concurrency) in turn, so that no stream has two beats in flight.
             var streams = ids.Select((id, w) => new HeartbeatStream(workersClients[w], id, TimeSpan.FromSeconds(10), credentials[w])).ToArray();
-            Task<DateTime> Unary(int i) => workersClients[i % ids.Length].HeartbeatAsync(new HeartbeatRequest { WorkerId = ids[i % ids.Length] },
-                headers: credentials[i % ids.Length]).ResponseAsync.ContinueWith(r => r.Result.LeaseExpiresAt.ToDateTime(), TaskContinuationOptions.ExecuteSynchronously);
+            Task<HeartbeatResponse> Unary(int i) => workersClients[i % ids.Length].HeartbeatAsync(new HeartbeatRequest { WorkerId = ids[i % ids.Length] },
+                headers: credentials[i % ids.Length]).ResponseAsync;
             var beats = new int[Concurrency];
             Task<DateTime> Streamed(int caller)
             {
