@@ -27,7 +27,7 @@ public static class FailureClassifier
     {
         TrainingDivergedException or CollectiveException or RpcException or SocketException or TimeoutException
             or OperationCanceledException or HttpRequestException => FailureKind.Transient,
-        CheckpointFormatException or StateDictMismatchException or InvalidDataException or ArgumentException
+        CheckpointFormatException or StateDictMismatchException or NonFiniteWeightsException or InvalidDataException or ArgumentException
             or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException => FailureKind.Permanent,
         IOException => FailureKind.Transient,
         _ => null,

@@ -1,4 +1,5 @@
 using System.Collections;
+using SpectralDiffusion.Worker.Models;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
@@ -38,6 +39,7 @@ public static class InceptionWeights
             throw new InvalidDataException($"Inception weights '{path}' do not match the FID Inception V3 (torchvision key names): " +
                                            Describe("missing", missing) + Describe("unexpected", unexpected) + Describe("wrong shape", wrongShape) +
                                            $"See {DocumentationPath}.");
+        FiniteWeights.Require($"Inception weights '{path}'", weights);
         using (no_grad())
             foreach (var (key, value) in weights)
                 expected[key].copy_(value.to(expected[key].dtype));

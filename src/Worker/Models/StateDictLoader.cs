@@ -7,7 +7,8 @@ namespace SpectralDiffusion.Worker.Models;
 public static class StateDictLoader
 {
     /// <summary>Loads <paramref name="tensors"/>; throws <see cref="StateDictMismatchException"/> listing missing, unexpected
-    /// and wrongly-shaped keys (in strict mode; otherwise only wrongly-shaped keys are an error).</summary>
+    /// and wrongly-shaped keys (in strict mode; otherwise only wrongly-shaped keys are an error), and
+    /// <see cref="NonFiniteWeightsException"/> when a tensor the model takes holds a NaN or an infinity.</summary>
     public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, string source, bool strict = true)
     {
         var own = module.state_dict();
@@ -17,6 +18,7 @@ public static class StateDictLoader
             .Select(o => $"{o.Key} (checkpoint [{string.Join(", ", tensors[o.Key].shape)}], model [{string.Join(", ", o.Value.shape)}])").ToList();
         if (wrongShape.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
             throw new StateDictMismatchException(source, missing, unexpected, wrongShape);
+        FiniteWeights.Require(source, tensors.Where(t => own.ContainsKey(t.Key)));
         using var _ = no_grad();
         foreach (var (key, target) in own)
             if (tensors.TryGetValue(key, out var value)) target.copy_(value);

@@ -89,9 +89,7 @@ public sealed class TrainingState
     /// none either: a non-finite value means the file was damaged or written by something else.</summary>
     static void RequireFinite(string path, string name, Tensor tensor)
     {
-        if (!tensor.is_floating_point()) return;
-        using var nonFinite = tensor.isfinite().logical_not().sum();
-        var count = nonFinite.item<long>();
+        var count = FiniteWeights.NonFiniteCount(tensor);
         if (count > 0)
             throw new CheckpointFormatException(path, $"tensor '{name}' holds {count} NaN or infinite value(s) of {tensor.numel()}; the checkpoint is corrupt");
     }
