@@ -204,7 +204,7 @@ public static class OrchestratorThroughputBenchmark
     internal static JobSpec Spec(string name, int worldSize, DeviceKind device) => new()
     {
         Name = name, Type = JobType.Train, Model = new ModelSpec { Preset = "tiny-sd" }, WorldSize = worldSize, Device = device,
-        Dataset = new DatasetSpec { Procedural = new ProceduralDataset { Seed = 1, Count = 64 } },
+        Dataset = new DatasetSpec { Procedural = new ProceduralDataset { Seed = 1, Count = 4096 } },
         Schedule = new ScheduleSpec { Steps = 100, BatchSize = 8 },
     };
 }

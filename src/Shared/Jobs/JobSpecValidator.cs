@@ -18,6 +18,11 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
     public const int MaxNameLength = 200;
     public const int MaxLabels = 64, MaxLabelKeyLength = 63, MaxLabelValueLength = 256;
 
+    // Upper bounds of what the engine can take: beyond them progress, ETA and sampler arithmetic overflow, or a worker
+    // would allocate without limit. They are far above any real run (a billion steps, a million images).
+    public const long MaxSteps = 1_000_000_000;
+    public const int MaxBatchSize = 65_536, MaxTorchThreads = 1_024, MaxImages = 10_000_000;
+
     public int MaxWorldSize { get; } = maxWorldSize > 0
         ? maxWorldSize
         : throw new ArgumentOutOfRangeException(nameof(maxWorldSize), maxWorldSize, "the largest schedulable world size must be positive");
@@ -40,7 +45,8 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
         else if (spec.WorldSize > MaxWorldSize)
             Fail("world_size", $"is {spec.WorldSize}; the orchestrator can schedule at most {MaxWorldSize} ranks (Orchestrator:MaxWorldSize)");
         if (spec.MaxRestarts is < 0 or > MaxRestartsLimit) Fail("max_restarts", $"is {spec.MaxRestarts}; must be between 0 and {MaxRestartsLimit}");
-        if (spec.TorchThreads < 0) Fail("torch_threads", $"is {spec.TorchThreads}; must be 0 (worker default) or positive");
+        if (spec.TorchThreads is < 0 or > MaxTorchThreads)
+            Fail("torch_threads", $"is {spec.TorchThreads}; must be 0 (worker default) or 1 to {MaxTorchThreads}");
         if (spec.Labels.Count > MaxLabels) Fail("labels", $"has {spec.Labels.Count} labels; at most {MaxLabels}");
         foreach (var (key, value) in spec.Labels)
         {
@@ -113,8 +119,12 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
             fail("dataset.image_size", $"is {dataset.ImageSize}; preset '{spec.Model.Preset}' works on {size}×{size} images" +
                  (factor > 1 ? $" ({size / factor}×{size / factor} latents of first stage '{spec.FirstStage!.Config}')" : "") +
                  $" (set {size}, or 0 for the preset's size)");
-        if (dataset.Procedural is { } procedural && procedural.Count <= 0)
-            fail("dataset.procedural.count", $"is {procedural.Count}; must be positive");
+        if (dataset.Procedural is { } procedural && procedural.Count is <= 0 or > MaxImages)
+            fail("dataset.procedural.count", $"is {procedural.Count}; must be 1 to {MaxImages}");
+        else if (dataset.Procedural is { } known && spec.Type is JobType.Train or JobType.Distill && spec.Schedule is { BatchSize: > 0 } schedule
+                 && (long)schedule.BatchSize * Math.Max(spec.WorldSize, 1) > known.Count)
+            fail("schedule.batch_size", $"is {schedule.BatchSize} per rank × {spec.WorldSize} ranks; the procedural dataset has only {known.Count} images " +
+                 "(one global batch must fit in the dataset)");
         if (dataset.ImageFolder is { } folder && string.IsNullOrWhiteSpace(folder.Path))
             fail("dataset.image_folder.path", "is required (a folder every worker can read)");
         if (spec.Model is not null && KnownPresets.Contains(spec.Model.Preset) && KnownPresets.Shape(spec.Model.Preset).TextContextDim is > 0 and var width
@@ -142,8 +152,12 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
         var trains = spec.Type is JobType.Train or JobType.Distill;
         if (schedule.Steps < 0) fail("schedule.steps", $"is {schedule.Steps}; must not be negative");
         else if (trains && schedule.Steps == 0) fail("schedule.steps", "is 0; a train or distill job needs a positive number of steps");
+        else if (schedule.Steps > MaxSteps) fail("schedule.steps", $"is {schedule.Steps}; at most {MaxSteps}");
         if (schedule.BatchSize < 0) fail("schedule.batch_size", $"is {schedule.BatchSize}; must not be negative");
         else if (trains && schedule.BatchSize == 0) fail("schedule.batch_size", "is 0; must be positive");
+        else if (schedule.BatchSize > MaxBatchSize) fail("schedule.batch_size", $"is {schedule.BatchSize}; at most {MaxBatchSize} per rank");
+        if (trains && spec.Optimizer is { WarmupSteps: > 0 } optimizer && schedule.Steps > 0 && optimizer.WarmupSteps > schedule.Steps)
+            fail("optimizer.warmup_steps", $"is {optimizer.WarmupSteps}; must not exceed schedule.steps ({schedule.Steps})");
         if (schedule.LogEvery < 0) fail("schedule.log_every", $"is {schedule.LogEvery}; must be positive");
         if (schedule.CheckpointEvery < 0) fail("schedule.checkpoint_every", $"is {schedule.CheckpointEvery}; must be 0 (only at the end) or positive");
     }
@@ -184,12 +198,12 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
             if (spec.Type == JobType.Evaluate) fail("evaluation", "an evaluate job needs evaluation settings (num_samples, ...)");
             return;
         }
-        if (evaluation.NumSamples <= 0) fail("evaluation.num_samples", $"is {evaluation.NumSamples}; must be positive");
+        if (evaluation.NumSamples is <= 0 or > MaxImages) fail("evaluation.num_samples", $"is {evaluation.NumSamples}; must be 1 to {MaxImages}");
         if (DdimTimesteps.Problem(DdimTimesteps.TrainingTimesteps, evaluation.DdimSteps) is { } ddimProblem)
             fail("evaluation.ddim_steps", $"is {evaluation.DdimSteps}; {ddimProblem}");
         if (!(evaluation.Eta >= 0)) fail("evaluation.eta", $"is {evaluation.Eta}; must not be negative");
         if (evaluation.HasGuidanceScale && !(evaluation.GuidanceScale >= 0)) fail("evaluation.guidance_scale", $"is {evaluation.GuidanceScale}; must not be negative");
-        if (evaluation.NumReal < 0) fail("evaluation.num_real", $"is {evaluation.NumReal}; must not be negative");
+        if (evaluation.NumReal is < 0 or > MaxImages) fail("evaluation.num_real", $"is {evaluation.NumReal}; must be 0 (num_samples) to {MaxImages}");
         if (spec.Type == JobType.Evaluate && spec.Model is { Checkpoint.Length: 0 })
             fail("model.checkpoint", "an evaluate job needs weights: job:<id>, artifact:<sha256> or a path");
     }

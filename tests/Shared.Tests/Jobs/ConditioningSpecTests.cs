@@ -27,7 +27,7 @@ public class ConditioningSpecTests
     public void Validate_TextPresetOnProceduralImages_NamesCaptionEmbeddings()
     {
         var spec = TextTrain();
-        spec.Dataset = new DatasetSpec { Procedural = new ProceduralDataset { Seed = 1, Count = 8 } };
+        spec.Dataset = new DatasetSpec { Procedural = new ProceduralDataset { Seed = 1, Count = 64 } };
 
         var violation = Assert.Single(validator.Validate(spec));
 

@@ -48,6 +48,12 @@ public class JobSpecValidatorTests
         { "teacher of other classes", "spec.teacher.preset", "classes" },
         { "checkpoint traversal", "spec.model.checkpoint", "'..'" },
         { "image folder traversal", "spec.dataset.image_folder.path", "'..'" },
+        { "2^62 steps", "spec.schedule.steps", "at most 1000000000" },
+        { "warm-up beyond steps", "spec.optimizer.warmup_steps", "must not exceed schedule.steps" },
+        { "batch above the dataset", "spec.schedule.batch_size", "only 8 images" },
+        { "huge batch", "spec.schedule.batch_size", "at most 65536" },
+        { "huge procedural count", "spec.dataset.procedural.count", "1 to 10000000" },
+        { "huge torch threads", "spec.torch_threads", "1 to 1024" },
     };
 
     [Theory]
@@ -170,6 +176,19 @@ public class JobSpecValidatorTests
             case "device 77": spec.Device = (DeviceKind)77; break;
             case "label value too long": spec.Labels["team"] = new string('v', 257); break;
             case "huge unknown preset": spec.Model.Preset = new string('p', 100_000); break;
+            case "2^62 steps": spec.Schedule.Steps = 1L << 62; break;
+            case "warm-up beyond steps": spec.Optimizer.WarmupSteps = (int)spec.Schedule.Steps + 1; break;
+            case "batch above the dataset":
+                spec.Dataset.Procedural = new ProceduralDataset { Seed = 1, Count = 8 };
+                spec.WorldSize = 2;
+                spec.Schedule.BatchSize = 5;
+                break;
+            case "huge batch":
+                spec.Dataset.Procedural = new ProceduralDataset { Seed = 1, Count = JobSpecValidator.MaxImages };
+                spec.Schedule.BatchSize = 1 << 20;
+                break;
+            case "huge procedural count": spec.Dataset.Procedural = new ProceduralDataset { Seed = 1, Count = int.MaxValue }; break;
+            case "huge torch threads": spec.TorchThreads = 100_000; break;
             case "teacher on train job": spec.Teacher = new ModelSpec { Preset = "tiny-ldm", Checkpoint = "x.pt" }; break;
             default: throw new ArgumentException($"unknown case {broken}");
         }

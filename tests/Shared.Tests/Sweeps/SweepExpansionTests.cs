@@ -188,7 +188,7 @@ public class SweepExpansionTests
             type: distill
             model: { preset: tiny-sd }
             teacher: { preset: tiny-ldm, checkpoint: /t.safetensors }
-            dataset: { procedural: { seed: 1, count: 8 } }
+            dataset: { procedural: { seed: 1, count: 64 } }
             schedule: { steps: 10 }
             """);
 
