@@ -7,6 +7,7 @@ using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Spectre.Console;
 using SpectralDiffusion.Shared.Jobs;
+using SpectralDiffusion.Shared.Rpc;
 using Clients = contracts::SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Cli;
@@ -17,7 +18,7 @@ namespace SpectralDiffusion.Orchestrator.Cli;
 /// </summary>
 public sealed class CliContext(string address, string? apiKey, bool json)
 {
-    public const string DefaultAddress = "http://127.0.0.1:5080";
+    public const string DefaultAddress = OrchestratorAddress.Default;
 
     public static readonly Option<string> AddressOption = new("--address")
     {
@@ -63,6 +64,7 @@ public sealed class CliContext(string address, string? apiKey, bool json)
             }
             catch (RpcException e) { return Fail(Explain(e, address)); }
             catch (JobSpecFormatException e) { return Fail(e.Message, 2); }
+            catch (OrchestratorAddressException e) { return Fail(e.Message, 2); }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested) { return 130; }
         });
         return command;
@@ -89,9 +91,7 @@ public sealed class CliContext(string address, string? apiKey, bool json)
 
     static CallInvoker CreateInvoker(string address, string? apiKey)
     {
-        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            throw new ArgumentException($"--address '{address}' is not an http:// or https:// URL (e.g. {DefaultAddress})");
-        var invoker = GrpcChannel.ForAddress(uri).CreateCallInvoker();
+        var invoker = GrpcChannel.ForAddress(OrchestratorAddress.Parse(address, "--address / SD_ORCHESTRATOR")).CreateCallInvoker();
         return apiKey is { Length: > 0 } key
             ? invoker.Intercept(metadata =>
             {

@@ -1,3 +1,5 @@
+using SpectralDiffusion.Shared.Rpc;
+
 namespace SpectralDiffusion.Worker.Agent;
 
 /// <summary>How a worker agent finds the orchestrator and what it offers. Each value comes from a flag or its environment variable.</summary>
@@ -6,7 +8,7 @@ public sealed record AgentOptions
     public static readonly TimeSpan DefaultRegistrationBackoffCap = TimeSpan.FromSeconds(30);
 
     /// <summary>Orchestrator address (SD_ORCHESTRATOR).</summary>
-    public string Orchestrator { get; init; } = "http://127.0.0.1:5080";
+    public string Orchestrator { get; init; } = OrchestratorAddress.Default;
     /// <summary>Registration token (SD_WORKER_TOKEN); never logged.</summary>
     public string Token { get; init; } = "";
     /// <summary>"cpu", "cuda" (device 0) or "cuda:N" (SD_WORKER_DEVICE); empty = CUDA device 0 when present, else CPU.</summary>
@@ -37,8 +39,7 @@ public sealed record AgentOptions
 
     public void Validate()
     {
-        if (!Uri.TryCreate(Orchestrator, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
-            throw new ArgumentException($"--orchestrator '{Orchestrator}' is not an http(s) address (e.g. http://127.0.0.1:5080)");
+        OrchestratorAddress.Parse(Orchestrator, "--orchestrator / SD_ORCHESTRATOR");
         if (Threads < 0) throw new ArgumentException($"--threads must be >= 0 (got {Threads})");
         if (SharedMemoryRegisteredMiB is < 0 or > 1 << 20)
             throw new ArgumentException($"--shm-registered-mb must be between 0 (off) and {1 << 20} MiB (got {SharedMemoryRegisteredMiB})");

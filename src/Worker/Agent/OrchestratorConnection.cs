@@ -3,6 +3,7 @@ using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Grpc.Net.Client.Configuration;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Rpc;
 using SpectralDiffusion.Shared.Security;
 
 namespace SpectralDiffusion.Worker.Agent;
@@ -32,7 +33,7 @@ public sealed class OrchestratorConnection : IDisposable
                 RetryableStatusCodes = { StatusCode.Unavailable },
             },
         };
-        channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        channel = GrpcChannel.ForAddress(OrchestratorAddress.Parse(address, "--orchestrator / SD_ORCHESTRATOR"), new GrpcChannelOptions
         {
             ServiceConfig = new ServiceConfig { MethodConfigs = { retry } },
             MaxReceiveMessageSize = 16 * 1024 * 1024,
