@@ -1,6 +1,7 @@
 using System.Globalization;
 using Spectre.Console;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Cli;
 
@@ -34,7 +35,7 @@ public static class JobFormatting
         {
             parts.Add($"{progress.StepsPerSecond:0.##} it/s");
             if (progress.TotalSteps > progress.Step)
-                parts.Add($"ETA {TimeSpan.FromSeconds((progress.TotalSteps - progress.Step) / progress.StepsPerSecond):hh\\:mm\\:ss}");
+                parts.Add($"ETA {RemainingTime.Format(RemainingTime.Estimate(progress.TotalSteps - progress.Step, progress.StepsPerSecond))}");
         }
         return string.Join(" ", parts);
     }

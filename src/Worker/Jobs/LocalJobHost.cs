@@ -66,9 +66,8 @@ public sealed class LocalJobHost : IJobHost
 
     public void ReportProgress(string phase, long step, long totalSteps, double stepsPerSecond, IReadOnlyDictionary<string, double> metrics)
     {
-        var remaining = stepsPerSecond > 0 ? TimeSpan.FromSeconds((totalSteps - step) / stepsPerSecond) : TimeSpan.Zero;
         var values = string.Join("  ", metrics.OrderBy(m => m.Key).Select(m => $"{m.Key} {m.Value.ToString("G4", CultureInfo.InvariantCulture)}"));
-        var rate = stepsPerSecond > 0 ? $"  {stepsPerSecond:F2} it/s  ETA {remaining:hh\\:mm\\:ss}" : "";
+        var rate = stepsPerSecond > 0 ? $"  {stepsPerSecond:F2} it/s  ETA {RemainingTime.Format(RemainingTime.Estimate(totalSteps - step, stepsPerSecond))}" : "";
         console.WriteLine($"[{phase}] {step}/{totalSteps}  {values}{rate}");
         if (metrics.Count == 0) return;
         var exists = File.Exists(metricsPath);
