@@ -70,7 +70,10 @@ public sealed class CliContext(string address, string? apiKey, bool json)
         return command;
     }
 
-    public void PrintJson(IMessage message) => Console.WriteLine(JsonFormatter.Default.Format(message));
+    public void PrintJson(IMessage message) => Console.WriteLine(ToJson(message));
+
+    /// <summary>A message in the proto3 JSON mapping (field names in lowerCamelCase, as grpcurl prints them).</summary>
+    public static string ToJson(IMessage message) => JsonFormatter.Default.Format(message);
 
     public static int Fail(string message, int code = 1)
     {

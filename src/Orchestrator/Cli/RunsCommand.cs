@@ -22,8 +22,8 @@ public static class RunsCommand
                 cancellationToken: cancellation);
             if (cli.Json)
             {
-                cli.PrintJson(runs);
-                cli.PrintJson(evaluations);
+                // One document for scripts: {"runs": [...], "evaluations": [...]}.
+                Console.WriteLine($"{{\"runs\":{CliContext.ToJson(runs)},\"evaluations\":{CliContext.ToJson(evaluations)}}}");
                 return 0;
             }
             string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
