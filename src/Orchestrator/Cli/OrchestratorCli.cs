@@ -10,7 +10,7 @@ public static class OrchestratorCli
         var root = new RootCommand("Spectral Diffusion orchestrator: the gRPC server and the ops CLI.");
         foreach (var verb in new[]
                  {
-                     ServeCommand.Create(), SubmitCommand.Create(), ListCommand.Create(), ShowCommand.Create(), WatchCommand.Create(),
+                     ServeCommand.Create(), SubmitCommand.Create(), ResubmitCommand.Create(), ListCommand.Create(), ShowCommand.Create(), WatchCommand.Create(),
                      CancelCommand.Create(), WorkersCommand.Create(), RunsCommand.Create(), HealthCommand.Create(),
                      SweepCommand.Create(),
                  })

@@ -1,18 +1,26 @@
 using System.CommandLine;
 using Spectre.Console;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Cli;
 
-/// <summary><c>orchestrator show ID</c>: one job in full (state, attempts, progress, workers, result, spec).</summary>
+/// <summary><c>orchestrator show ID [--yaml]</c>: one job in full (state, attempts, progress, workers, result, spec);
+/// <c>--yaml</c> prints only its spec, as the YAML that <c>orchestrator submit</c> takes.</summary>
 public static class ShowCommand
 {
     public static Command Create()
     {
         var id = new Argument<string>("ID") { Description = "Job id" };
+        var yaml = new Option<bool>("--yaml") { Description = "Print only the job's spec, as YAML that `orchestrator submit` takes" };
         return CliContext.Verb("show", "Show one job.", async (parse, cli, cancellation) =>
         {
             var job = await cli.Jobs.GetAsync(new GetJobRequest { Id = parse.GetValue(id)! }, cancellationToken: cancellation);
+            if (parse.GetValue(yaml))
+            {
+                Console.Write(SpecYaml.From(job.Spec));
+                return 0;
+            }
             if (cli.Json)
             {
                 cli.PrintJson(job);
@@ -36,6 +44,6 @@ public static class ShowCommand
             Row("spec", Markup.Escape(Google.Protobuf.JsonFormatter.Default.Format(job.Spec)));
             AnsiConsole.Write(grid);
             return 0;
-        }, id);
+        }, id, yaml);
     }
 }

@@ -29,7 +29,7 @@ public sealed class JobModel(Database database) : PageModel
             if (Job is null) return 0;
             if (await DashboardQueries.SpecAsync(connection, id, token) is { } spec)
             {
-                SpecYaml = Dashboard.SpecYaml.From(spec);
+                SpecYaml = Shared.Jobs.SpecYaml.From(spec);
                 ModelJobs = new[] { (Role: "model", Model: spec.Model), (Role: "teacher", Model: spec.Teacher) }
                     .Select(m => (m.Role, Reference: ModelReference.Parse(m.Model?.Checkpoint ?? "")))
                     .Where(m => m.Reference.Kind == ModelReferenceKind.Job && Guid.TryParse(m.Reference.Value, out _))

@@ -1,24 +1,28 @@
 using System.Text.Json;
 using SpectralDiffusion.Orchestrator.Cli;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Tests.Cli;
 
-/// <summary>The ops verbs against a real server: <c>list</c> follows the pages the server returns, and every
-/// <c>--json</c> output is one JSON document.</summary>
+/// <summary>The ops verbs against a real server: <c>list</c> follows the pages the server returns, every <c>--json</c>
+/// output is one JSON document, and a job's spec goes out as YAML and comes back in as a new job.</summary>
 [Collection(ConsoleOutput.Name)]
-public class ListAndRunsCommandTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+public class OpsVerbTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     const int ServerPageLimit = 500;
     readonly OrchestratorServer server = fixture.Server;
 
-    async Task<JsonDocument> RunJsonAsync(params string[] arguments)
+    async Task<string> RunAsync(string apiKey, params string[] arguments)
     {
         var (exitCode, output) = await ConsoleOutput.CaptureAsync(() =>
-            OrchestratorCli.Build().Parse([.. arguments, "--address", server.Address, "--api-key", OrchestratorServer.ReadKey, "--json"]).InvokeAsync());
+            OrchestratorCli.Build().Parse([.. arguments, "--address", server.Address, "--api-key", apiKey]).InvokeAsync());
         Assert.True(exitCode == 0, $"exit code {exitCode}: {output}");
-        return JsonDocument.Parse(output);
+        return output;
     }
+
+    async Task<JsonDocument> RunJsonAsync(params string[] arguments) =>
+        JsonDocument.Parse(await RunAsync(OrchestratorServer.ReadKey, [.. arguments, "--json"]));
 
     [Fact]
     public async Task List_MoreJobsThanOnePage_FollowsPagesUpToTheLimit()
@@ -49,5 +53,22 @@ public class ListAndRunsCommandTests(ServerFixture fixture) : IClassFixture<Serv
         Assert.True(document.RootElement.TryGetProperty("runs", out var runs));
         Assert.True(document.RootElement.TryGetProperty("evaluations", out _));
         Assert.Contains(runs.GetProperty("runs").EnumerateArray(), r => r.GetProperty("name").GetString() == "runs-json");
+    }
+
+    [Fact]
+    public async Task ShowYaml_ThenResubmitWithOverride_NewJobWithTheSameSpecButTheOverride()
+    {
+        var jobs = new Jobs.JobsClient(server.AsSubmitter);
+        var original = await jobs.SubmitAsync(new SubmitJobRequest { Spec = Specs.Train(worldSize: 2, name: "resubmit-me") });
+
+        var yaml = await RunAsync(OrchestratorServer.ReadKey, "show", original.Id, "--yaml");
+        using var resubmitted = JsonDocument.Parse(await RunAsync(OrchestratorServer.SubmitKey, "resubmit", original.Id, "--set", "schedule.seed=9", "--json"));
+
+        Assert.Equal(original.Spec, JobSpecYaml.Parse(yaml));
+        var copy = await jobs.GetAsync(new GetJobRequest { Id = resubmitted.RootElement.GetProperty("id").GetString()! });
+        Assert.NotEqual(original.Id, copy.Id);
+        Assert.Equal(9, copy.Spec.Schedule.Seed);
+        copy.Spec.Schedule.Seed = original.Spec.Schedule.Seed;
+        Assert.Equal(original.Spec, copy.Spec);
     }
 }

@@ -5,9 +5,8 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
-using SpectralDiffusion.Shared.Jobs;
 
-namespace SpectralDiffusion.Orchestrator.Dashboard;
+namespace SpectralDiffusion.Shared.Jobs;
 
 /// <summary>
 /// A job's spec written as the YAML a user submits (snake_case keys, short lower-case enum names, only the fields that
