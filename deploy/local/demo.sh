@@ -6,7 +6,9 @@
 # results table and where the sample grids and plots are, and stops everything it started.
 #
 # Environment: SD_DEMO_PORT (orchestrator port, default 5080), SD_INCEPTION_WEIGHTS (FID weights file, optional;
-# see docs/fid-weights.md), SD_DEMO_STEPS (override the training steps of teacher and student, e.g. 60 for a quick look).
+# see docs/fid-weights.md), SD_DEMO_STEPS (override the training steps of teacher and student, e.g. 60 for a quick look),
+# SD_DEMO_KEEP=1 (leave PostgreSQL, the orchestrator and the workers running for browsing the dashboard; the script
+# prints the command that stops them).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
@@ -23,6 +25,7 @@ if ! fc-list 2>/dev/null | grep -qi dejavu; then
 fi
 stack_build
 stack_start 2
+stack_dashboard
 
 # --- the pipeline ----------------------------------------------------------------------------------------
 steps=()
@@ -54,3 +57,6 @@ echo "sample grid and plots (rank 0 of the evaluation):"
 find "$state" -path "*$evaluation*" -name "*.png" | sort
 echo "teacher and student models: $state/artifacts (job ids $teacher, $student)"
 echo "everything this run wrote: $state"
+stack_dashboard
+[ "${SD_DEMO_KEEP:-0}" = 1 ] && stack_keep
+exit 0

@@ -30,6 +30,26 @@ stack_stop() {
   if [ "$stack_started_postgres" = 1 ]; then "$repo/deploy/local/postgres.sh" stop || true; fi
 }
 
+# stack_keep: leave what was started running after the script ends, and write $state/stop.sh, which stops it.
+stack_keep() {
+  trap - EXIT
+  {
+    echo '#!/usr/bin/env bash'
+    echo "# Stops the stack deploy/local/demo.sh left running (SD_DEMO_KEEP=1)."
+    echo "for pid in ${stack_pids[*]}; do kill -TERM \"\$pid\" 2>/dev/null || true; done"
+    echo "for pid in ${stack_pids[*]}; do while kill -0 \"\$pid\" 2>/dev/null; do sleep 0.5; done; done"
+    [ "$stack_started_postgres" = 1 ] && echo "'$repo/deploy/local/postgres.sh' stop"
+    echo "echo stopped"
+  } >"$state/stop.sh"
+  chmod +x "$state/stop.sh"
+  stack_say "left running (SD_DEMO_KEEP=1); stop it with: $state/stop.sh"
+}
+
+# stack_dashboard: where the dashboard of the stack is, and the key that signs in.
+stack_dashboard() {
+  echo "dashboard: http://127.0.0.1:$((port + 1))/ui   (sign in with the API key: $SD_API_KEY)"
+}
+
 # stack_start WORKERS: PostgreSQL, the orchestrator on $port, WORKERS agents with one torch thread each.
 stack_start() {
   local workers="$1" database n
