@@ -173,4 +173,32 @@ public class OutageTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         Assert.False(run.A.HasPendingOrder || run.B.HasPendingOrder, "an order (abort?) was sent");
         await Jobs.CancelAsync(new CancelJobRequest { Id = run.Job.Id });
     }
+
+    [Fact]
+    public async Task Watch_OrchestratorRestartsMidJob_ReconnectsAndEndsWithTheJob()
+    {
+        // Arrange: a queued job followed by `orchestrator watch` (console output captured: this collection runs alone).
+        var jobs = new Jobs.JobsClient(server.AsSubmitter);
+        var job = await jobs.SubmitAsync(new SubmitJobRequest { Spec = Specs.Train(worldSize: 1, name: "watched") });
+        var output = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(TextWriter.Synchronized(output));
+        try
+        {
+            var watch = Orchestrator.Cli.OrchestratorCli.Build()
+                .Parse(["watch", job.Id, "--address", server.Address, "--api-key", OrchestratorServer.ReadKey, "--reconnect-for", "60"]).InvokeAsync();
+            await Eventually.ReturnsAsync(() => Task.FromResult(output.ToString()), text => text.Contains("queued"), what: "watch printing the queued job");
+
+            // Act: the orchestrator restarts, then the job is cancelled through the new one.
+            await server.StopAsync();
+            await server.StartAsync();
+            await jobs.CancelAsync(new CancelJobRequest { Id = job.Id });
+            var exitCode = await watch.WaitAsync(TimeSpan.FromSeconds(60));
+
+            // Assert: watch saw the end (exit code 4 = cancelled), not a closed stream (1).
+            Assert.True(exitCode == 4, $"exit code {exitCode}; output:\n{output}");
+            Assert.Contains("reconnecting", output.ToString());
+        }
+        finally { Console.SetOut(original); }
+    }
 }
