@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.DataProtection;
 using SpectralDiffusion.Orchestrator.Artifacts;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Shared.Jobs;
 
@@ -32,9 +31,12 @@ public static class DashboardSetup
         app.MapRazorPages();
         app.MapGet(PathBase + "/files/{jobId:guid}/{name}", ServeFileAsync);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("Dashboard at {Url}",
-            OrchestratorHost.DashboardAddress(app).Replace("0.0.0.0", "localhost", StringComparison.Ordinal) + PathBase));
+            Address(app).Replace("0.0.0.0", "localhost", StringComparison.Ordinal) + PathBase));
         return app;
     }
+
+    /// <summary>Where the dashboard is served (its pages are under <see cref="PathBase"/>): the second address Kestrel bound, after gRPC's.</summary>
+    public static string Address(WebApplication app) => app.Urls.ElementAt(1);
 
     /// <summary>Without a valid key nothing but the login page is served: pages redirect there, the pages' own fetches get 401.</summary>
     static async Task RequireKeyAsync(HttpContext context, RequestDelegate next)

@@ -3,7 +3,6 @@ using Google.Protobuf.WellKnownTypes;
 using System.Text.Json;
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Shared.Contracts.V1;
 using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 using JobView = SpectralDiffusion.Shared.Contracts.V1.Job;

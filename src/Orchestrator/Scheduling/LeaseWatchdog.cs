@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
 
 namespace SpectralDiffusion.Orchestrator.Scheduling;
@@ -11,7 +10,7 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 /// grants every live lease one whole lease. Then it loses the live workers whose lease passed, by the database clock:
 /// their attempts abort on every rank.
 /// </summary>
-public sealed class LeaseWatchdog(Database database, WorkerRegistry registry, LeaseRenewals leases, IOptions<OrchestratorOptions> options,
+public sealed class LeaseWatchdog(Database database, WorkerRegistry registry, LeaseRenewals leases, IOptions<LeaseOptions> options,
     ILogger<LeaseWatchdog> logger) : IPeriodicWork
 {
     /// <summary>A gap between iterations longer than the interval by more than this is an outage, not scheduling jitter.</summary>

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Shared.Contracts.V1;
@@ -11,7 +10,7 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 
 /// <summary>Worker registration, leases and loss. Losing a busy worker aborts its attempt on every rank (and re-queues or fails the job).</summary>
 public sealed class WorkerRegistry(Database database, NotificationDispatcher dispatcher, AssignmentHub hub, SchedulerSignal scheduler,
-    LeaseRenewals leases, WorkerCredentials credentials, IOptions<OrchestratorOptions> options, ILogger<WorkerRegistry> logger)
+    LeaseRenewals leases, WorkerCredentials credentials, IOptions<LeaseOptions> options, ILogger<WorkerRegistry> logger)
 {
     /// <summary>
     /// Workers registered by this process that have not opened an assignment stream yet. The scheduler assigns connected

@@ -5,7 +5,6 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Shared.Contracts.V1;
@@ -14,7 +13,7 @@ namespace SpectralDiffusion.Orchestrator.Services;
 
 /// <summary>spectral.v1.Workers: registration and leases, the assignment stream, reports, and artifact upload/download.</summary>
 internal sealed class WorkersService(WorkerRegistry registry, AttemptReports reports, ArtifactIntake intake, ArtifactStore store,
-    AssignmentHub hub, SchedulerSignal scheduler, Database database, IOptions<OrchestratorOptions> options,
+    AssignmentHub hub, SchedulerSignal scheduler, Database database, IOptions<LeaseOptions> options,
     IHostApplicationLifetime lifetime) : Workers.WorkersBase
 {
     public override async Task<RegisterWorkerResponse> Register(RegisterWorkerRequest request, ServerCallContext context)
