@@ -21,7 +21,9 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
         if (request.Name.Length is 0 or > 200) throw OrchestratorException.Invalid("name", "must be 1 to 200 characters");
         if (request.Device == DeviceKind.Unspecified) throw OrchestratorException.Invalid("device", "is required: cpu or cuda");
         if (request.DeviceIndex < 0) throw OrchestratorException.Invalid("device_index", $"is {request.DeviceIndex}; must not be negative");
-        var (id, _, secret) = await registry.RegisterAsync(request, context.CancellationToken);
+        var registration = new WorkerRegistration(request.Name, request.Node, JobStates.Name(request.Device), request.DeviceIndex, request.Address,
+            request.Labels.ToDictionary(), request.Version);
+        var (id, _, secret) = await registry.RegisterAsync(registration, context.CancellationToken);
         return new RegisterWorkerResponse
         {
             WorkerId = id.ToString(),
