@@ -5,11 +5,12 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Hosting;
-using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Security;
 using SpectralDiffusion.Worker.Agent;
 using SpectralDiffusion.Worker.Torch;
+using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.Submission;
 
 namespace SpectralDiffusion.Benchmarks;
 

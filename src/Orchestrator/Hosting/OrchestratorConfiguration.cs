@@ -2,9 +2,11 @@ using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Orchestrator.Sweeps;
+using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.Scheduling;
+using SpectralDiffusion.Orchestrator.Submission;
 
 namespace SpectralDiffusion.Orchestrator.Hosting;
 

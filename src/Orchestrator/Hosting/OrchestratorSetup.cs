@@ -10,11 +10,15 @@ using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Orchestrator.Dashboard;
-using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Orchestrator.Services;
 using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Shared.Logging;
+using SpectralDiffusion.Orchestrator.Attempts;
+using SpectralDiffusion.Orchestrator.Delivery;
+using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.Scheduling;
+using SpectralDiffusion.Orchestrator.Submission;
 
 namespace SpectralDiffusion.Orchestrator.Hosting;
 

@@ -4,6 +4,8 @@ using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Attempts;
+using SpectralDiffusion.Orchestrator.Delivery;
 
 namespace SpectralDiffusion.Orchestrator.Scheduling;
 

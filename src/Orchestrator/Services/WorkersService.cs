@@ -6,8 +6,10 @@ using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Attempts;
+using SpectralDiffusion.Orchestrator.Delivery;
+using SpectralDiffusion.Orchestrator.Leases;
 
 namespace SpectralDiffusion.Orchestrator.Services;
 

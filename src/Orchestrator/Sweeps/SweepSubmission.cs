@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Shared.Sweeps;
+using SpectralDiffusion.Orchestrator.Delivery;
+using SpectralDiffusion.Orchestrator.Submission;
 using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 
 namespace SpectralDiffusion.Orchestrator.Sweeps;

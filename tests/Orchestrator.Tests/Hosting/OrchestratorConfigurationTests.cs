@@ -5,9 +5,11 @@ using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Orchestrator.Sweeps;
+using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.Scheduling;
+using SpectralDiffusion.Orchestrator.Submission;
 
 namespace SpectralDiffusion.Orchestrator.Tests.Hosting;
 

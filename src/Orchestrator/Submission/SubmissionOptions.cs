@@ -1,6 +1,6 @@
 using SpectralDiffusion.Shared.Jobs;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Submission;
 
 /// <summary>What a submitted job spec may ask for: keys <c>Orchestrator:MaxWorldSize</c>, <c>Orchestrator:DataRoots</c>.</summary>
 public sealed class SubmissionOptions

@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Scheduling;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Leases;
 
 /// <summary>
 /// Each iteration, in one transaction, writes the heartbeats answered from memory since the last one

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Persistence;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Leases;
 
 /// <summary>
 /// On a graceful stop, after the server has stopped answering, writes the heartbeats answered from memory that the lease

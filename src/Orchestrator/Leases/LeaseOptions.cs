@@ -1,4 +1,4 @@
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Leases;
 
 /// <summary>Worker leases: keys <c>Orchestrator:Lease</c>, <c>Orchestrator:HeartbeatInterval</c>, <c>Orchestrator:WatchdogInterval</c>.</summary>
 public sealed class LeaseOptions

@@ -5,8 +5,10 @@ using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Attempts;
+using SpectralDiffusion.Orchestrator.Delivery;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Leases;
 
 /// <summary>Worker registration, leases and loss. Losing a busy worker aborts its attempt on every rank (and re-queues or fails the job).</summary>
 public sealed class WorkerRegistry(Database database, NotificationDispatcher dispatcher, AssignmentHub hub, SchedulerSignal scheduler,

@@ -3,9 +3,10 @@ using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Delivery;
 using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Attempts;
 
 /// <summary>
 /// What the ranks of a live attempt report: progress and metrics (the first makes the job RUNNING), evaluation results,
