@@ -97,13 +97,18 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
 
     public override async Task<Ack> ReportProgress(ProgressReport request, ServerCallContext context)
     {
-        await reports.ReportProgressAsync(request, context.CancellationToken);
+        var update = new ProgressUpdate(Ids.Parse(request.WorkerId, "worker_id"), Ids.Parse(request.JobId, "job_id"), request.Attempt, request.Rank,
+            request.Step, request.TotalSteps, request.Phase, request.StepsPerSecond, request.Metrics.Select(m => new MetricValue(m.Name, m.Step, m.Value)).ToList());
+        await reports.ReportProgressAsync(update, context.CancellationToken);
         return new Ack();
     }
 
     public override async Task<Ack> ReportEvaluation(EvaluationReport request, ServerCallContext context)
     {
-        await reports.ReportEvaluationAsync(request, context.CancellationToken);
+        var result = new EvaluationResult(Ids.Parse(request.WorkerId, "worker_id"), Ids.Parse(request.JobId, "job_id"), request.Attempt, request.Preset,
+            request.NumSamples, request.HasFid ? request.Fid : null, request.LowFrequencyError, request.HighFrequencyError, request.Extra.ToDictionary(),
+            request.SamplesArtifact);
+        await reports.ReportEvaluationAsync(result, context.CancellationToken);
         return new Ack();
     }
 
