@@ -5,11 +5,12 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Hosting;
-using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Security;
 using SpectralDiffusion.Worker.Agent;
 using SpectralDiffusion.Worker.Torch;
+using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.Submission;
 
 namespace SpectralDiffusion.Benchmarks;
 
@@ -144,7 +145,7 @@ public static class OrchestratorThroughputBenchmark
             Console.WriteLine($"  heartbeats, unary:  {unaryRate,8:0} /s  (Heartbeat calls: {Spread(heartbeatRates)})");
             Console.WriteLine($"    in-process:       {Median(inProcess),8:0} /s  (WorkerRegistry.HeartbeatAsync, no gRPC: {Spread(inProcess)})");
 
-            var interval = OrchestratorOptions.DefaultHeartbeatInterval.TotalSeconds;
+            var interval = LeaseOptions.DefaultHeartbeatInterval.TotalSeconds;
             Console.WriteLine("against the goals (higher is better; 1.0 meets the goal):");
             Console.WriteLine($"  submits:            {submitRate / SubmitGoal,8:0.00}x  ({submitRate:0} /s ÷ goal {SubmitGoal} /s)");
             Console.WriteLine($"  gang assignment:    {AssignGoal.TotalSeconds / assignSeconds,8:0.00}x  (goal {AssignGoal.TotalMilliseconds:0} ms ÷ {assignSeconds * 1000:0} ms)");
@@ -152,7 +153,7 @@ public static class OrchestratorThroughputBenchmark
             Console.WriteLine("ratios (measured ÷ needed):");
             Console.WriteLine($"  heartbeat headroom: {heartbeatRate / (workerCount / interval),8:0.0}x the load of {workerCount} workers at the default {interval:0} s interval " +
                               $"(room for ~{heartbeatRate * interval:0} workers)");
-            Console.WriteLine($"  assignment vs lease:{OrchestratorOptions.DefaultLease.TotalSeconds / assignSeconds,8:0.0}x  (default lease {OrchestratorOptions.DefaultLease.TotalSeconds:0} s ÷ time to assign all)");
+            Console.WriteLine($"  assignment vs lease:{LeaseOptions.DefaultLease.TotalSeconds / assignSeconds,8:0.0}x  (default lease {LeaseOptions.DefaultLease.TotalSeconds:0} s ÷ time to assign all)");
             Console.WriteLine($"  per assigned job:   {assignSeconds * 1000 / jobCount,8:0.0} ms");
             return assigned.Distinct().Count() == jobCount ? 0 : 1;
         }

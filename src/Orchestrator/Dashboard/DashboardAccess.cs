@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Security;
 
 namespace SpectralDiffusion.Orchestrator.Dashboard;
@@ -13,7 +12,7 @@ namespace SpectralDiffusion.Orchestrator.Dashboard;
 /// holding the key's SHA-256 sealed with ASP.NET Core data protection (never the key itself). A cookie stops working as
 /// soon as its key is removed from the configuration. As with gRPC, a loopback-only server without keys is open.
 /// </summary>
-public sealed class DashboardAccess(IOptionsMonitor<OrchestratorOptions> options, IDataProtectionProvider protection)
+public sealed class DashboardAccess(IOptionsMonitor<SecurityOptions> options, IDataProtectionProvider protection)
 {
     public const string CookieName = "sd-dashboard";
     readonly IDataProtector protector = protection.CreateProtector("SpectralDiffusion.Dashboard.Session.v1");

@@ -1,7 +1,5 @@
 using Microsoft.AspNetCore.DataProtection;
 using SpectralDiffusion.Orchestrator.Artifacts;
-using SpectralDiffusion.Orchestrator.Hosting;
-using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Dashboard;
@@ -21,7 +19,7 @@ public static class DashboardSetup
     public static IServiceCollection AddDashboard(this IServiceCollection services)
     {
         services.AddDataProtection();
-        services.AddSingleton<DashboardAccess>();
+        services.AddSingleton<DashboardAccess>().AddSingleton<DashboardReader>();
         services.AddRazorPages(pages => pages.RootDirectory = "/Dashboard/Pages");
         return services;
     }
@@ -32,9 +30,12 @@ public static class DashboardSetup
         app.MapRazorPages();
         app.MapGet(PathBase + "/files/{jobId:guid}/{name}", ServeFileAsync);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("Dashboard at {Url}",
-            OrchestratorHost.DashboardAddress(app).Replace("0.0.0.0", "localhost", StringComparison.Ordinal) + PathBase));
+            Address(app).Replace("0.0.0.0", "localhost", StringComparison.Ordinal) + PathBase));
         return app;
     }
+
+    /// <summary>Where the dashboard is served (its pages are under <see cref="PathBase"/>): the second address Kestrel bound, after gRPC's.</summary>
+    public static string Address(WebApplication app) => app.Urls.ElementAt(1);
 
     /// <summary>Without a valid key nothing but the login page is served: pages redirect there, the pages' own fetches get 401.</summary>
     static async Task RequireKeyAsync(HttpContext context, RequestDelegate next)
@@ -59,10 +60,10 @@ public static class DashboardSetup
     /// A file of a job: the name is checked against <see cref="JobFileName"/>, looked up in job_files, and the content
     /// opened by its recorded hash; the name never becomes a path.
     /// </summary>
-    static async Task<IResult> ServeFileAsync(Guid jobId, string name, Database database, ArtifactStore store, CancellationToken cancellation)
+    static async Task<IResult> ServeFileAsync(Guid jobId, string name, DashboardReader reader, ArtifactStore store, CancellationToken cancellation)
     {
         if (!JobFileName.IsValid(name)) return Results.NotFound($"'{Echo.Short(name)}' is not a file name ({JobFileName.Rule})");
-        var file = await database.ReadAsync((connection, token) => DashboardQueries.FileAsync(connection, jobId, name, token), cancellation);
+        var file = await reader.FileAsync(jobId, name, cancellation);
         if (file is null || !ModelReference.IsSha256(file.Sha256) || !store.Exists(file.Sha256))
             return Results.NotFound($"job {jobId} has no file named {name}");
         var type = Path.GetExtension(name).ToLowerInvariant() switch

@@ -1,20 +1,21 @@
 using Microsoft.Extensions.Options;
 using Polly;
 using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Security;
 
 namespace SpectralDiffusion.Orchestrator.Hosting;
 
 /// <summary>Applies the database migrations before anything else starts (registered first, so the loops and Kestrel start after it).</summary>
-public sealed class MigrationService(IOptions<OrchestratorOptions> options, ResiliencePipeline pipeline, ILogger<MigrationService> logger) : IHostedService
+public sealed class MigrationService(IOptions<DatabaseOptions> database, IOptions<SecurityOptions> security, ResiliencePipeline pipeline, ILogger<MigrationService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var settings = options.Value;
+        var settings = security.Value;
         if (settings.BindsLoopbackOnly && settings.ApiKeys.Count == 0)
             logger.LogWarning("No Orchestrator:ApiKeys configured: clients on this machine may call without a key (loopback only)");
         if (settings.BindsLoopbackOnly && settings.WorkerToken.Length == 0)
             logger.LogWarning("No Orchestrator:WorkerToken configured: workers on this machine may register without a token (loopback only)");
-        await DatabaseMigrator.MigrateAsync(settings.Database, pipeline, logger, cancellationToken);
+        await DatabaseMigrator.MigrateAsync(database.Value.Database, pipeline, logger, cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

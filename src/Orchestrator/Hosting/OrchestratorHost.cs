@@ -1,5 +1,4 @@
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using SpectralDiffusion.Orchestrator.Dashboard;
 
 namespace SpectralDiffusion.Orchestrator.Hosting;
 
@@ -21,12 +20,9 @@ public static class OrchestratorHost
         var app = builder.Build();
         app.MapOrchestrator();
         await app.StartAsync(cancellation);
-        return (app, Addresses(app)[0]);
+        return (app, app.Urls.First());
     }
 
-    /// <summary>Where the web dashboard is served (its pages are under <c>/ui</c>): the second address bound, after gRPC's.</summary>
-    public static string DashboardAddress(WebApplication app) => Addresses(app)[1];
-
-    static List<string> Addresses(WebApplication app) =>
-        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+    /// <summary>Where the web dashboard is served (its pages are under <c>/ui</c>).</summary>
+    public static string DashboardAddress(WebApplication app) => DashboardSetup.Address(app);
 }

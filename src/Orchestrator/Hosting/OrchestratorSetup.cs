@@ -10,11 +10,15 @@ using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Orchestrator.Dashboard;
-using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Orchestrator.Services;
 using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Shared.Logging;
+using SpectralDiffusion.Orchestrator.Attempts;
+using SpectralDiffusion.Orchestrator.Delivery;
+using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.Scheduling;
+using SpectralDiffusion.Orchestrator.Submission;
 
 namespace SpectralDiffusion.Orchestrator.Hosting;
 
@@ -25,18 +29,18 @@ public static class OrchestratorSetup
     {
         Log.Logger = SerilogSetup.CreateLogger(builder.Configuration, "orchestrator");
         builder.Host.UseSerilog();
-        var settings = builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new OrchestratorOptions();
-        builder.Services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<OrchestratorOptions>, OrchestratorOptions.Validator>();
-        builder.WebHost.ConfigureKestrel(kestrel => Listen(kestrel, settings));
+        var server = OrchestratorConfiguration.Read<ServerOptions>(builder.Configuration);
+        var host = OrchestratorConfiguration.Read<SecurityOptions>(builder.Configuration).Host;
+        builder.Services.AddOrchestratorOptions();
+        builder.WebHost.ConfigureKestrel(kestrel => Listen(kestrel, host, server));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(20));
 
         var services = builder.Services;
-        services.AddSingleton(provider => DatabaseConnections.Create(provider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.Database));
+        services.AddSingleton(provider => DatabaseConnections.Create(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.Database));
         services.AddSingleton(provider => DatabaseResilience.Create(provider.GetRequiredService<NpgsqlDataSource>(),
             provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DatabaseResilience).FullName!)));
         services.AddSingleton(provider => new Database(provider.GetRequiredService<NpgsqlDataSource>(), provider.GetRequiredService<ResiliencePipeline>()));
-        services.AddSingleton(provider => new ArtifactStore(provider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.ArtifactRoot));
+        services.AddSingleton(provider => new ArtifactStore(provider.GetRequiredService<IOptions<ArtifactOptions>>().Value.ArtifactRoot));
         services.AddSingleton<RendezvousWaiters>().AddSingleton<RendezvousStore>().AddSingleton<AssignmentHub>().AddSingleton<JobEventHub>().AddSingleton<SchedulerSignal>()
             .AddSingleton<NotificationDispatcher>().AddSingleton<JobSubmission>().AddSingleton<WorkerRegistry>().AddSingleton<AttemptReports>()
             .AddSingleton<ArtifactIntake>().AddSingleton<Scheduler>().AddSingleton<LeaseWatchdog>().AddSingleton<WorkerCredentials>()
@@ -53,8 +57,8 @@ public static class OrchestratorSetup
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
             grpc.Interceptors.Add<AuthInterceptor>();
             grpc.Interceptors.Add<RequestValuesInterceptor>();
-            grpc.MaxReceiveMessageSize = settings.MaxMessageBytes;
-            grpc.MaxSendMessageSize = settings.MaxMessageBytes;
+            grpc.MaxReceiveMessageSize = server.MaxMessageBytes;
+            grpc.MaxSendMessageSize = server.MaxMessageBytes;
         });
         services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         services.Configure<HealthCheckPublisherOptions>(publisher =>
@@ -81,13 +85,13 @@ public static class OrchestratorSetup
     }
 
     /// <summary>gRPC on Host:Port over HTTP/2 and the dashboard on Host:DashboardPort; with Tls:CertificatePath both over TLS (PFX, or PEM with Tls:KeyPath).</summary>
-    static void Listen(KestrelServerOptions kestrel, OrchestratorOptions settings)
+    static void Listen(KestrelServerOptions kestrel, string host, ServerOptions settings)
     {
-        var address = settings.Host is "localhost" ? IPAddress.Loopback
-            : settings.Host is "*" or "" ? IPAddress.Any
-            : IPAddress.TryParse(settings.Host, out var parsed) ? parsed
-            : throw new OptionsValidationException(OrchestratorOptions.Section, typeof(OrchestratorOptions),
-                [$"Orchestrator:Host '{settings.Host}' is not an IP address (use 127.0.0.1, 0.0.0.0 or an interface address)"]);
+        var address = host is "localhost" ? IPAddress.Loopback
+            : host is "*" or "" ? IPAddress.Any
+            : IPAddress.TryParse(host, out var parsed) ? parsed
+            : throw new OptionsValidationException(OrchestratorConfiguration.Section, typeof(SecurityOptions),
+                [$"Orchestrator:Host '{host}' is not an IP address (use 127.0.0.1, 0.0.0.0 or an interface address)"]);
         // gRPC first: its bound address is the first one Kestrel reports (OrchestratorHost relies on that order).
         kestrel.Listen(address, settings.Port, listen => Configure(listen, HttpProtocols.Http2, settings.Tls));
         kestrel.Listen(address, settings.EffectiveDashboardPort, listen => Configure(listen, HttpProtocols.Http1AndHttp2, settings.Tls));

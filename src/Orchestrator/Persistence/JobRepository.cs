@@ -3,7 +3,6 @@ using Google.Protobuf.WellKnownTypes;
 using System.Text.Json;
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Shared.Contracts.V1;
 using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 using JobView = SpectralDiffusion.Shared.Contracts.V1.Job;
@@ -93,7 +92,7 @@ public static class JobRepository
                 : $"save {jobs.Count} jobs: {jobs.Count - updated} of them changed meanwhile");
     }
 
-    public static async Task UpdateProgressAsync(NpgsqlConnection connection, Guid id, ProgressReport report, CancellationToken cancellation)
+    public static async Task UpdateProgressAsync(NpgsqlConnection connection, ProgressUpdate report, CancellationToken cancellation)
     {
         var latest = report.Metrics.GroupBy(m => m.Name).ToDictionary(g => g.Key, g => g.MaxBy(m => m.Step)!.Value);
         await connection.ExecuteAsync("""
@@ -101,7 +100,7 @@ public static class JobRepository
                             progress_metrics = progress_metrics || @metrics, updated_at = now()
             WHERE id = @id
             """, cancellation,
-            ("id", id), ("step", report.Step), ("total", report.TotalSteps), ("phase", report.Phase),
+            ("id", report.JobId), ("step", report.Step), ("total", report.TotalSteps), ("phase", report.Phase),
             ("rate", report.StepsPerSecond), ("metrics", SqlExtensions.Jsonb(latest)));
     }
 

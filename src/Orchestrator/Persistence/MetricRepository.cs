@@ -1,5 +1,5 @@
 using Npgsql;
-using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Domain;
 
 namespace SpectralDiffusion.Orchestrator.Persistence;
 
@@ -7,19 +7,19 @@ namespace SpectralDiffusion.Orchestrator.Persistence;
 public static class MetricRepository
 {
     /// <summary>Records the report's points; a point already recorded (a report sent again) is left as it is.</summary>
-    public static Task InsertAsync(NpgsqlConnection connection, ProgressReport report, Guid jobId, CancellationToken cancellation) =>
+    public static Task InsertAsync(NpgsqlConnection connection, ProgressUpdate report, CancellationToken cancellation) =>
         report.Metrics.Count == 0 ? Task.CompletedTask : connection.ExecuteAsync("""
             INSERT INTO metrics (job_id, attempt, rank, step, name, value)
             SELECT @job, @attempt, @rank, m.step, m.name, m.value FROM unnest(@steps, @names, @values) AS m (step, name, value)
             ON CONFLICT (job_id, attempt, step, name) DO NOTHING
-            """, cancellation, ("job", jobId), ("attempt", report.Attempt), ("rank", report.Rank),
+            """, cancellation, ("job", report.JobId), ("attempt", report.Attempt), ("rank", report.Rank),
             ("steps", report.Metrics.Select(m => m.Step).ToArray()), ("names", report.Metrics.Select(m => m.Name).ToArray()),
             ("values", report.Metrics.Select(m => m.Value).ToArray()));
 
     /// <summary>Rank 0's series of one metric, in step order.</summary>
-    public static Task<List<MetricSample>> SeriesAsync(NpgsqlConnection connection, Guid jobId, string name, CancellationToken cancellation) =>
+    public static Task<List<SeriesSample>> SeriesAsync(NpgsqlConnection connection, Guid jobId, string name, CancellationToken cancellation) =>
         connection.QueryAsync("""
             SELECT step, value, attempt FROM metrics WHERE job_id = @job AND name = @name AND rank = 0 ORDER BY step, attempt
-            """, r => new MetricSample { Step = r.GetInt64(0), Value = r.GetDouble(1), Attempt = r.GetInt32(2) },
+            """, r => new SeriesSample(r.GetInt64(0), r.GetDouble(1), r.GetInt32(2)),
             cancellation, ("job", jobId), ("name", name));
 }

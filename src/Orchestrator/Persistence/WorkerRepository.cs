@@ -17,7 +17,7 @@ public static class WorkerRepository
     public sealed record Assignment(Guid JobId, int Attempt, int Rank);
 
     /// <summary>Inserts a live idle worker with the hash of its registration secret; null when a live worker already has the name.</summary>
-    public static async Task<(Guid Id, DateTime LeaseExpiresAt)?> RegisterAsync(NpgsqlConnection connection, RegisterWorkerRequest request,
+    public static async Task<(Guid Id, DateTime LeaseExpiresAt)?> RegisterAsync(NpgsqlConnection connection, WorkerRegistration worker,
         byte[] secretHash, TimeSpan lease, CancellationToken cancellation)
     {
         try
@@ -27,9 +27,9 @@ public static class WorkerRepository
                 VALUES (@id, @name, @node, @device, @device_index, @address, @labels, @version, 'idle', now() + @lease, @secret_hash)
                 RETURNING id, lease_expires_at
                 """, r => (r.GetGuid(0), r.GetDateTime(1)), cancellation,
-                ("id", Guid.CreateVersion7()), ("name", request.Name), ("node", request.Node), ("device", JobStates.Name(request.Device)),
-                ("device_index", request.DeviceIndex), ("address", request.Address), ("labels", SqlExtensions.Jsonb(request.Labels.ToDictionary())),
-                ("version", request.Version), ("lease", lease), ("secret_hash", secretHash));
+                ("id", Guid.CreateVersion7()), ("name", worker.Name), ("node", worker.Node), ("device", worker.Device),
+                ("device_index", worker.DeviceIndex), ("address", worker.Address), ("labels", SqlExtensions.Jsonb(worker.Labels)),
+                ("version", worker.Version), ("lease", lease), ("secret_hash", secretHash));
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {

@@ -2,9 +2,10 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Artifacts;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Attempts;
+using SpectralDiffusion.Orchestrator.Delivery;
 
 namespace SpectralDiffusion.Orchestrator.Scheduling;
 
@@ -18,7 +19,7 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 /// A job larger than all live workers of its kind reserves nothing: waiting for busy workers could not help it.
 /// </summary>
 public sealed class Scheduler(Database database, AssignmentHub hub, NotificationDispatcher dispatcher, SchedulerSignal signal,
-    ArtifactStore artifacts, IOptions<OrchestratorOptions> options, ILogger<Scheduler> logger) : IPeriodicWork
+    ArtifactStore artifacts, IOptions<SchedulerOptions> options, ILogger<Scheduler> logger) : IPeriodicWork
 {
     const int CandidatesPerRound = 512;
 

@@ -5,7 +5,6 @@ using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Options;
-using SpectralDiffusion.Orchestrator.Hosting;
 
 namespace SpectralDiffusion.Orchestrator.Security;
 
@@ -17,7 +16,7 @@ namespace SpectralDiffusion.Orchestrator.Security;
 /// secret. With no token or keys configured on a loopback-only server, those checks are open (local use; a warning is
 /// logged at start); the per-worker credential is always checked.
 /// </summary>
-public sealed class AuthInterceptor(IOptions<OrchestratorOptions> options, WorkerCredentials workers, ILogger<AuthInterceptor> logger) : Interceptor
+public sealed class AuthInterceptor(IOptions<SecurityOptions> options, WorkerCredentials workers, ILogger<AuthInterceptor> logger) : Interceptor
 {
     public const string WorkerTokenHeader = "x-worker-token";
     public const string ApiKeyHeader = "x-api-key";
@@ -84,7 +83,7 @@ public sealed class AuthInterceptor(IOptions<OrchestratorOptions> options, Worke
         }
     }
 
-    void RequireWorkerToken(ServerCallContext context, OrchestratorOptions settings)
+    void RequireWorkerToken(ServerCallContext context, SecurityOptions settings)
     {
         if (settings.WorkerToken.Length > 0 && !SecretEquals(context.RequestHeaders.GetValue(WorkerTokenHeader), settings.WorkerToken))
             Reject(context, StatusCode.Unauthenticated, $"a valid worker registration token ({WorkerTokenHeader}) is required");

@@ -2,8 +2,9 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Delivery;
+using SpectralDiffusion.Orchestrator.Submission;
 using Job = SpectralDiffusion.Shared.Contracts.V1.Job;
 
 namespace SpectralDiffusion.Orchestrator.Services;

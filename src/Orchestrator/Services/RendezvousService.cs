@@ -1,14 +1,13 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Services;
 
 /// <summary>spectral.v1.Rendezvous: put and blocking get in the namespace of a live attempt.</summary>
-internal sealed class RendezvousService(RendezvousStore store, IOptions<OrchestratorOptions> options) : Rendezvous.RendezvousBase
+internal sealed class RendezvousService(RendezvousStore store, IOptions<RendezvousOptions> options) : Rendezvous.RendezvousBase
 {
     /// <summary>The longest a Get may wait (a rendezvous that takes longer has lost a rank).</summary>
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);

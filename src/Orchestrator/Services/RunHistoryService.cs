@@ -1,3 +1,4 @@
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
@@ -13,9 +14,19 @@ internal sealed class RunHistoryService(Database database) : RunHistory.RunHisto
     public override async Task<ListRunsResponse> ListRuns(ListRunsRequest request, ServerCallContext context)
     {
         var limit = Limit(request.Limit);
-        var runs = await database.ReadAsync((c, t) => RunRepository.ListAsync(c, request.Type, request.Preset, limit, t), context.CancellationToken);
-        return new ListRunsResponse { Runs = { runs } };
+        var type = request.Type == JobType.Unspecified ? "" : JobStates.Name(request.Type);
+        var runs = await database.ReadAsync((c, t) => RunRepository.ListAsync(c, type, request.Preset, limit, t), context.CancellationToken);
+        return new ListRunsResponse { Runs = { runs.Select(ToProto) } };
     }
+
+    static RunSummary ToProto(RunRecord run) => new()
+    {
+        JobId = run.JobId.ToString(), Name = run.Name, Type = JobStates.ParseType(run.Type), State = JobStates.Parse(run.State),
+        Preset = run.Preset, TeacherPreset = run.TeacherPreset, WorldSize = run.WorldSize, Attempts = run.Attempts, Steps = run.Steps,
+        FinalMetrics = { run.FinalMetrics.ToDictionary() }, CreatedAt = Timestamp.FromDateTime(run.CreatedAt),
+        FinishedAt = run.FinishedAt is { } finished ? Timestamp.FromDateTime(finished) : null,
+        ResultArtifact = run.ResultArtifact, FirstStage = run.FirstStage,
+    };
 
     public override async Task<MetricSeries> GetMetricSeries(GetMetricSeriesRequest request, ServerCallContext context)
     {
@@ -26,14 +37,27 @@ internal sealed class RunHistoryService(Database database) : RunHistory.RunHisto
             await RequireJobAsync(c, id, t);
             return await MetricRepository.SeriesAsync(c, id, request.Name, t);
         }, context.CancellationToken);
-        return new MetricSeries { JobId = request.JobId, Name = request.Name, Samples = { samples } };
+        return new MetricSeries { JobId = request.JobId, Name = request.Name, Samples = { samples.Select(s => new MetricSample { Step = s.Step, Value = s.Value, Attempt = s.Attempt }) } };
     }
 
     public override async Task<ListEvaluationsResponse> ListEvaluations(ListEvaluationsRequest request, ServerCallContext context)
     {
         var limit = Limit(request.Limit);
         var evaluations = await database.ReadAsync((c, t) => EvaluationRepository.ListAsync(c, request.Preset, limit, t), context.CancellationToken);
-        return new ListEvaluationsResponse { Evaluations = { evaluations } };
+        return new ListEvaluationsResponse { Evaluations = { evaluations.Select(ToProto) } };
+    }
+
+    static Evaluation ToProto(EvaluationRecord record)
+    {
+        var evaluation = new Evaluation
+        {
+            JobId = record.JobId.ToString(), Preset = record.Preset, NumSamples = record.NumSamples,
+            LowFrequencyError = record.LowFrequencyError, HighFrequencyError = record.HighFrequencyError,
+            CreatedAt = Timestamp.FromDateTime(record.CreatedAt), SamplesArtifact = record.SamplesArtifact,
+        };
+        if (record.Fid is { } fid) evaluation.Fid = fid;
+        evaluation.Extra.Add(record.Extra.ToDictionary());
+        return evaluation;
     }
 
     public override async Task<ListCheckpointsResponse> ListCheckpoints(ListCheckpointsRequest request, ServerCallContext context)

@@ -5,16 +5,17 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Attempts;
+using SpectralDiffusion.Orchestrator.Delivery;
+using SpectralDiffusion.Orchestrator.Leases;
 
 namespace SpectralDiffusion.Orchestrator.Services;
 
 /// <summary>spectral.v1.Workers: registration and leases, the assignment stream, reports, and artifact upload/download.</summary>
 internal sealed class WorkersService(WorkerRegistry registry, AttemptReports reports, ArtifactIntake intake, ArtifactStore store,
-    AssignmentHub hub, SchedulerSignal scheduler, Database database, IOptions<OrchestratorOptions> options,
+    AssignmentHub hub, SchedulerSignal scheduler, Database database, IOptions<LeaseOptions> options,
     IHostApplicationLifetime lifetime) : Workers.WorkersBase
 {
     public override async Task<RegisterWorkerResponse> Register(RegisterWorkerRequest request, ServerCallContext context)
@@ -22,7 +23,9 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
         if (request.Name.Length is 0 or > 200) throw OrchestratorException.Invalid("name", "must be 1 to 200 characters");
         if (request.Device == DeviceKind.Unspecified) throw OrchestratorException.Invalid("device", "is required: cpu or cuda");
         if (request.DeviceIndex < 0) throw OrchestratorException.Invalid("device_index", $"is {request.DeviceIndex}; must not be negative");
-        var (id, _, secret) = await registry.RegisterAsync(request, context.CancellationToken);
+        var registration = new WorkerRegistration(request.Name, request.Node, JobStates.Name(request.Device), request.DeviceIndex, request.Address,
+            request.Labels.ToDictionary(), request.Version);
+        var (id, _, secret) = await registry.RegisterAsync(registration, context.CancellationToken);
         return new RegisterWorkerResponse
         {
             WorkerId = id.ToString(),
@@ -94,13 +97,18 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
 
     public override async Task<Ack> ReportProgress(ProgressReport request, ServerCallContext context)
     {
-        await reports.ReportProgressAsync(request, context.CancellationToken);
+        var update = new ProgressUpdate(Ids.Parse(request.WorkerId, "worker_id"), Ids.Parse(request.JobId, "job_id"), request.Attempt, request.Rank,
+            request.Step, request.TotalSteps, request.Phase, request.StepsPerSecond, request.Metrics.Select(m => new MetricValue(m.Name, m.Step, m.Value)).ToList());
+        await reports.ReportProgressAsync(update, context.CancellationToken);
         return new Ack();
     }
 
     public override async Task<Ack> ReportEvaluation(EvaluationReport request, ServerCallContext context)
     {
-        await reports.ReportEvaluationAsync(request, context.CancellationToken);
+        var result = new EvaluationResult(Ids.Parse(request.WorkerId, "worker_id"), Ids.Parse(request.JobId, "job_id"), request.Attempt, request.Preset,
+            request.NumSamples, request.HasFid ? request.Fid : null, request.LowFrequencyError, request.HighFrequencyError, request.Extra.ToDictionary(),
+            request.SamplesArtifact);
+        await reports.ReportEvaluationAsync(result, context.CancellationToken);
         return new Ack();
     }
 

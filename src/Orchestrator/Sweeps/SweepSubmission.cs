@@ -1,11 +1,11 @@
 using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Shared.Sweeps;
+using SpectralDiffusion.Orchestrator.Delivery;
+using SpectralDiffusion.Orchestrator.Submission;
 using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 
 namespace SpectralDiffusion.Orchestrator.Sweeps;
@@ -15,9 +15,9 @@ namespace SpectralDiffusion.Orchestrator.Sweeps;
 /// database is touched, then the sweep and all its jobs are written in one transaction: bad input creates nothing.
 /// </summary>
 public sealed class SweepSubmission(Database database, NotificationDispatcher dispatcher, SchedulerSignal scheduler,
-    IOptions<OrchestratorOptions> options, ILogger<SweepSubmission> logger)
+    IOptions<SubmissionOptions> submission, IOptions<SweepOptions> options, ILogger<SweepSubmission> logger)
 {
-    readonly JobSpecValidator validator = new(options.Value.MaxWorldSize, SpecPathRules.Server(options.Value.DataRoots));
+    readonly JobSpecValidator validator = submission.Value.CreateValidator();
 
     public async Task<SweepRecord> SubmitAsync(SweepSpec? spec, CancellationToken cancellation)
     {

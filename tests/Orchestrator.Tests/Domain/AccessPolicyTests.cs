@@ -1,4 +1,3 @@
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Security;
 
 namespace SpectralDiffusion.Orchestrator.Tests.Domain;
@@ -27,25 +26,5 @@ public class AccessPolicyTests
     public void For_Method_NeedsCredential(string method, Credential expected)
     {
         Assert.Equal(expected, AccessPolicy.For(method));
-    }
-
-    [Fact]
-    public void Problems_PublicBindWithoutSecrets_RequiresTokenAndKeys()
-    {
-        var options = new OrchestratorOptions { Host = "0.0.0.0" };
-
-        var problems = options.Problems().ToList();
-
-        Assert.Contains(problems, p => p.Contains("Orchestrator:WorkerToken"));
-        Assert.Contains(problems, p => p.Contains("Orchestrator:ApiKeys"));
-        Assert.Empty(new OrchestratorOptions().Problems());
-    }
-
-    [Fact]
-    public void Problems_LeaseNotLongerThanHeartbeat_Named()
-    {
-        var options = new OrchestratorOptions { Lease = TimeSpan.FromSeconds(5), HeartbeatInterval = TimeSpan.FromSeconds(5) };
-
-        Assert.Contains(options.Problems(), p => p.Contains("Orchestrator:Lease"));
     }
 }

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Submission;
 
 namespace SpectralDiffusion.Orchestrator.Tests.Grpc;
 

@@ -1,11 +1,9 @@
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Dashboard.Pages;
 
 /// <summary>One job: its spec as YAML, attempts with the worker of each rank, checkpoints, every metric's curve, and an evaluation's numbers and pictures.</summary>
-public sealed class JobModel(Database database) : PageModel
+public sealed class JobModel(DashboardReader reader) : PageModel
 {
     /// <summary>The files an evaluation publishes, in the order the page shows them.</summary>
     public const string SampleGrid = "samples.png", GatePlot = "gates.png", SpectrumPlot = "power-spectrum.png";
@@ -23,27 +21,13 @@ public sealed class JobModel(Database database) : PageModel
 
     public async Task OnGetAsync(Guid id, CancellationToken cancellation)
     {
-        await database.ReadAsync(async (connection, token) =>
+        if (await reader.JobAsync(id, cancellation) is not { } page)
         {
-            Job = await DashboardQueries.JobAsync(connection, id, token);
-            if (Job is null) return 0;
-            if (await DashboardQueries.SpecAsync(connection, id, token) is { } spec)
-            {
-                SpecYaml = Shared.Jobs.SpecYaml.From(spec);
-                ModelJobs = new[] { (Role: "model", Model: spec.Model), (Role: "teacher", Model: spec.Teacher) }
-                    .Select(m => (m.Role, Reference: ModelReference.Parse(m.Model?.Checkpoint ?? "")))
-                    .Where(m => m.Reference.Kind == ModelReferenceKind.Job && Guid.TryParse(m.Reference.Value, out _))
-                    .Select(m => (m.Role, Guid.Parse(m.Reference.Value))).ToList();
-            }
-            Attempts = await DashboardQueries.AttemptsAsync(connection, id, token);
-            Checkpoints = await DashboardQueries.CheckpointsAsync(connection, id, token);
-            Curves = await DashboardQueries.CurvesAsync(connection, id, token);
-            Evaluation = (await DashboardQueries.EvaluationsByJobAsync(connection, [id], token)).GetValueOrDefault(id);
-            Files = await DashboardQueries.FilesAsync(connection, id, token);
-            Sweep = await DashboardQueries.SweepOfJobAsync(connection, id, token);
-            return 0;
-        }, cancellation);
-        if (Job is null) Response.StatusCode = StatusCodes.Status404NotFound;
+            Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        (Job, SpecYaml, ModelJobs, Attempts, Checkpoints, Curves, Evaluation, Files, Sweep) =
+            (page.Job, page.SpecYaml, page.ModelJobs, page.Attempts, page.Checkpoints, page.Curves, page.Evaluation, page.Files, page.Sweep);
     }
 
     public JobFileRow? File(string name) => Files.FirstOrDefault(f => f.Name == name);

@@ -1,15 +1,14 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using SpectralDiffusion.Orchestrator.Persistence;
 
 namespace SpectralDiffusion.Orchestrator.Dashboard.Pages;
 
 /// <summary>The job list, newest first, filtered by state, type and label; its rows refresh every two seconds (handler <c>rows</c>).</summary>
-public sealed class JobsModel(Database database) : PageModel
+public sealed class JobsModel(DashboardReader reader) : PageModel
 {
     public const int Limit = 200;
-    public static readonly string[] States = ["QUEUED", "SCHEDULED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"];
-    public static readonly string[] Types = ["TRAIN", "DISTILL", "EVALUATE"];
+    public static IReadOnlyList<string> States => DashboardReader.JobStateNames;
+    public static IReadOnlyList<string> Types => DashboardReader.JobTypeNames;
 
     [BindProperty(SupportsGet = true)] public string State { get; set; } = "";
     [BindProperty(SupportsGet = true)] public string Type { get; set; } = "";
@@ -33,6 +32,6 @@ public sealed class JobsModel(Database database) : PageModel
             : null;
         if (Problem is not null) return;
         var filter = new JobFilter(State, Type, Label);
-        Jobs = await database.ReadAsync((connection, token) => DashboardQueries.JobsAsync(connection, filter, Limit, token), cancellation);
+        Jobs = await reader.JobsAsync(filter, Limit, cancellation);
     }
 }

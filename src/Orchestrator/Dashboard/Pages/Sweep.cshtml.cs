@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Sweeps;
 
 namespace SpectralDiffusion.Orchestrator.Dashboard.Pages;
@@ -8,26 +7,16 @@ namespace SpectralDiffusion.Orchestrator.Dashboard.Pages;
 /// One sweep: its report as <see cref="SweepReports"/> builds it for <c>orchestrator sweep report</c> (per-arm statistics
 /// over seeds, paired comparisons, gate evidence, mean curves), shown as it is, and its jobs.
 /// </summary>
-public sealed class SweepModel(Database database, SweepReports reports) : PageModel
+public sealed class SweepModel(DashboardReader reader) : PageModel
 {
-    public SweepRecord? Sweep { get; private set; }
+    public SweepRow? Sweep { get; private set; }
     public SweepReport? Report { get; private set; }
     public IReadOnlyList<JobRow> Jobs { get; private set; } = [];
 
     public async Task OnGetAsync(Guid id, CancellationToken cancellation)
     {
-        await database.ReadAsync(async (connection, token) =>
-        {
-            Sweep = await SweepRepository.GetAsync(connection, id, token);
-            if (Sweep is not null) Jobs = await DashboardQueries.JobsByIdAsync(connection, Sweep.Jobs.Select(j => j.JobId).ToList(), token);
-            return 0;
-        }, cancellation);
-        if (Sweep is null)
-        {
-            Response.StatusCode = StatusCodes.Status404NotFound;
-            return;
-        }
-        Report = await reports.BuildAsync(id, compare: null, cancellation);
+        if (await reader.SweepAsync(id, cancellation) is { } page) (Sweep, Report, Jobs) = (page.Sweep, page.Report, page.Jobs);
+        else Response.StatusCode = StatusCodes.Status404NotFound;
     }
 
     /// <summary>Every metric some arm has, in the report's order: the columns of the arms table.</summary>

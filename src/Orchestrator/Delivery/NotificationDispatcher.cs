@@ -3,7 +3,7 @@ using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Shared.Contracts.V1;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Delivery;
 
 /// <summary>Delivers the <see cref="Notifications"/> of a committed transaction: orders to worker streams, events to watchers.</summary>
 public sealed class NotificationDispatcher(Database database, AssignmentHub assignments, JobEventHub events, RendezvousWaiters rendezvous,

@@ -5,7 +5,7 @@ using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Jobs;
 using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Attempts;
 
 /// <summary>Builds the start order each rank of an attempt receives: spec, rank, rendezvous, resume checkpoint, resolved model weights.</summary>
 public static class AssignmentFactory

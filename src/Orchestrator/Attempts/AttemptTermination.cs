@@ -1,9 +1,10 @@
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Delivery;
 using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Attempts;
 
 /// <summary>
 /// Ends the live attempt of a locked job inside the caller's transaction: the attempt row, its workers (freed), the job

@@ -1,6 +1,6 @@
 using SpectralDiffusion.Shared.Contracts.V1;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Delivery;
 
 /// <summary>
 /// What a committed transaction must tell the outside world: assignment orders for workers, job events for watchers,

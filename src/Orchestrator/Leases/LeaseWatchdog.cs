@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Options;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Scheduling;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Leases;
 
 /// <summary>
 /// Each iteration, in one transaction, writes the heartbeats answered from memory since the last one
@@ -11,7 +11,7 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 /// grants every live lease one whole lease. Then it loses the live workers whose lease passed, by the database clock:
 /// their attempts abort on every rank.
 /// </summary>
-public sealed class LeaseWatchdog(Database database, WorkerRegistry registry, LeaseRenewals leases, IOptions<OrchestratorOptions> options,
+public sealed class LeaseWatchdog(Database database, WorkerRegistry registry, LeaseRenewals leases, IOptions<LeaseOptions> options,
     ILogger<LeaseWatchdog> logger) : IPeriodicWork
 {
     /// <summary>A gap between iterations longer than the interval by more than this is an outage, not scheduling jitter.</summary>

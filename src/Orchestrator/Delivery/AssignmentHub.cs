@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using SpectralDiffusion.Shared.Contracts.V1;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Delivery;
 
 /// <summary>The open assignment streams of this process, one per worker. The scheduler only assigns connected workers.</summary>
 public sealed class AssignmentHub

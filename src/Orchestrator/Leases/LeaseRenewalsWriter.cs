@@ -1,15 +1,14 @@
 using Microsoft.Extensions.Options;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Leases;
 
 /// <summary>
 /// On a graceful stop, after the server has stopped answering, writes the heartbeats answered from memory that the lease
 /// watchdog has not written yet. (After a crash they are lost, which the next process's first watchdog iteration makes
 /// harmless: it grants every live lease one whole lease.)
 /// </summary>
-public sealed class LeaseRenewalsWriter(Database database, LeaseRenewals leases, IOptions<OrchestratorOptions> options,
+public sealed class LeaseRenewalsWriter(Database database, LeaseRenewals leases, IOptions<LeaseOptions> options,
     ILogger<LeaseRenewalsWriter> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -2,16 +2,17 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Attempts;
+using SpectralDiffusion.Orchestrator.Delivery;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Leases;
 
 /// <summary>Worker registration, leases and loss. Losing a busy worker aborts its attempt on every rank (and re-queues or fails the job).</summary>
 public sealed class WorkerRegistry(Database database, NotificationDispatcher dispatcher, AssignmentHub hub, SchedulerSignal scheduler,
-    LeaseRenewals leases, WorkerCredentials credentials, IOptions<OrchestratorOptions> options, ILogger<WorkerRegistry> logger)
+    LeaseRenewals leases, WorkerCredentials credentials, IOptions<LeaseOptions> options, ILogger<WorkerRegistry> logger)
 {
     /// <summary>
     /// Workers registered by this process that have not opened an assignment stream yet. The scheduler assigns connected
@@ -23,18 +24,18 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
     TimeSpan Lease => options.Value.Lease;
 
     /// <summary>Registers a live worker and issues the secret it must present on every later call (only its hash is stored).</summary>
-    public async Task<(Guid Id, DateTime LeaseExpiresAt, string Secret)> RegisterAsync(RegisterWorkerRequest request, CancellationToken cancellation)
+    public async Task<(Guid Id, DateTime LeaseExpiresAt, string Secret)> RegisterAsync(WorkerRegistration worker, CancellationToken cancellation)
     {
         var (secret, hash) = WorkerCredentials.Issue();
-        var registered = await database.StatementAsync((connection, token) => WorkerRepository.RegisterAsync(connection, request, hash, Lease, token), cancellation)
+        var registered = await database.StatementAsync((connection, token) => WorkerRepository.RegisterAsync(connection, worker, hash, Lease, token), cancellation)
             ?? throw new OrchestratorException(OrchestratorErrorKind.AlreadyExists,
-                $"a live worker named '{request.Name}' is registered; deregister it or wait until its lease ({Lease.TotalSeconds:0.#} s) expires");
+                $"a live worker named '{worker.Name}' is registered; deregister it or wait until its lease ({Lease.TotalSeconds:0.#} s) expires");
         leases.Registered(registered.Id);
         credentials.Remember(registered.Id, hash);
         neverConnected[registered.Id] = 0;
         using (LogContext.PushProperty("WorkerId", registered.Id))
             logger.LogInformation("Worker {WorkerId} registered: {WorkerName} on {Node}, {Device}:{DeviceIndex}",
-                registered.Id, request.Name, request.Node, request.Device, request.DeviceIndex);
+                registered.Id, worker.Name, worker.Node, worker.Device, worker.DeviceIndex);
         return (registered.Id, registered.LeaseExpiresAt, secret);
     }
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using SpectralDiffusion.Shared.Contracts.V1;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Delivery;
 
 /// <summary>Watchers of jobs in this process: <c>Jobs.Watch</c> subscribes, the dispatcher publishes after each commit.</summary>
 public sealed class JobEventHub

@@ -3,9 +3,10 @@ using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Delivery;
 using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Attempts;
 
 /// <summary>
 /// What the ranks of a live attempt report: progress and metrics (the first makes the job RUNNING), evaluation results,
@@ -13,9 +14,9 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 /// </summary>
 public sealed class AttemptReports(Database database, NotificationDispatcher dispatcher, SchedulerSignal scheduler, ILogger<AttemptReports> logger)
 {
-    public async Task ReportProgressAsync(ProgressReport report, CancellationToken cancellation)
+    public async Task ReportProgressAsync(ProgressUpdate report, CancellationToken cancellation)
     {
-        var (workerId, jobId) = (Ids.Parse(report.WorkerId, "worker_id"), Ids.Parse(report.JobId, "job_id"));
+        var (workerId, jobId) = (report.WorkerId, report.JobId);
         if (report.Step < 0) throw OrchestratorException.Invalid("step", $"is {report.Step}; must not be negative");
         var notifications = await database.TransactAsync(async (connection, token) =>
         {
@@ -28,10 +29,10 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
                 await JobRepository.SaveAsync(connection, job, expected, token);
                 notes.JobChanged(jobId, $"attempt {report.Attempt} running");
             }
-            await MetricRepository.InsertAsync(connection, report, jobId, token);
+            await MetricRepository.InsertAsync(connection, report, token);
             if (report.Rank == 0)
             {
-                await JobRepository.UpdateProgressAsync(connection, jobId, report, token);
+                await JobRepository.UpdateProgressAsync(connection, report, token);
                 notes.JobChanged(jobId, $"step {report.Step}/{report.TotalSteps}");
             }
             return notes;
@@ -67,11 +68,11 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
         scheduler.Nudge();
     }
 
-    public async Task ReportEvaluationAsync(EvaluationReport report, CancellationToken cancellation)
+    public async Task ReportEvaluationAsync(EvaluationResult report, CancellationToken cancellation)
     {
-        var (workerId, jobId) = (Ids.Parse(report.WorkerId, "worker_id"), Ids.Parse(report.JobId, "job_id"));
+        var (workerId, jobId) = (report.WorkerId, report.JobId);
         if (report.NumSamples < 0) throw OrchestratorException.Invalid("num_samples", $"is {report.NumSamples}; must not be negative");
-        if (report.HasFid && !(report.Fid >= 0)) throw OrchestratorException.Invalid("fid", $"is {report.Fid}; must be a non-negative number");
+        if (report.Fid is { } fid && !(fid >= 0)) throw OrchestratorException.Invalid("fid", $"is {fid}; must be a non-negative number");
         if (!double.IsFinite(report.LowFrequencyError) || !double.IsFinite(report.HighFrequencyError))
             throw OrchestratorException.Invalid("low_frequency_error", "frequency errors must be finite numbers");
         await database.TransactAsync(async (connection, token) =>
@@ -82,8 +83,7 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
             if ((await AttemptRepository.RanksAsync(connection, jobId, report.Attempt, token)).All(r => r.WorkerId != workerId))
                 throw new OrchestratorException(OrchestratorErrorKind.PermissionDenied,
                     $"worker {workerId} runs no rank of job {jobId} attempt {report.Attempt}");
-            if (report.Preset.Length == 0) report.Preset = job.Spec.Model.Preset;
-            await EvaluationRepository.InsertAsync(connection, report, jobId, token);
+            await EvaluationRepository.InsertAsync(connection, report.Preset.Length > 0 ? report : report with { Preset = job.Spec.Model.Preset }, token);
             return true;
         }, cancellation);
     }

@@ -1,4 +1,4 @@
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Delivery;
 
 /// <summary>Wakes the scheduler early when something changed (a job submitted, a worker connected or freed).</summary>
 public sealed class SchedulerSignal

@@ -2,20 +2,21 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Jobs;
+using SpectralDiffusion.Orchestrator.Attempts;
+using SpectralDiffusion.Orchestrator.Delivery;
 using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 using JobView = SpectralDiffusion.Shared.Contracts.V1.Job;
 
-namespace SpectralDiffusion.Orchestrator.Scheduling;
+namespace SpectralDiffusion.Orchestrator.Submission;
 
 /// <summary>Submitting and cancelling jobs: validation (shared with the CLI), references to other jobs and artifacts, and the first/last state.</summary>
 public sealed class JobSubmission(Database database, JobInsertBatcher inserts, NotificationDispatcher dispatcher, SchedulerSignal scheduler,
-    IOptions<OrchestratorOptions> options, ILogger<JobSubmission> logger)
+    IOptions<SubmissionOptions> options, ILogger<JobSubmission> logger)
 {
-    readonly JobSpecValidator validator = new(options.Value.MaxWorldSize, SpecPathRules.Server(options.Value.DataRoots));
+    readonly JobSpecValidator validator = options.Value.CreateValidator();
 
     public async Task<JobView> SubmitAsync(JobSpec? spec, CancellationToken cancellation)
     {
