@@ -33,9 +33,6 @@ public static class EvaluationJob
         Evaluate(spec, model, real, host, nullContext, latentSpace);
     }
 
-    /// <summary>Salt of the evaluation's sampling seeds, so they differ from the training run's with the same seed.</summary>
-    const long SampleSeedSalt = 0x5A5A;
-
     /// <summary>Generated images kept for the report's sample grid (from the first batch).</summary>
     const int GridImages = 16;
 
@@ -76,7 +73,7 @@ public static class EvaluationJob
             ? ConditioningInputs.Guidance(model, evaluation.GuidanceScale, suppliedNullContext, "evaluation.guidance_scale", "conditioning.null_context") : null;
         using var captions = ConditioningInputs.SamplingCaptions(spec, config, real, total);
         using var gates = GateRecorder.For(model, spec.Model.Preset, spec.Schedule.Seed);
-        using var seeds = SampleSeeds.PerBatch(spec.Schedule.Seed ^ SampleSeedSalt);
+        using var seeds = SampleSeeds.PerBatch(spec.Schedule.Seed ^ SeedSalts.EvaluationSamples);
         var statistics = new ImageStatistics(fid);
         Tensor? grid = null;
         model.eval();

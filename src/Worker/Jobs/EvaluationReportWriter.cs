@@ -22,34 +22,34 @@ public static class EvaluationReportWriter
     {
         var config = model.Config;
         var errors = FrequencyErrors.Compute(pooled.Real, pooled.Generated);
-        var folder = Path.Combine(host.WorkDirectory, "evaluation");
+        var folder = Path.Combine(host.WorkDirectory, EvaluationArtifacts.Folder);
         Directory.CreateDirectory(folder);
         var files = new List<string>();
         var realRadial = RadialPowerSpectrum.From(pooled.Real);
         var generatedRadial = RadialPowerSpectrum.From(pooled.Generated);
-        var spectrumPlot = Path.Combine(folder, "power-spectrum.png");
+        var spectrumPlot = Path.Combine(folder, EvaluationArtifacts.SpectrumPlot);
         Plots.PowerSpectra(spectrumPlot, realRadial, new Dictionary<string, RadialPowerSpectrum> { [spec.Model.Preset] = generatedRadial });
         files.Add(spectrumPlot);
         if (grid is not null)
         {
-            var gridPath = Path.Combine(folder, "samples.png");
+            var gridPath = Path.Combine(folder, EvaluationArtifacts.SampleGrid);
             ImageFiles.SaveGrid(grid, gridPath);
             files.Add(gridPath);
         }
         var bands = GateSeriesKeys.Bands;
         if (gates.Count > 0)
         {
-            var gatePlot = Path.Combine(folder, "gates.png");
+            var gatePlot = Path.Combine(folder, EvaluationArtifacts.GatePlot);
             Plots.GatesPerBand(gatePlot, bands.Select((band, b) => new PlotSeries(band,
                 gates.Select(g => (double)g.Step).ToArray(), gates.Select(g => (double)g.Trained[b]).ToArray())).ToList());
             files.Add(gatePlot);
         }
         var extra = new Dictionary<string, double>
         {
-            ["params"] = ModelStatistics.CountParameters(model),
-            ["macs"] = ModelStatistics.CountMacs(model, config.ImageSize, config.ImageSize),
-            ["cutoff"] = errors.Cutoff,
-            ["high_frequency_power_ratio"] = HighPowerRatio(realRadial, generatedRadial, errors.Cutoff / Math.Min(errors.Height, errors.Width)),
+            [EvaluationArtifacts.ParamsMetric] = ModelStatistics.CountParameters(model),
+            [EvaluationArtifacts.MacsMetric] = ModelStatistics.CountMacs(model, config.ImageSize, config.ImageSize),
+            [EvaluationArtifacts.CutoffMetric] = errors.Cutoff,
+            [EvaluationArtifacts.HighFrequencyPowerRatioMetric] = HighPowerRatio(realRadial, generatedRadial, errors.Cutoff / Math.Min(errors.Height, errors.Width)),
         };
         foreach (var (step, trained, untrained) in gates)
             for (var b = 0; b < bands.Length; b++)

@@ -1,4 +1,4 @@
-using SpectralDiffusion.Worker.Training;
+using SpectralDiffusion.Worker.Data;
 using static TorchSharp.torch;
 
 namespace SpectralDiffusion.Worker.Sampling;
@@ -26,7 +26,7 @@ public sealed class SampleSeeds : IDisposable
     {
         if (perBatchSeed is not long seed) return generator!;
         generator?.Dispose();
-        return generator = new Generator((ulong)DiffusionTrainer.StepSeed(seed, firstSample));
+        return generator = new Generator((ulong)SeedMixer.StepSeed(seed, firstSample));
     }
 
     public void Dispose() => generator?.Dispose();
