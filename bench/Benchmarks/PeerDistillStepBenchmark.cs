@@ -131,7 +131,7 @@ public static class PeerDistillStepBenchmark
             using (var scope = NewDisposeScope())
             {
                 watch.Restart();
-                using var generator = new Generator((ulong)DiffusionTrainer.StepSeed(0, step));
+                using var generator = new Generator((ulong)SpectralDiffusion.Worker.Data.SeedMixer.StepSeed(0, step));
                 var timesteps = randint(0, 1000, new long[] { pair.Images.shape[0] }, dtype: ScalarType.Int64, generator: generator);
                 var noise = randn(pair.Images.shape, generator: generator);
                 Lap("draw");

@@ -18,8 +18,8 @@ namespace SpectralDiffusion.Orchestrator.Security;
 /// </summary>
 public sealed class AuthInterceptor(IOptions<SecurityOptions> options, WorkerCredentials workers, ILogger<AuthInterceptor> logger) : Interceptor
 {
-    public const string WorkerTokenHeader = "x-worker-token";
-    public const string ApiKeyHeader = "x-api-key";
+    public const string WorkerTokenHeader = Shared.Security.WorkerCredentialHeaders.RegistrationToken;
+    public const string ApiKeyHeader = Shared.Security.ClientCredentialHeaders.ApiKey;
     /// <summary>Where the authenticated worker's id is left for the handler (<see cref="ServerCallContext.UserState"/>).</summary>
     public const string WorkerIdKey = "worker-id";
 

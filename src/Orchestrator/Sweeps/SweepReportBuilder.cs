@@ -1,12 +1,13 @@
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Sweeps;
 
 /// <summary>Builds a <see cref="SweepReport"/> from the runs of a sweep: only succeeded jobs count in the statistics.</summary>
 public static class SweepReportBuilder
 {
-    public const string ParamsMetric = "params", MacsMetric = "macs";
-    public static readonly string[] Bands = ["LL", "LH", "HL", "HH"];
+    public const string ParamsMetric = EvaluationArtifacts.ParamsMetric, MacsMetric = EvaluationArtifacts.MacsMetric;
+    public static readonly string[] Bands = GateSeriesKeys.Bands;
 
     public static SweepReport Build(Guid sweepId, string name, SweepState state, IReadOnlyList<string> arms, IReadOnlyList<SweepRun> runs,
         IReadOnlyList<(string ArmA, string ArmB)>? compare = null)

@@ -8,4 +8,13 @@ public static class WorkerCredentialHeaders
 {
     public const string WorkerId = "x-worker-id";
     public const string Secret = "x-worker-secret";
+
+    /// <summary>The shared registration token (orchestrator option WorkerToken), on Register and every worker call.</summary>
+    public const string RegistrationToken = "x-worker-token";
+}
+
+/// <summary>The metadata a client (CLI, dashboard user, script) presents: its API key.</summary>
+public static class ClientCredentialHeaders
+{
+    public const string ApiKey = "x-api-key";
 }

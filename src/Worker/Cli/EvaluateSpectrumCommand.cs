@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.Data;
 using SpectralDiffusion.Worker.Evaluation;
 using SpectralDiffusion.Worker.Torch;
@@ -36,7 +37,7 @@ public static class EvaluateSpectrumCommand
             var errors = FrequencyErrors.Compute(realSpectrum, generatedSpectrum);
 
             Directory.CreateDirectory(output.FullName);
-            var plot = Path.Combine(output.FullName, "power-spectrum.png");
+            var plot = Path.Combine(output.FullName, EvaluationArtifacts.SpectrumPlot);
             Plots.PowerSpectra(plot, RadialPowerSpectrum.From(realSpectrum),
                 new Dictionary<string, RadialPowerSpectrum> { ["generated"] = RadialPowerSpectrum.From(generatedSpectrum) });
             var result = JsonSerializer.Serialize(new
@@ -44,7 +45,7 @@ public static class EvaluateSpectrumCommand
                 low_frequency_error = errors.LowFrequencyError, high_frequency_error = errors.HighFrequencyError, cutoff = errors.Cutoff,
                 height = errors.Height, width = errors.Width, real = realImages.Count, generated = generatedImages.Count, plot,
             });
-            var resultPath = Path.Combine(output.FullName, "frequency-errors.json");
+            var resultPath = Path.Combine(output.FullName, EvaluationArtifacts.FrequencyErrorsFile);
             File.WriteAllText(resultPath + ".tmp", result);
             File.Move(resultPath + ".tmp", resultPath, overwrite: true);
             Console.WriteLine(json ? result

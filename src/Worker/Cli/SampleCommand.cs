@@ -5,6 +5,7 @@ using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Jobs;
 using SpectralDiffusion.Worker.FirstStage;
 using SpectralDiffusion.Worker.Models;
+using SpectralDiffusion.Worker.Sampling;
 using SpectralDiffusion.Worker.Torch;
 using static TorchSharp.torch;
 
@@ -19,8 +20,8 @@ public static class SampleCommand
         var preset = new Option<string?>("--preset") { Description = "Architecture of a CompVis checkpoint." };
         var ema = new Option<bool>("--ema") { Description = "Use the EMA weights of a CompVis checkpoint." };
         var count = new Option<int>("--num") { Description = "Number of images.", DefaultValueFactory = _ => 16 };
-        var sampler = new Option<string>("--sampler") { Description = "ddim or ddpm.", DefaultValueFactory = _ => "ddim" };
-        var steps = new Option<int>("--steps") { Description = "DDIM steps (CompVis uniform timesteps), e.g. 50, 100, 200; a divisor of 1000 gives exactly that many, others a few more.", DefaultValueFactory = _ => 200 };
+        var sampler = new Option<string>("--sampler") { Description = string.Join(" or ", SamplerKinds.Names) + ".", DefaultValueFactory = _ => "ddim" };
+        var steps = new Option<int>("--steps") { Description = "DDIM steps (CompVis uniform timesteps), e.g. 50, 100, 200; a divisor of 1000 gives exactly that many, others a few more.", DefaultValueFactory = _ => JobSpecDefaults.DdimSteps };
         var eta = new Option<double>("--eta") { Description = "DDIM eta (0 = deterministic).", DefaultValueFactory = _ => 0.0 };
         var guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance scale (class-conditional and text models)." };
         var context = new Option<string?>("--context") { Description = "Caption embeddings for a text model: safetensors (L, D) for every image or (N, L, D) cycled (docs/text-conditioning.md)." };
@@ -40,11 +41,10 @@ public static class SampleCommand
         {
             var total = parse.GetValue(count);
             var perBatch = parse.GetValue(batch);
-            var kind = parse.GetValue(sampler)!;
             if (total < 1) throw new ArgumentException($"--num must be at least 1 (got {total})");
             if (perBatch < 1) throw new ArgumentException($"--batch must be at least 1 (got {perBatch})");
-            if (kind is not ("ddim" or "ddpm")) throw new ArgumentException($"--sampler '{kind}' is unknown: use ddim or ddpm");
-            if (kind == "ddim" && DdimTimesteps.Problem(DdimTimesteps.TrainingTimesteps, parse.GetValue(steps)) is { } ddimProblem)
+            var kind = SamplerKinds.Parse(parse.GetValue(sampler)!, "--sampler");
+            if (kind == SamplerKind.Ddim && DdimTimesteps.Problem(DdimTimesteps.TrainingTimesteps, parse.GetValue(steps)) is { } ddimProblem)
                 throw new ArgumentException($"--steps {parse.GetValue(steps)}: {ddimProblem}");
             TorchRuntime.EnsureLoaded();
             using var model = UNetCheckpoint.LoadAny(parse.GetValue(checkpoint)!, parse.GetValue(preset), parse.GetValue(ema));
@@ -52,46 +52,47 @@ public static class SampleCommand
             using var latentSpace = LatentSpaceOption(parse.GetValue(firstStage), parse.GetValue(firstStageConfig), parse.GetValue(scaleFactor));
             latentSpace?.RequireFits(model.Config, "--checkpoint");
             var config = model.Config;
-            var schedule = NoiseSchedule.LdmLinear();
-            var ddim = kind == "ddim" ? new DdimSampler(schedule, parse.GetValue(steps), parse.GetValue(eta)) : null;
-            var ddpm = kind == "ddpm" ? new DdpmSampler(schedule) : null;
-            if (!config.IsTextConditional && (parse.GetValue(context) ?? parse.GetValue(nullContext)) is not null)
-                throw new ArgumentException("--context and --null-context are for text-conditional models; this one reads no captions");
-            if (config.IsTextConditional && parse.GetValue(label) is not null) throw new ArgumentException("--class is for class-conditional models; a text model takes --context");
-            using var captions = config.IsTextConditional
-                ? ContextFile.Read(parse.GetValue(context) ?? throw new ArgumentException($"--context: this model is text-conditional (context_dim {config.ContextDim}); give a caption embedding file"),
-                    "--context", config.ContextDim!.Value) is var read && read.dim() == 2 ? read.unsqueeze(0) : read
-                : null;
+            var reverse = SamplerKinds.Create(kind, NoiseSchedule.LdmLinear(), parse.GetValue(steps), parse.GetValue(eta));
+            using var captions = Captions(config, parse.GetValue(context), parse.GetValue(nullContext), parse.GetValue(label));
             using var suppliedNull = parse.GetValue(nullContext) is { } nullPath ? ContextFile.Read(nullPath, "--null-context", config.ContextDim!.Value, allowBatch: false) : null;
             var cfg = parse.GetValue(guidance) is double scale ? ConditioningInputs.Guidance(model, scale, suppliedNull, "--guidance", "--null-context") : null;
-            Denoiser denoiser = (x, t, c) => model.forward(x, t, c);
-            var output_ = parse.GetValue(output)!;
+            var fixedClass = parse.GetValue(label);
+            BatchConditions conditions = (first, n, generator) => config.NumClasses is int k && fixedClass is int c
+                ? FixedClass(c, k, n)
+                : ConditioningInputs.ForSamples(config, first, n, generator, captions);
+            var folder = parse.GetValue(output)!;
             var progress = new ConsoleProgress("sample", "images");
             var all = new List<Tensor>();
-            using var generator = new Generator((ulong)parse.GetValue(seed));
-            for (var done = 0; done < total; done += perBatch)
+            using var seeds = SampleSeeds.OneStream(parse.GetValue(seed));
+            new ImageSampler(model, reverse, cfg, latentSpace, clipInPixelSpace: !parse.GetValue(noClip)).Run(0, total, perBatch, seeds, conditions, samples =>
             {
-                var n = Math.Min(perBatch, total - done);
-                var conditioning = config.NumClasses is int k && parse.GetValue(label) is int fixedClass
-                    ? (fixedClass >= 0 && fixedClass < k ? Conditioning.Classes(full(n, fixedClass, ScalarType.Int64))
-                        : throw new ArgumentException($"--class {fixedClass} is outside the class embedder's classes [0, {k})"))
-                    : ConditioningInputs.ForSamples(config, done, n, generator, captions);
-                long[] shape = [n, config.InChannels, config.ImageSize, config.ImageSize];
-                var clip = !parse.GetValue(noClip) && latentSpace is null;
-                var samples = ddim is not null
-                    ? ddim.Sample(denoiser, shape, generator, conditioning, cfg, clip)
-                    : ddpm!.Sample(denoiser, shape, generator, conditioning, cfg, clip);
-                if (latentSpace is not null) samples = latentSpace.Decode(samples);
-                ImageFiles.SavePngs(samples, output_, startIndex: done);
-                all.Add(samples);
-                progress.Report(done + n, total);
-            }
-            var grid = Path.Combine(output_, "grid.png");
+                ImageFiles.SavePngs(samples.Images, folder, startIndex: samples.FirstSample);
+                all.Add(samples.Images.MoveToOuterDisposeScope());
+                progress.Report(samples.Completed, total);
+            });
+            var grid = Path.Combine(folder, "grid.png");
             ImageFiles.SaveGrid(cat(all.ToArray()), grid);
             Console.WriteLine($"wrote {total} images and {grid}");
         }));
         return command;
     }
+
+    /// <summary>The caption embeddings of --context as (N, L, D) for a text model; null for other models.</summary>
+    static Tensor? Captions(UNetConfig config, string? context, string? nullContext, int? label)
+    {
+        if (!config.IsTextConditional && (context ?? nullContext) is not null)
+            throw new ArgumentException("--context and --null-context are for text-conditional models; this one reads no captions");
+        if (!config.IsTextConditional) return null;
+        if (label is not null) throw new ArgumentException("--class is for class-conditional models; a text model takes --context");
+        var read = ContextFile.Read(context ?? throw new ArgumentException($"--context: this model is text-conditional (context_dim {config.ContextDim}); give a caption embedding file"),
+            "--context", config.ContextDim!.Value);
+        return read.dim() == 2 ? read.unsqueeze(0) : read;
+    }
+
+    /// <summary>--class for every image of a batch.</summary>
+    static Conditioning FixedClass(int label, int classes, int count) =>
+        label >= 0 && label < classes ? Conditioning.Classes(full(count, label, ScalarType.Int64))
+            : throw new ArgumentException($"--class {label} is outside the class embedder's classes [0, {classes})");
 
     static LatentSpace? LatentSpaceOption(string? checkpoint, string? config, double? scaleFactor)
     {

@@ -10,13 +10,13 @@ namespace SpectralDiffusion.Worker.Diffusion;
 /// range(0, T, T//S) + 1 from <see cref="DdimTimesteps"/> (it refuses S whose grid reaches t = T; an S that does not
 /// divide T gets CompVis's longer grid), σ_t = η √((1 − ᾱ_prev)/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_prev).
 /// </summary>
-public sealed class DdimSampler
+public sealed class DdimSampler : IReverseSampler
 {
     readonly NoiseSchedule schedule;
     readonly int[] timesteps;
     readonly double[] alphas, alphasPrev, sigmas;
 
-    public DdimSampler(NoiseSchedule schedule, int steps = 200, double eta = 0.0)
+    public DdimSampler(NoiseSchedule schedule, int steps = JobSpecDefaults.DdimSteps, double eta = 0.0)
     {
         if (DdimTimesteps.Problem(schedule.Timesteps, steps) is { } problem)
             throw new ArgumentOutOfRangeException(nameof(steps), steps, $"DDIM steps {steps}: {problem}");

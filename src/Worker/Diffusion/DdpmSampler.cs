@@ -8,7 +8,7 @@ namespace SpectralDiffusion.Worker.Diffusion;
 /// Ancestral DDPM sampling (Ho et al. 2020, Alg. 2) as CompVis <c>p_sample</c> does it: x_{t−1} ~ q(x_{t−1} | x_t, x̂_0(x_t, ε̂))
 /// with the "fixed small" posterior variance β̃_t, over every t = T−1 … 0, and no noise at t = 0.
 /// </summary>
-public sealed class DdpmSampler(NoiseSchedule schedule)
+public sealed class DdpmSampler(NoiseSchedule schedule) : IReverseSampler
 {
     public NoiseSchedule Schedule => schedule;
 

@@ -37,7 +37,7 @@ public sealed class CachedLatentBatches : ITrainingBatches
     {
         using var indices = tensor(sampler.Next().Select(i => (long)i).ToArray());
         var batch = moments.index_select(0, indices);
-        using var generator = new Generator((ulong)DiffusionTrainer.StepSeed(seed ^ 0x1A7E47, step++ * worldSize + rank));
+        using var generator = new Generator((ulong)SeedMixer.StepSeed(seed ^ SeedSalts.LatentNoise, step++ * worldSize + rank));
         var latents = latentSpace.Autoencoder.Config.Kind == AutoencoderKind.Kl ? new DiagonalGaussian(batch).Sample(generator) : batch;
         return (latents * latentSpace.ScaleFactor, conditional ? Conditioning.Classes(labels.index_select(0, indices)) : Conditioning.None);
     }

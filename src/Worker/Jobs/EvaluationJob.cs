@@ -1,4 +1,3 @@
-using System.Globalization;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.Data;
@@ -6,7 +5,8 @@ using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Evaluation;
 using SpectralDiffusion.Worker.FirstStage;
 using SpectralDiffusion.Worker.Models;
-using SpectralDiffusion.Worker.Training;
+using SpectralDiffusion.Worker.Distributed;
+using SpectralDiffusion.Worker.Sampling;
 using static TorchSharp.torch;
 
 namespace SpectralDiffusion.Worker.Jobs;
@@ -33,6 +33,12 @@ public static class EvaluationJob
         Evaluate(spec, model, real, host, nullContext, latentSpace);
     }
 
+    /// <summary>Generated images kept for the report's sample grid (from the first batch).</summary>
+    const int GridImages = 16;
+
+    /// <summary>Images per Inception forward pass.</summary>
+    const int FidBatchSize = 32;
+
     /// <param name="suppliedNullContext">the empty-prompt embedding named by conditioning.null_context (text models without a learned one).</param>
     /// <param name="latentSpace">For a latent model: samples are decoded by its first stage before PNGs, FID and spectra, and
     /// DDIM's x0 clipping (a pixel-space rule) is off.</param>
@@ -40,133 +46,77 @@ public static class EvaluationJob
         LatentSpace? latentSpace = null)
     {
         var evaluation = spec.Evaluation;
+        var batchSize = Math.Max(1, spec.Schedule.BatchSize);
+        var fid = evaluation.InceptionWeights.Length > 0 ? new FidCalculator(InceptionWeights.Load(evaluation.InceptionWeights), FidBatchSize) : null;
+        var generated = GenerateAndAccumulate(spec, model, real, host, batchSize, fid, suppliedNullContext, latentSpace);
+        if (generated is null) return null;
+        var realStatistics = RealStatistics(spec, real, host, batchSize, fid);
+        var pooled = Pool(host.Collective, generated.Statistics, realStatistics);
+        using var grid = generated.Grid;
+        if (host.Rank != 0) return null;
+        return EvaluationReportWriter.Publish(spec, model, host, pooled, grid, generated.Gates);
+    }
+
+    /// <summary>What this rank generated: the statistics of its share, the grid's images and the gates per step (null when cancelled).</summary>
+    sealed record Generated(ImageStatistics Statistics, Tensor? Grid, IReadOnlyList<GateReading> Gates);
+
+    /// <summary>Samples this rank's share of evaluation.num_samples with DDIM and accumulates their statistics.</summary>
+    static Generated? GenerateAndAccumulate(JobSpec spec, UNetModel model, IImageDataset real, IJobHost host, int batchSize, FidCalculator? fid,
+        Tensor? suppliedNullContext, LatentSpace? latentSpace)
+    {
+        var evaluation = spec.Evaluation;
         var total = evaluation.NumSamples;
         var (start, count) = Slice(total, host.WorldSize, host.Rank);
-        var batchSize = Math.Max(1, spec.Schedule.BatchSize);
-        var sampler = new DdimSampler(NoiseSchedule.LdmLinear(), evaluation.DdimSteps > 0 ? evaluation.DdimSteps : JobSpecDefaults.DdimSteps, evaluation.Eta);
         var config = model.Config;
+        var ddim = new DdimSampler(NoiseSchedule.LdmLinear(), evaluation.DdimSteps > 0 ? evaluation.DdimSteps : JobSpecDefaults.DdimSteps, evaluation.Eta);
         var guidance = evaluation.HasGuidanceScale && (config.IsTextConditional || config is { NumClasses: not null, NullClass: true })
             ? ConditioningInputs.Guidance(model, evaluation.GuidanceScale, suppliedNullContext, "evaluation.guidance_scale", "conditioning.null_context") : null;
         using var captions = ConditioningInputs.SamplingCaptions(spec, config, real, total);
-        var inception = evaluation.InceptionWeights.Length > 0 ? InceptionWeights.Load(evaluation.InceptionWeights) : null;
-        var fid = inception is null ? null : new FidCalculator(inception, batchSize: 32);
-
-        var generatedSpectrum = new SpectrumStatistics();
-        var generatedFeatures = new FeatureStatisticsAccumulator(FidInceptionV3.FeatureDimension);
-        var gateSeries = new List<(int Step, float[] Bands, float[] InitialBands)>();
-        // The same preset at initialisation, run on the same inputs as the first batch: how far training moved the gates.
-        using var initial = config.WaveletGating ? ModelLoader.Load(new ModelSpec { Preset = spec.Model.Preset }, null, spec.Schedule.Seed) : null;
-        initial?.eval();
-        var recordingGates = false;
+        using var gates = GateRecorder.For(model, spec.Model.Preset, spec.Schedule.Seed);
+        using var seeds = SampleSeeds.PerBatch(spec.Schedule.Seed ^ SeedSalts.EvaluationSamples);
+        var statistics = new ImageStatistics(fid);
         Tensor? grid = null;
-        Denoiser denoiser = (x, t, c) =>
-        {
-            var eps = model.forward(x, t, c);
-            if (recordingGates) initial!.forward(x, t, c).Dispose();
-            return eps;
-        };
         model.eval();
-        for (var done = 0; done < count && !host.Cancellation.IsCancellationRequested; done += batchSize)
-        {
-            var n = Math.Min(batchSize, count - done);
-            using var scope = NewDisposeScope();
-            using var generator = new Generator((ulong)DiffusionTrainer.StepSeed(spec.Schedule.Seed ^ 0x5A5A, start + done));
-            var conditioning = ConditioningInputs.ForSamples(config, start + done, n, generator, captions);
-            recordingGates = done == 0 && initial is not null;
-            var samples = sampler.Sample(denoiser, new long[] { n, config.InChannels, config.ImageSize, config.ImageSize }, generator, conditioning, guidance,
-                clipDenoised: latentSpace is null, onStep: recordingGates ? (step, _) => gateSeries.Add((step, MeanGatePerBand(model), MeanGatePerBand(initial!))) : null);
-            recordingGates = false;
-            if (latentSpace is not null) samples = latentSpace.Decode(samples);
-            generatedSpectrum.Add(samples);
-            if (fid is not null) generatedFeatures.Add(fid.Features(samples));
-            if (done == 0) grid = samples.narrow(0, 0, Math.Min(n, 16)).MoveToOuterDisposeScope();
-            host.ReportProgress("sample", done + n, count, 0, new Dictionary<string, double>());   // this rank's share
-        }
-        if (host.Cancellation.IsCancellationRequested) return null;
+        new ImageSampler(model, ddim, guidance, latentSpace).Run(start, count, batchSize, seeds,
+            (first, n, generator) => ConditioningInputs.ForSamples(config, first, n, generator, captions),
+            batch =>
+            {
+                statistics.Add(batch.Images);
+                if (batch.Offset == 0) grid = batch.Images.narrow(0, 0, Math.Min(batch.Count, GridImages)).MoveToOuterDisposeScope();
+                host.ReportProgress("sample", batch.Completed, count, 0, new Dictionary<string, double>());   // this rank's share
+            },
+            host.Cancellation, gates?.Hooks);
+        if (!host.Cancellation.IsCancellationRequested) return new Generated(statistics, grid, gates?.Readings.ToList() ?? []);
+        grid?.Dispose();
+        return null;
+    }
 
-        var realTotal = Math.Min(evaluation.NumReal > 0 ? evaluation.NumReal : total, real.Count);
+    /// <summary>Accumulates the statistics of this rank's share of evaluation.num_real real images (default: as many as generated).</summary>
+    static ImageStatistics RealStatistics(JobSpec spec, IImageDataset real, IJobHost host, int batchSize, FidCalculator? fid)
+    {
+        var evaluation = spec.Evaluation;
+        var realTotal = Math.Min(evaluation.NumReal > 0 ? evaluation.NumReal : evaluation.NumSamples, real.Count);
         var (realStart, realCount) = Slice(realTotal, host.WorldSize, host.Rank);
-        var realSpectrum = new SpectrumStatistics();
-        var realFeatures = new FeatureStatisticsAccumulator(FidInceptionV3.FeatureDimension);
+        var statistics = new ImageStatistics(fid);
         for (var done = 0; done < realCount; done += batchSize)
         {
             using var scope = NewDisposeScope();
-            var images = real.GetRange(realStart + done, Math.Min(batchSize, realCount - done));
-            realSpectrum.Add(images);
-            if (fid is not null) realFeatures.Add(fid.Features(images));
+            statistics.Add(real.GetRange(realStart + done, Math.Min(batchSize, realCount - done)));
         }
-
-        var pooledGenerated = DistributedStatistics.Pool(host.Collective, generatedSpectrum);
-        var pooledReal = DistributedStatistics.Pool(host.Collective, realSpectrum);
-        double? fidValue = null;
-        if (fid is not null)
-            fidValue = FrechetDistance.Compute(
-                DistributedStatistics.Pool(host.Collective, realFeatures.ToStatistics()),
-                DistributedStatistics.Pool(host.Collective, generatedFeatures.ToStatistics()));
-        if (host.Rank != 0) return null;
-
-        var errors = FrequencyErrors.Compute(pooledReal, pooledGenerated);
-        var folder = Path.Combine(host.WorkDirectory, "evaluation");
-        Directory.CreateDirectory(folder);
-        var files = new List<string>();
-        var realRadial = RadialPowerSpectrum.From(pooledReal);
-        var generatedRadial = RadialPowerSpectrum.From(pooledGenerated);
-        var spectrumPlot = Path.Combine(folder, "power-spectrum.png");
-        Plots.PowerSpectra(spectrumPlot, realRadial, new Dictionary<string, RadialPowerSpectrum> { [spec.Model.Preset] = generatedRadial });
-        files.Add(spectrumPlot);
-        if (grid is not null)
-        {
-            var gridPath = Path.Combine(folder, "samples.png");
-            ImageFiles.SaveGrid(grid, gridPath);
-            files.Add(gridPath);
-            grid.Dispose();
-        }
-        var bands = GateSeriesKeys.Bands;
-        if (gateSeries.Count > 0)
-        {
-            var gatePlot = Path.Combine(folder, "gates.png");
-            Plots.GatesPerBand(gatePlot, bands.Select((band, b) => new PlotSeries(band,
-                gateSeries.Select(g => (double)g.Step).ToArray(), gateSeries.Select(g => (double)g.Bands[b]).ToArray())).ToList());
-            files.Add(gatePlot);
-        }
-        var extra = new Dictionary<string, double>
-        {
-            ["params"] = ModelStatistics.CountParameters(model),
-            ["macs"] = ModelStatistics.CountMacs(model, config.ImageSize, config.ImageSize),
-            ["cutoff"] = errors.Cutoff,
-            ["high_frequency_power_ratio"] = HighPowerRatio(realRadial, generatedRadial, errors.Cutoff / Math.Min(errors.Height, errors.Width)),
-        };
-        foreach (var (step, trained, untrained) in gateSeries)
-            for (var b = 0; b < bands.Length; b++)
-            {
-                extra[GateSeriesKeys.Trained(bands[b], step)] = trained[b];
-                extra[GateSeriesKeys.Initial(bands[b], step)] = untrained[b];
-            }
-        foreach (var file in files) host.PublishFile(file);
-        var outcome = new EvaluationOutcome(spec.Model.Preset, total, fidValue, errors.LowFrequencyError, errors.HighFrequencyError, extra, files);
-        host.PublishEvaluation(outcome);
-        host.Log.Information("Evaluation of {Preset}: low-frequency error {Low:F4}, high-frequency error {High:F4}, FID {Fid}",
-            spec.Model.Preset, outcome.LowFrequencyError, outcome.HighFrequencyError,
-            fidValue?.ToString("F2", CultureInfo.InvariantCulture) ?? "n/a (no inception_weights)");
-        return outcome;
+        return statistics;
     }
 
-    /// <summary>Generated over real power above the cut-off frequency (cycles per pixel): 1 is a perfect match.</summary>
-    static double HighPowerRatio(RadialPowerSpectrum real, RadialPowerSpectrum generated, double cutoff)
+    /// <summary>Pools both sets of statistics over the ranks (every rank takes part; each then holds all samples' statistics).</summary>
+    static PooledStatistics Pool(ICollective? collective, ImageStatistics generated, ImageStatistics real)
     {
-        double realPower = 0, generatedPower = 0;
-        for (var i = 0; i < real.Frequencies.Length; i++)
-            if (real.Frequencies[i] > cutoff) { realPower += real.Power[i]; generatedPower += generated.Power[i]; }
-        return realPower > 0 ? generatedPower / realPower : double.NaN;
-    }
-
-    static float[] MeanGatePerBand(UNetModel model)
-    {
-        var snapshot = model.GateSnapshot();
-        var mean = new float[4];
-        foreach (var (_, bands) in snapshot)
-            for (var b = 0; b < 4; b++) mean[b] += bands[b] / snapshot.Count;
-        return mean;
+        var generatedSpectrum = DistributedStatistics.Pool(collective, generated.Spectrum);
+        var realSpectrum = DistributedStatistics.Pool(collective, real.Spectrum);
+        double? fid = generated.HasFeatures
+            ? FrechetDistance.Compute(
+                DistributedStatistics.Pool(collective, real.Features.ToStatistics()),
+                DistributedStatistics.Pool(collective, generated.Features.ToStatistics()))
+            : null;
+        return new PooledStatistics(realSpectrum, generatedSpectrum, fid);
     }
 
     /// <summary>Rank r's contiguous share [start, start + count) of <paramref name="total"/> items.</summary>

@@ -1,3 +1,4 @@
+using SpectralDiffusion.Worker.Data;
 using SpectralDiffusion.Worker.FirstStage;
 using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Training;
@@ -16,7 +17,7 @@ public sealed class LatentBatches(ITrainingBatches images, LatentSpace latents, 
     public (Tensor Images, Conditioning Conditioning) Next()
     {
         var (batch, conditioning) = images.Next();
-        using var generator = new Generator((ulong)DiffusionTrainer.StepSeed(seed ^ 0x1A7E47, step++ * worldSize + rank));
+        using var generator = new Generator((ulong)SeedMixer.StepSeed(seed ^ SeedSalts.LatentNoise, step++ * worldSize + rank));
         return (latents.EncodeForTraining(batch, generator), conditioning);
     }
 

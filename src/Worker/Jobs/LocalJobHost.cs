@@ -41,18 +41,8 @@ public sealed class LocalJobHost : IJobHost
     public string? PublishedModel { get; private set; }
     public EvaluationOutcome? Evaluation { get; private set; }
 
-    public string? WeightsPath(ModelRole role)
-    {
-        var model = role == ModelRole.Teacher ? spec.Teacher : spec.Model;
-        var checkpoint = model?.Checkpoint ?? "";
-        if (checkpoint.Length == 0) return null;
-        var reference = ModelReference.Parse(checkpoint);
-        if (reference.Kind != ModelReferenceKind.Path)
-            throw new ArgumentException($"{(role == ModelRole.Teacher ? "teacher" : "model")}.checkpoint '{checkpoint}' names an orchestrator artifact; standalone runs need a file path");
-        if (!File.Exists(reference.Value))
-            throw new FileNotFoundException($"{(role == ModelRole.Teacher ? "teacher" : "model")}.checkpoint: {reference.Value} does not exist", reference.Value);
-        return reference.Value;
-    }
+    public string? WeightsPath(ModelRole role) => CheckpointPaths.LocalFile(spec, role,
+        (field, checkpoint) => new ArgumentException($"{field}.checkpoint '{checkpoint}' names an orchestrator artifact; standalone runs need a file path"));
 
     public TrainingState? ResumeState()
     {
@@ -91,7 +81,7 @@ public sealed class LocalJobHost : IJobHost
     public void PublishEvaluation(EvaluationOutcome outcome)
     {
         Evaluation = outcome;
-        var path = Path.Combine(WorkDirectory, "evaluation.json");
+        var path = Path.Combine(WorkDirectory, EvaluationArtifacts.OutcomeFile);
         File.WriteAllText(path, JsonSerializer.Serialize(outcome, new JsonSerializerOptions { WriteIndented = true }));
         console.WriteLine($"evaluation: {path}");
     }

@@ -1,3 +1,5 @@
+using SpectralDiffusion.Shared.Jobs;
+
 namespace SpectralDiffusion.Worker.Models;
 
 /// <summary>
@@ -118,56 +120,49 @@ public static class UNetPresets
 
     public static UNetConfig TinyTxtSd() => TinyTxtLiteLdm() with { WaveletGating = true };
 
-    static readonly (string Name, Func<UNetConfig> Create)[] All =
-    [
-        ("ldm-ffhq", LdmFfhq), ("lite-ldm-ffhq", LiteLdmFfhq), ("sd-ffhq", SdFfhq),
-        ("ldm-celebahq", LdmCelebaHq), ("lite-ldm-celebahq", LiteLdmCelebaHq), ("sd-celebahq", SdCelebaHq),
-        ("ldm-churches", LdmChurches), ("lite-ldm-churches", LiteLdmChurches), ("sd-churches", SdChurches),
-        ("cin-ldm", CinLdm), ("cin-lite-ldm", CinLiteLdm), ("cin-sd", CinSd), ("cin-f8-ldm", CinF8Ldm),
-        ("txt2img-ldm", Txt2ImgLdm), ("txt2img-lite-ldm", Txt2ImgLiteLdm), ("txt2img-sd", Txt2ImgSd),
-        ("tiny-ldm", TinyLdm), ("tiny-lite-ldm", TinyLiteLdm), ("tiny-sd", TinySd),
-        ("tiny-cin-ldm", TinyCinLdm), ("tiny-cin-lite-ldm", TinyCinLiteLdm), ("tiny-cin-sd", TinyCinSd),
-        ("tiny16-ldm", Tiny16Ldm), ("tiny16-lite-ldm", Tiny16LiteLdm), ("tiny16-sd", Tiny16Sd),
-        ("tiny-txt-ldm", TinyTxtLdm), ("tiny-txt-lite-ldm", TinyTxtLiteLdm), ("tiny-txt-sd", TinyTxtSd),
-    ];
+    /// <summary>The factory of each preset in <see cref="KnownPresets"/> (the one list of names and shapes, shared with the orchestrator).</summary>
+    static readonly Dictionary<string, Func<UNetConfig>> Factories = new(StringComparer.Ordinal)
+    {
+        ["ldm-ffhq"] = LdmFfhq,
+        ["lite-ldm-ffhq"] = LiteLdmFfhq,
+        ["sd-ffhq"] = SdFfhq,
+        ["ldm-celebahq"] = LdmCelebaHq,
+        ["lite-ldm-celebahq"] = LiteLdmCelebaHq,
+        ["sd-celebahq"] = SdCelebaHq,
+        ["ldm-churches"] = LdmChurches,
+        ["lite-ldm-churches"] = LiteLdmChurches,
+        ["sd-churches"] = SdChurches,
+        ["cin-ldm"] = CinLdm,
+        ["cin-lite-ldm"] = CinLiteLdm,
+        ["cin-sd"] = CinSd,
+        ["cin-f8-ldm"] = CinF8Ldm,
+        ["txt2img-ldm"] = Txt2ImgLdm,
+        ["txt2img-lite-ldm"] = Txt2ImgLiteLdm,
+        ["txt2img-sd"] = Txt2ImgSd,
+        ["tiny-ldm"] = TinyLdm,
+        ["tiny-lite-ldm"] = TinyLiteLdm,
+        ["tiny-sd"] = TinySd,
+        ["tiny-cin-ldm"] = TinyCinLdm,
+        ["tiny-cin-lite-ldm"] = TinyCinLiteLdm,
+        ["tiny-cin-sd"] = TinyCinSd,
+        ["tiny16-ldm"] = Tiny16Ldm,
+        ["tiny16-lite-ldm"] = Tiny16LiteLdm,
+        ["tiny16-sd"] = Tiny16Sd,
+        ["tiny-txt-ldm"] = TinyTxtLdm,
+        ["tiny-txt-lite-ldm"] = TinyTxtLiteLdm,
+        ["tiny-txt-sd"] = TinyTxtSd,
+    };
 
-    public static IReadOnlyList<string> Names { get; } = All.Select(p => p.Name).ToArray();
+    public static IReadOnlyList<string> Names => KnownPresets.All;
 
     /// <summary>The preset of that name; <see cref="UnknownPresetException"/> lists the known names otherwise.</summary>
-    public static UNetConfig Get(string name)
-    {
-        foreach (var (presetName, create) in All)
-            if (presetName == name) return create();
-        throw new UnknownPresetException(name, Names);
-    }
+    public static UNetConfig Get(string name) =>
+        Factories.TryGetValue(name, out var create) ? create() : throw new UnknownPresetException(name, Names);
 }
 
 /// <summary>A preset name that is not in <see cref="UNetPresets.Names"/>; the message suggests the closest one.</summary>
 public sealed class UnknownPresetException(string name, IReadOnlyList<string> known)
-    : ArgumentException($"unknown preset '{name}'{Suggestion(name, known)}; known presets: {string.Join(", ", known)}", "preset")
+    : ArgumentException($"unknown preset '{name}'{Spelling.Hint(name, known)}; known presets: {string.Join(", ", known)}", "preset")
 {
     public string Preset { get; } = name;
-
-    static string Suggestion(string name, IReadOnlyList<string> known)
-    {
-        var closest = known.MinBy(k => Distance(name.ToLowerInvariant(), k));
-        return closest is not null && Distance(name.ToLowerInvariant(), closest) <= Math.Max(2, closest.Length / 3) ? $" (did you mean '{closest}'?)" : "";
-    }
-
-    static int Distance(string a, string b)
-    {
-        var row = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (var i = 1; i <= a.Length; i++)
-        {
-            var previous = row[0];
-            row[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var current = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), previous + (a[i - 1] == b[j - 1] ? 0 : 1));
-                previous = current;
-            }
-        }
-        return row[b.Length];
-    }
 }

@@ -1,3 +1,4 @@
+using SpectralDiffusion.Shared.Jobs;
 using System.Collections.Concurrent;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -15,7 +16,7 @@ namespace SpectralDiffusion.Worker.Spectral;
 public static class HaarWavelet
 {
     /// <summary>Band order of every band dimension in this code.</summary>
-    public static readonly IReadOnlyList<string> BandNames = ["LL", "LH", "HL", "HH"];
+    public static readonly IReadOnlyList<string> BandNames = GateSeriesKeys.Bands;
 
     public const int BandCount = 4;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SpectralDiffusion.Worker.Data;
 using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Models;
 using SpectralDiffusion.Worker.Torch;
@@ -153,7 +154,7 @@ public sealed class DiffusionTrainer : IDisposable
         long local = images.shape[0];
         long global = local * options.WorldSize;
         long offset = local * options.Rank;
-        using var generator = new Generator((ulong)StepSeed(options.Seed, Step));
+        using var generator = new Generator((ulong)SeedMixer.StepSeed(options.Seed, Step));
         var shape = images.shape.ToArray();
         shape[0] = global;
         var timesteps = randint(0, schedule.Timesteps, new[] { global }, dtype: ScalarType.Int64, generator: generator).narrow(0, offset, local);
@@ -164,18 +165,6 @@ public sealed class DiffusionTrainer : IDisposable
             ?? throw new ArgumentException("conditioning.dropout: dropping conditions needs a null context (conditioning.null_context: the empty-prompt embedding file) " +
                                            "or a preset with a learned one; set conditioning.dropout to 0 to train without classifier-free guidance");
         return (timesteps.to(images.device), noise, conditioning.Replace(dropout.lt(options.ConditionDropout), nullConditioning));
-    }
-
-    /// <summary>A well-mixed 63-bit seed for (run seed, step) (SplitMix64).</summary>
-    public static long StepSeed(long seed, long step)
-    {
-        unchecked
-        {
-            var z = (ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)step + 0x632BE59BD9B4E019UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return (long)((z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFFUL);
-        }
     }
 
     /// <summary>The complete state after <see cref="Step"/> steps (tensors are live references; write them out before the next step).</summary>

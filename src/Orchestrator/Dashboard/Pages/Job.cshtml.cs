@@ -6,7 +6,7 @@ namespace SpectralDiffusion.Orchestrator.Dashboard.Pages;
 public sealed class JobModel(DashboardReader reader) : PageModel
 {
     /// <summary>The files an evaluation publishes, in the order the page shows them.</summary>
-    public const string SampleGrid = "samples.png", GatePlot = "gates.png", SpectrumPlot = "power-spectrum.png";
+    public const string SampleGrid = EvaluationArtifacts.SampleGrid, GatePlot = EvaluationArtifacts.GatePlot, SpectrumPlot = EvaluationArtifacts.SpectrumPlot;
 
     public JobRow? Job { get; private set; }
     public string SpecYaml { get; private set; } = "";
