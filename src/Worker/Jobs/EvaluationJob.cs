@@ -25,7 +25,7 @@ public static class EvaluationJob
                       ?? throw new ArgumentException("model.checkpoint: an evaluate job needs trained weights (job:<id>, artifact:<sha256> or a path)");
         using var model = ModelLoader.Load(spec.Model, weights, spec.Schedule.Seed);
         model.eval();
-        using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log);
+        using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log, JobRecipes.For(spec.Model));
         latentSpace?.RequireFits(model.Config, "model.preset");
         var real = DatasetFactory.Create(spec.Dataset, latentSpace?.ImageSize(model.Config.ImageSize) ?? model.Config.ImageSize, model.Config.NumClasses ?? 0,
             host.Log, ConditioningInputs.TextContextDim(model.Config));
@@ -43,7 +43,7 @@ public static class EvaluationJob
         var total = evaluation.NumSamples;
         var (start, count) = Slice(total, host.WorldSize, host.Rank);
         var batchSize = Math.Max(1, spec.Schedule.BatchSize);
-        var sampler = new DdimSampler(NoiseSchedule.LdmLinear(), evaluation.DdimSteps > 0 ? evaluation.DdimSteps : JobSpecDefaults.DdimSteps, evaluation.Eta);
+        var sampler = new DdimSampler(NoiseSchedule.From(JobRecipes.Schedule(spec)), evaluation.DdimSteps > 0 ? evaluation.DdimSteps : JobSpecDefaults.DdimSteps, evaluation.Eta);
         var config = model.Config;
         var guidance = evaluation.HasGuidanceScale && (config.IsTextConditional || config is { NumClasses: not null, NullClass: true })
             ? ConditioningInputs.Guidance(model, evaluation.GuidanceScale, suppliedNullContext, "evaluation.guidance_scale", "conditioning.null_context") : null;
@@ -55,7 +55,7 @@ public static class EvaluationJob
         var generatedFeatures = new FeatureStatisticsAccumulator(FidInceptionV3.FeatureDimension);
         var gateSeries = new List<(int Step, float[] Bands, float[] InitialBands)>();
         // The same preset at initialisation, run on the same inputs as the first batch: how far training moved the gates.
-        using var initial = config.WaveletGating ? ModelLoader.Load(new ModelSpec { Preset = spec.Model.Preset }, null, spec.Schedule.Seed) : null;
+        using var initial = config.WaveletGating ? ModelLoader.Load(new ModelSpec { Preset = spec.Model.Preset, GateInit = spec.Model.GateInit }, null, spec.Schedule.Seed) : null;
         initial?.eval();
         var recordingGates = false;
         Tensor? grid = null;

@@ -53,7 +53,7 @@ public sealed record ModelRecipe
         var family = PresetFamilies.Of(preset);
         return new ModelRecipe
         {
-            UNet = unet, Schedule = family.Schedule, ScaleFactor = family.ScaleFactor, ScaleByStd = family.ScaleByStd,
+            UNet = unet, Schedule = PresetSchedules.Of(preset), ScaleFactor = family.ScaleFactor, ScaleByStd = family.ScaleByStd,
             FirstStage = family.FirstStage is { } name ? AutoencoderPresets.Get(name) : null,
             Conditioning = unet.NumClasses is int classes ? new ConditioningRecipe(ConditioningKind.Class, "class_label", "ClassEmbedder", unet.ClassEmbeddingRows, unet.ContextDim)
                 : unet.IsTextConditional ? new ConditioningRecipe(ConditioningKind.Text, "caption", family.TextEncoder, ContextDim: unet.ContextDim) : ConditioningRecipe.Unconditional,

@@ -3,24 +3,23 @@ using SpectralDiffusion.Shared.Jobs;
 namespace SpectralDiffusion.Worker.Models;
 
 /// <summary>
-/// What a preset takes from the CompVis config its family follows, beyond the UNet: the schedule, the first stage,
-/// the scale factor and the loss of the teacher. A student shares its teacher's family, so it is distilled and sampled
-/// on the teacher's ᾱ_t. The tiny presets train here in pixel space or on a first stage the spec names.
+/// What a preset takes from the CompVis config its family follows, beyond the UNet and the schedule (<see cref="PresetSchedules"/>):
+/// the first stage, the scale factor, the loss of the teacher and its text encoder. The tiny presets train here in pixel space or on a first stage the spec names.
 /// </summary>
 public static class PresetFamilies
 {
     /// <param name="FirstStage">The first stage of the family's CompVis config (an <c>AutoencoderPresets</c> name), null where the spec names it.</param>
     /// <param name="ScaleFactor">The config's <c>scale_factor</c> (CompVis's default 1.0 where it names none), null where the checkpoint holds it.</param>
-    public sealed record Family(DiffusionScheduleSettings Schedule, string? FirstStage, double? ScaleFactor, bool ScaleByStd = false, string LossType = "l2", string? TextEncoder = null);
+    public sealed record Family(string? FirstStage, double? ScaleFactor, bool ScaleByStd = false, string LossType = "l2", string? TextEncoder = null);
 
     // Sources: configs/latent-diffusion/{ffhq,celebahq,lsun_bedrooms}-ldm-vq-4.yaml, cin256-v2.yaml, cin-ldm-vq-f8.yaml,
     // lsun_churches-ldm-kl-8.yaml, txt2img-1p4B-eval.yaml and configs/stable-diffusion/v1-inference.yaml.
-    static readonly Family VqF4 = new(DiffusionScheduleSettings.Ldm, "vq-f4", 1.0);
-    static readonly Family VqF8 = new(DiffusionScheduleSettings.Ldm, "vq-f8", 1.0);
-    static readonly Family Churches = new(DiffusionScheduleSettings.LsunChurches, "kl-f8", null, ScaleByStd: true, LossType: "l1");
-    static readonly Family Txt2Img = new(DiffusionScheduleSettings.StableDiffusion, "kl-f8", 0.18215, TextEncoder: "BERTEmbedder");
-    static readonly Family StableDiffusionV1 = new(DiffusionScheduleSettings.StableDiffusion, "kl-f8", 0.18215, TextEncoder: "FrozenCLIPEmbedder");
-    static readonly Family Tiny = new(DiffusionScheduleSettings.Ldm, null, null);
+    static readonly Family VqF4 = new("vq-f4", 1.0);
+    static readonly Family VqF8 = new("vq-f8", 1.0);
+    static readonly Family Churches = new("kl-f8", null, ScaleByStd: true, LossType: "l1");
+    static readonly Family Txt2Img = new("kl-f8", 0.18215, TextEncoder: "BERTEmbedder");
+    static readonly Family StableDiffusionV1 = new("kl-f8", 0.18215, TextEncoder: "FrozenCLIPEmbedder");
+    static readonly Family Tiny = new(null, null);
 
     /// <summary>The family of a preset named in <see cref="UNetPresets.Names"/>.</summary>
     public static Family Of(string preset) => preset switch
