@@ -74,6 +74,26 @@ public class CompVisConfigTests
         Assert.InRange(parameters, 77.31e6, 77.51e6);   // the paper's text SD: 77.41M ± 0.1M with a 768-wide (CLIP) context
     }
 
+    [Theory]
+    [InlineData("ldm-ffhq", "ffhq-ldm-vq-4.yaml")]
+    [InlineData("ldm-celebahq", "celebahq-ldm-vq-4.yaml")]
+    [InlineData("ldm-churches", "lsun_churches-ldm-kl-8.yaml")]
+    [InlineData("cin-ldm", "cin256-v2.yaml")]
+    [InlineData("cin-f8-ldm", "cin-ldm-vq-f8.yaml")]
+    [InlineData("txt2img-ldm", "txt2img-1p4B-eval.yaml")]
+    [InlineData("sd-v1", "v1-inference.yaml")]
+    public void ForPreset_TeacherPreset_IsItsCompVisConfig(string preset, string file)
+    {
+        var config = CompVisConfig.Load(Fixture(file));
+
+        var recipe = ModelRecipe.ForPreset(preset);
+
+        Assert.Equal(JsonSerializer.Serialize(config.UNet), JsonSerializer.Serialize(recipe.UNet));
+        Assert.Equal(config.Schedule, recipe.Schedule);
+        Assert.Equal((config.ScaleFactor, config.ScaleByStd, config.FirstStageName, config.LossType),
+            (recipe.ScaleFactor, recipe.ScaleByStd, recipe.FirstStageName, recipe.LossType));
+    }
+
     [Fact]
     public void Load_CinConfigs_GiveTheirClassEmbedderRows()
     {
