@@ -33,17 +33,20 @@ public static class JobRecipes
     }
 
     /// <summary>
-    /// The forward process of a job: the teacher's for a distill job (the student learns on the teacher's x_t and ᾱ_t; a
-    /// student config with another schedule is refused), else the model's.
+    /// The forward process of a job: the model's; for a distill job also the teacher's, since the student learns on the
+    /// teacher's x_t and ᾱ_t. A student whose own schedule (its config's, else its preset's) differs is refused: it
+    /// would later be sampled on another ᾱ_t than it was distilled on.
     /// </summary>
     public static DiffusionScheduleSettings Schedule(JobSpec spec)
     {
-        var model = For(spec.Model).Schedule;
-        if (spec.Type != JobType.Distill || spec.Teacher is null) return model;
-        var teacher = For(spec.Teacher, "teacher").Schedule;
-        if (spec.Model.Config.Length > 0 && model != teacher)
-            throw new ArgumentException($"model.config: the student's schedule ({model}) differs from its teacher's ({teacher}); a student is distilled on its teacher's schedule");
-        return teacher;
+        var model = For(spec.Model);
+        if (spec.Type != JobType.Distill || spec.Teacher is null) return model.Schedule;
+        var teacher = For(spec.Teacher, "teacher");
+        if (model.Schedule != teacher.Schedule)
+            throw new ArgumentException($"model.config: the student's schedule ({model.Schedule}, {model.Source}) differs from its teacher's " +
+                                        $"({teacher.Schedule}, {teacher.Source}); name the teacher's config as model.config too, so the student is " +
+                                        "distilled and later sampled on the teacher's schedule");
+        return teacher.Schedule;
     }
 
     /// <summary>

@@ -86,7 +86,8 @@ public static class CompVisConfig
         p.Require(lossType is "l2" or "l1", "loss_type", $"'{lossType}' is not supported (l2, l1)");
 
         var conditioning = Conditioning(p);
-        var conditioningKey = p.String("conditioning_key") ?? (p.Bool("concat_mode") == true ? "concat" : "crossattn");
+        // LatentDiffusion: without a conditioning_key, concat_mode (default True) picks concat, else crossattn.
+        var conditioningKey = p.String("conditioning_key") ?? (p.Bool("concat_mode") ?? true ? "concat" : "crossattn");
         if (conditioning.Kind != ConditioningKind.None)
             p.Require(conditioningKey == "crossattn", p.Has("conditioning_key") ? "conditioning_key" : "concat_mode",
                 $"'{conditioningKey}' conditioning is not supported; only 'crossattn' (the context reaches every cross-attention layer)");

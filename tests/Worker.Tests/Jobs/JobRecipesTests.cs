@@ -84,11 +84,23 @@ public class JobRecipesTests
     }
 
     [Fact]
-    public void Schedule_DistillWithATeacherConfig_GivesTheStudentTheTeachersSchedule()
+    public void Schedule_DistillWithATeacherConfigAndAStudentPresetOfAnotherSchedule_IsRefusedNamingModelConfig()
+    {
+        using var folder = new TemporaryFolder();
+        var spec = new JobSpec { Type = JobType.Distill, Teacher = TextSpec(folder).Model, Model = new ModelSpec { Preset = "tiny-txt-sd" } };
+
+        var error = Assert.Throws<ArgumentException>(() => JobRecipes.Schedule(spec));
+
+        Assert.StartsWith("model.config:", error.Message);
+        Assert.Contains(spec.Teacher.Config, error.Message);
+    }
+
+    [Fact]
+    public void Schedule_DistillWithTheTeachersConfigOnBoth_GivesTheTeachersSchedule()
     {
         using var folder = new TemporaryFolder();
         var teacher = TextSpec(folder).Model;
-        var spec = new JobSpec { Type = JobType.Distill, Teacher = teacher, Model = new ModelSpec { Preset = "tiny-txt-sd" } };
+        var spec = new JobSpec { Type = JobType.Distill, Teacher = teacher, Model = new ModelSpec { Preset = "tiny-txt-sd", Config = teacher.Config } };
 
         Assert.Equal(DiffusionScheduleSettings.StableDiffusion, JobRecipes.Schedule(spec));
     }
