@@ -10,7 +10,7 @@ import sys
 
 BEGIN, END = "<!-- results:begin (bench/experiment.sh writes this section) -->", "<!-- results:end -->"
 METRICS = ["low_frequency_error", "high_frequency_error", "high_frequency_power_ratio", "fid", "final_loss", "final_loss_ddpm"]
-PAIRS = [("lite", "sd"), ("lite", "lite-distill"), ("lite-distill", "sd")]
+PAIRS = [("lite", "sd"), ("lite", "lite-distill"), ("lite-distill", "sd"), ("sd", "sd-neutral")]
 # Two-sided 95% Student t quantiles by degrees of freedom (pairs - 1).
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 

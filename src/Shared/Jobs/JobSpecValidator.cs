@@ -64,6 +64,7 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
         ValidateEvaluation(spec, Fail);
         ValidateConditioning(spec, Fail);
         ValidateFirstStage(spec, Fail);
+        ModelConfigRules.Validate(spec, Fail);
         foreach (var (field, path, _) in SpecPathRules.PathFields(spec))
             if (pathRules.Check(path) is { } reason) Fail(field, reason);
         return violations;
@@ -226,6 +227,6 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
         else if (ModelReference.Parse(firstStage.Checkpoint).Kind != ModelReferenceKind.Path)
             fail("first_stage.checkpoint", $"'{Echo.Short(firstStage.Checkpoint)}' must be a path the workers can read (job: and artifact: references are for UNet checkpoints)");
         if (firstStage.HasScaleFactor && !(firstStage.ScaleFactor > 0 && double.IsFinite(firstStage.ScaleFactor)))
-            fail("first_stage.scale_factor", $"is {firstStage.ScaleFactor}; must be a positive finite number (or unset: the checkpoint's, else 1)");
+            fail("first_stage.scale_factor", $"is {firstStage.ScaleFactor}; must be a positive finite number (or unset: the model config's, else the checkpoint's)");
     }
 }

@@ -13,6 +13,7 @@ public static class KnownPresets
     static readonly PresetShape Cin = new(ImageSize: 64, Channels: 3, Resolutions: 4, Classes: 1000);
     static readonly PresetShape CinF8 = new(ImageSize: 32, Channels: 4, Resolutions: 3, Classes: 1000);
     static readonly PresetShape Txt2Img = new(ImageSize: 32, Channels: 4, Resolutions: 4, Classes: 0, TextContextDim: 1280);
+    static readonly PresetShape StableDiffusionV1 = new(ImageSize: 64, Channels: 4, Resolutions: 4, Classes: 0, TextContextDim: 768);
     static readonly PresetShape Tiny = new(ImageSize: 32, Channels: 3, Resolutions: 3, Classes: 0);
     static readonly PresetShape TinyCin = Tiny with { Classes = 10 };
     static readonly PresetShape Tiny16 = Tiny with { ImageSize = 16 };
@@ -25,6 +26,7 @@ public static class KnownPresets
         ("ldm-churches", Churches), ("lite-ldm-churches", Churches), ("sd-churches", Churches),
         ("cin-ldm", Cin), ("cin-lite-ldm", Cin), ("cin-sd", Cin), ("cin-f8-ldm", CinF8),
         ("txt2img-ldm", Txt2Img), ("txt2img-lite-ldm", Txt2Img), ("txt2img-sd", Txt2Img),
+        ("sd-v1", StableDiffusionV1), ("sd-v1-lite", StableDiffusionV1), ("sd-v1-sd", StableDiffusionV1),
         ("tiny-ldm", Tiny), ("tiny-lite-ldm", Tiny), ("tiny-sd", Tiny),
         ("tiny-cin-ldm", TinyCin), ("tiny-cin-lite-ldm", TinyCin), ("tiny-cin-sd", TinyCin),
         ("tiny16-ldm", Tiny16), ("tiny16-lite-ldm", Tiny16), ("tiny16-sd", Tiny16),

@@ -68,6 +68,9 @@ public sealed partial class SpecPathRules
         foreach (var (model, field) in new[] { (spec.Model, "model.checkpoint"), (spec.Teacher, "teacher.checkpoint") })
             if (model is not null && ModelReference.Parse(model.Checkpoint).Kind == ModelReferenceKind.Path)
                 yield return (field, model.Checkpoint, value => model.Checkpoint = value);
+        foreach (var (model, field) in new[] { (spec.Model, "model.config"), (spec.Teacher, "teacher.config") })
+            if (model is { Config.Length: > 0 })
+                yield return (field, model.Config, value => model.Config = value);
         if (spec.FirstStage is { Checkpoint.Length: > 0 } firstStage && ModelReference.Parse(firstStage.Checkpoint).Kind == ModelReferenceKind.Path)
             yield return ("first_stage.checkpoint", firstStage.Checkpoint, value => firstStage.Checkpoint = value);
         if (spec.Dataset?.ImageFolder is { Path.Length: > 0 } folder)

@@ -33,9 +33,10 @@ public static class SampleCommand
         var noClip = new Option<bool>("--no-clip") { Description = "Do not clip the predicted x0 to [-1, 1] (latent-space models)." };
         var firstStage = new Option<string?>("--first-stage") { Description = "Latent model: its first stage (a first-stage or full LDM checkpoint); samples are decoded and x0 is not clipped." };
         var firstStageConfig = new Option<string?>("--first-stage-config") { Description = "The first stage's config (vq-f4, kl-f8, ...); required with --first-stage." };
-        var scaleFactor = new Option<double?>("--scale-factor") { Description = "LDM scale factor of the latents (default: the checkpoint's, else 1)." };
+        var scaleFactor = new Option<double?>("--scale-factor") { Description = "LDM scale factor of the latents (default: the config's or preset's, else the checkpoint's)." };
+        var modelConfig = new Option<string?>("--config") { Description = "The model's CompVis config YAML: its schedule and scale factor (default: the preset's)." };
         var command = new Command("sample", "Generate images from a trained model (PNG files and a grid) with progress.");
-        foreach (var option in new Option[] { checkpoint, preset, ema, count, sampler, steps, eta, guidance, context, nullContext, label, seed, batch, output, noClip, firstStage, firstStageConfig, scaleFactor })
+        foreach (var option in new Option[] { checkpoint, preset, ema, count, sampler, steps, eta, guidance, context, nullContext, label, seed, batch, output, noClip, firstStage, firstStageConfig, scaleFactor, modelConfig })
             command.Options.Add(option);
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -49,10 +50,11 @@ public static class SampleCommand
             TorchRuntime.EnsureLoaded();
             using var model = UNetCheckpoint.LoadAny(parse.GetValue(checkpoint)!, parse.GetValue(preset), parse.GetValue(ema));
             model.eval();
-            using var latentSpace = LatentSpaceOption(parse.GetValue(firstStage), parse.GetValue(firstStageConfig), parse.GetValue(scaleFactor));
+            var recipe = JobRecipes.ForCheckpoint(parse.GetValue(checkpoint)!, parse.GetValue(preset), parse.GetValue(modelConfig));
+            using var latentSpace = LatentSpaceOption(parse.GetValue(firstStage), parse.GetValue(firstStageConfig), parse.GetValue(scaleFactor), recipe);
             latentSpace?.RequireFits(model.Config, "--checkpoint");
             var config = model.Config;
-            var reverse = SamplerKinds.Create(kind, NoiseSchedule.LdmLinear(), parse.GetValue(steps), parse.GetValue(eta));
+            var reverse = SamplerKinds.Create(kind, NoiseSchedule.From(recipe.Schedule), parse.GetValue(steps), parse.GetValue(eta));
             using var captions = Captions(config, parse.GetValue(context), parse.GetValue(nullContext), parse.GetValue(label));
             using var suppliedNull = parse.GetValue(nullContext) is { } nullPath ? ContextFile.Read(nullPath, "--null-context", config.ContextDim!.Value, allowBatch: false) : null;
             var cfg = parse.GetValue(guidance) is double scale ? ConditioningInputs.Guidance(model, scale, suppliedNull, "--guidance", "--null-context") : null;
@@ -94,13 +96,13 @@ public static class SampleCommand
         label >= 0 && label < classes ? Conditioning.Classes(full(count, label, ScalarType.Int64))
             : throw new ArgumentException($"--class {label} is outside the class embedder's classes [0, {classes})");
 
-    static LatentSpace? LatentSpaceOption(string? checkpoint, string? config, double? scaleFactor)
+    static LatentSpace? LatentSpaceOption(string? checkpoint, string? config, double? scaleFactor, ModelRecipe recipe)
     {
         if (checkpoint is null) return config is null && scaleFactor is null ? null
             : throw new ArgumentException("--first-stage-config and --scale-factor need --first-stage (the first-stage checkpoint)");
         if (config is null) throw new ArgumentException($"--first-stage needs --first-stage-config ({string.Join(", ", AutoencoderPresets.Names)})");
         var spec = new Shared.Contracts.V1.FirstStageSpec { Config = config, Checkpoint = checkpoint };
         if (scaleFactor is double scale) spec.ScaleFactor = scale;
-        return Jobs.FirstStageLoader.Load(spec, Shared.Logging.SerilogSetup.CreateLogger(Shared.Logging.SerilogSetup.DefaultConfiguration(), "worker"));
+        return Jobs.FirstStageLoader.Load(spec, Shared.Logging.SerilogSetup.CreateLogger(Shared.Logging.SerilogSetup.DefaultConfiguration(), "worker"), recipe);
     }
 }

@@ -13,6 +13,7 @@ public static class WorkerCli
         root.Subcommands.Add(JobSpecVerb.Create("train", JobType.Train, "Train a teacher or baseline from a job spec, in this process."));
         root.Subcommands.Add(JobSpecVerb.Create("distill", JobType.Distill, "Distil an SD student from a teacher checkpoint, in this process."));
         root.Subcommands.Add(ModelsCommand.Create());
+        root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(CheckpointCommand.Create());
         root.Subcommands.Add(AutoencoderCommand.Create());
         root.Subcommands.Add(LatentCacheCommand.Create());

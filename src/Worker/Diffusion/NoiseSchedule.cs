@@ -43,6 +43,9 @@ public sealed class NoiseSchedule
         return new NoiseSchedule(Linspace(Math.Sqrt(linearStart), Math.Sqrt(linearEnd), timesteps).Select(b => b * b).ToArray());
     }
 
+    /// <summary>The schedule a model was trained with (its CompVis config's or its preset's).</summary>
+    public static NoiseSchedule From(DiffusionScheduleSettings settings) => LdmLinear(settings.Timesteps, settings.LinearStart, settings.LinearEnd);
+
     /// <summary>torch.linspace's float64 CPU formula (it steps from both ends), so β matches PyTorch bit for bit.</summary>
     static double[] Linspace(double start, double end, int steps)
     {

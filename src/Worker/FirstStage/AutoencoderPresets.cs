@@ -42,6 +42,16 @@ public static class AutoencoderPresets
 
     public static IReadOnlyList<string> Names { get; } = All.Select(p => p.Name).ToArray();
 
+    /// <summary>The name of the preset with the same architecture as <paramref name="config"/>, or null.</summary>
+    public static string? NameOf(AutoencoderConfig config) =>
+        All.Select(p => (p.Name, Config: p.Create())).FirstOrDefault(p => SameArchitecture(p.Config, config)).Name;
+
+    static bool SameArchitecture(AutoencoderConfig a, AutoencoderConfig b) =>
+        a.Kind == b.Kind && a.Channels == b.Channels && a.ChannelMult.SequenceEqual(b.ChannelMult) && a.NumResBlocks == b.NumResBlocks
+        && a.AttentionResolutions.SequenceEqual(b.AttentionResolutions) && a.ZChannels == b.ZChannels && a.EmbedDim == b.EmbedDim
+        && a.CodebookSize == b.CodebookSize && a.InChannels == b.InChannels && a.OutChannels == b.OutChannels && a.NormGroups == b.NormGroups
+        && (a.AttentionResolutions.Length == 0 || a.Resolution == b.Resolution);
+
     /// <summary>The config of that name; an <see cref="ArgumentException"/> listing the known names otherwise.</summary>
     public static AutoencoderConfig Get(string name)
     {

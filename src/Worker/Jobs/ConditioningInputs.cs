@@ -12,7 +12,9 @@ namespace SpectralDiffusion.Worker.Jobs;
 /// </summary>
 public static class ConditioningInputs
 {
-    /// <summary>Condition dropout when the spec leaves it unset and the model has a null condition (CompVis trains cin with 0.1 too).</summary>
+    /// <summary>Condition dropout when the spec leaves it unset and the model has a null condition, so that classifier-free
+    /// guidance has an unconditional model to mix with. Ours: CompVis's released training code drops no labels or captions
+    /// (docs/method.md, "Readings and departures"); set conditioning.dropout to 0 to train as it does.</summary>
     public const double DefaultDropout = 0.1;
 
     /// <summary>The caption width D of a text-conditional model; null for other models.</summary>

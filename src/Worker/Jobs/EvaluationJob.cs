@@ -25,7 +25,7 @@ public static class EvaluationJob
                       ?? throw new ArgumentException("model.checkpoint: an evaluate job needs trained weights (job:<id>, artifact:<sha256> or a path)");
         using var model = ModelLoader.Load(spec.Model, weights, spec.Schedule.Seed);
         model.eval();
-        using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log);
+        using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log, JobRecipes.For(spec.Model));
         latentSpace?.RequireFits(model.Config, "model.preset");
         var real = DatasetFactory.Create(spec.Dataset, latentSpace?.ImageSize(model.Config.ImageSize) ?? model.Config.ImageSize, model.Config.NumClasses ?? 0,
             host.Log, ConditioningInputs.TextContextDim(model.Config));
@@ -68,11 +68,11 @@ public static class EvaluationJob
         var total = evaluation.NumSamples;
         var (start, count) = Slice(total, host.WorldSize, host.Rank);
         var config = model.Config;
-        var ddim = new DdimSampler(NoiseSchedule.LdmLinear(), evaluation.DdimSteps > 0 ? evaluation.DdimSteps : JobSpecDefaults.DdimSteps, evaluation.Eta);
+        var ddim = new DdimSampler(NoiseSchedule.From(JobRecipes.Schedule(spec)), evaluation.DdimSteps > 0 ? evaluation.DdimSteps : JobSpecDefaults.DdimSteps, evaluation.Eta);
         var guidance = evaluation.HasGuidanceScale && (config.IsTextConditional || config is { NumClasses: not null, NullClass: true })
             ? ConditioningInputs.Guidance(model, evaluation.GuidanceScale, suppliedNullContext, "evaluation.guidance_scale", "conditioning.null_context") : null;
         using var captions = ConditioningInputs.SamplingCaptions(spec, config, real, total);
-        using var gates = GateRecorder.For(model, spec.Model.Preset, spec.Schedule.Seed);
+        using var gates = GateRecorder.For(model, spec.Model, spec.Schedule.Seed);
         using var seeds = SampleSeeds.PerBatch(spec.Schedule.Seed ^ SeedSalts.EvaluationSamples);
         var statistics = new ImageStatistics(fid);
         Tensor? grid = null;

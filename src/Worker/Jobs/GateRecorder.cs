@@ -20,10 +20,11 @@ public sealed class GateRecorder : IDisposable
     GateRecorder(UNetModel trained, UNetModel initial) => (this.trained, this.initial) = (trained, initial);
 
     /// <summary>A recorder for a wavelet-gated model (its preset initialised with <paramref name="seed"/>); null for other models.</summary>
-    public static GateRecorder? For(UNetModel trained, string preset, long seed)
+    public static GateRecorder? For(UNetModel trained, ModelSpec spec, long seed)
     {
         if (!trained.Config.WaveletGating) return null;
-        var initial = ModelLoader.Load(new ModelSpec { Preset = preset }, null, seed);
+        // The same preset with the same gate initialisation, untrained.
+        var initial = ModelLoader.Load(new ModelSpec { Preset = spec.Preset, GateInit = spec.GateInit }, null, seed);
         initial.eval();
         return new GateRecorder(trained, initial);
     }

@@ -12,7 +12,7 @@ public static class ModelLoader
         if (weightsPath is null)
         {
             manual_seed(seed);
-            return new UNetModel(UNetPresets.Get(spec.Preset));
+            return new UNetModel(JobRecipes.For(spec).UNet);
         }
         var model = UNetCheckpoint.LoadAny(weightsPath, UNetCheckpoint.IsOurFormat(weightsPath) && !spec.UseEma ? null : spec.Preset, spec.UseEma);
         var expected = UNetPresets.Get(spec.Preset);

@@ -18,10 +18,12 @@ public static class TrainingJob
     public static void Run(JobSpec spec, IJobHost host)
     {
         var seed = spec.Schedule.Seed;
-        var schedule = NoiseSchedule.LdmLinear();
+        var scheduleSettings = JobRecipes.Schedule(spec);
+        var schedule = NoiseSchedule.From(scheduleSettings);
+        host.Log.Information("Diffusion schedule: {Schedule}", scheduleSettings);
         using var model = ModelLoader.Load(spec.Model, host.WeightsPath(ModelRole.Model), seed);
         using var teacher = spec.Type == JobType.Distill ? LoadTeacher(spec, host) : null;
-        using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log);
+        using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log, JobRecipes.For(spec.Type == JobType.Distill ? spec.Teacher : spec.Model));
         latentSpace?.RequireFits(model.Config, "model.preset");
         var phases = new StepPhases();
         using var objective = CreateObjective(spec, model, teacher, schedule, phases);

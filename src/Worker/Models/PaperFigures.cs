@@ -9,7 +9,7 @@ public static class PaperFigures
         ["ldm-ffhq"] = (274.1e6, 96.1e9), ["lite-ldm-ffhq"] = (22.4e6, 7.9e9), ["sd-ffhq"] = (21.1e6, 6.7e9),
         ["ldm-celebahq"] = (274.1e6, 96.1e9), ["lite-ldm-celebahq"] = (22.4e6, 7.9e9), ["sd-celebahq"] = (21.1e6, 6.7e9),
         ["cin-ldm"] = (400.9e6, 99.8e9), ["cin-lite-ldm"] = (47.0e6, 11.1e9), ["cin-sd"] = (45.4e6, 9.9e9),
-        ["txt2img-sd"] = (77.6e6, null),
+        ["txt2img-sd"] = (77.6e6, null), ["sd-v1-sd"] = (77.6e6, null),
     };
 
     /// <summary>The paper's parameter and MAC counts, null where it gives none.</summary>
@@ -29,14 +29,12 @@ public sealed record ModelSummary(string Preset, long Params, long ParamsWithEmb
     public double? ParamsRatio => PaperParams is double paper ? Params / paper : null;
     public double? MacsRatio => PaperMacs is double paper ? Macs / paper : null;
 
-    /// <summary>Instantiates the preset once and measures it.</summary>
+    /// <summary>Builds the preset on the meta device (shapes only) and measures it.</summary>
     public static ModelSummary Measure(string preset)
     {
         var config = UNetPresets.Get(preset);
-        using var model = new UNetModel(config);
+        var (all, withoutEmbeddings, macs) = ShapeOnlyModels.Measure(config);
         var (paperParams, paperMacs) = PaperFigures.For(preset);
-        var all = ModelStatistics.CountParameters(model);
-        return new ModelSummary(preset, all - ModelStatistics.CountConditioningEmbeddingParameters(model), all,
-                                ModelStatistics.CountMacs(model, config.ImageSize, config.ImageSize), config.ImageSize, config.InChannels, paperParams, paperMacs);
+        return new ModelSummary(preset, withoutEmbeddings, all, macs, config.ImageSize, config.InChannels, paperParams, paperMacs);
     }
 }

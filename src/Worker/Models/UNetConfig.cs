@@ -4,7 +4,7 @@ namespace SpectralDiffusion.Worker.Models;
 
 /// <summary>
 /// The hyper-parameters of CompVis <c>openaimodel.UNetModel</c> (same names, PascalCase), plus the Spectral Diffusion
-/// switch <see cref="WaveletGating"/> that replaces every Downsample/Upsample with WG-Down/WG-Up (paper §3.2).
+/// switch <see cref="WaveletGating"/> that replaces every Downsample/Upsample with WG-Down/WG-Up (paper §5.1).
 /// </summary>
 public sealed record UNetConfig
 {

@@ -10,7 +10,7 @@ namespace SpectralDiffusion.Worker.Models;
 /// The CompVis latent-diffusion <c>openaimodel.UNetModel</c> with the same module and parameter names and shapes
 /// (time_embed, label_emb, input_blocks, middle_block, output_blocks, out), so an official
 /// <c>model.diffusion_model.*</c> state dict loads strictly. With <see cref="UNetConfig.WaveletGating"/> every
-/// Downsample/Upsample is a WG-Down/WG-Up (paper §3.2). Predicts ε from (x_t, t, c), c a <see cref="Conditioning"/>:
+/// Downsample/Upsample is a WG-Down/WG-Up (paper §5.1). Predicts ε from (x_t, t, c), c a <see cref="Conditioning"/>:
 /// class labels (to the class embedding) or a caption context (B, L, D) that reaches every cross-attention layer.
 /// </summary>
 public sealed class UNetModel : nn.Module<Tensor, Tensor, Tensor>

@@ -59,12 +59,13 @@ public static class UNetPresets
     /// <summary>The paper's ImageNet SD student: the Lite baseline with wavelet gating (45.38M without the class embedder).</summary>
     public static UNetConfig CinSd() => CinLiteLdm() with { WaveletGating = true };
 
-    /// <summary>CompVis cin-ldm-vq-f8 (LDM-8 on 32×32×4 VQ-f8 latents): another ImageNet model, not the paper's, kept so its checkpoint loads.</summary>
+    /// <summary>CompVis cin-ldm-vq-f8 (LDM-8 on 32×32×4 VQ-f8 latents): another ImageNet model, not the paper's, kept so its checkpoint loads.
+    /// Its ClassEmbedder has the default 1000 rows, no null class.</summary>
     public static UNetConfig CinF8Ldm() => new()
     {
         ImageSize = 32, InChannels = 4, OutChannels = 4, ModelChannels = 256, ChannelMult = [1, 2, 4],
         NumResBlocks = 2, AttentionResolutions = [4, 2, 1], NumHeadChannels = 32,
-        UseSpatialTransformer = true, TransformerDepth = 1, ContextDim = 512, NumClasses = 1000,
+        UseSpatialTransformer = true, TransformerDepth = 1, ContextDim = 512, NumClasses = 1000, NullClass = false,
     };
 
     /// <summary>
@@ -84,6 +85,16 @@ public static class UNetPresets
 
     /// <summary>The paper's text-to-image SD student: the text Lite baseline with wavelet gating.</summary>
     public static UNetConfig Txt2ImgSd() => Txt2ImgLiteLdm() with { WaveletGating = true };
+
+    /// <summary>The Stable Diffusion v1 UNet (configs/stable-diffusion/v1-inference.yaml): txt2img-1p4B's layout on 64×64×4
+    /// latents with cross-attention on the (B, 77, 768) output of CLIP ViT-L/14; 859,520,964 params.</summary>
+    public static UNetConfig StableDiffusionV1() => Txt2ImgLdm() with { ImageSize = 64, ContextDim = 768 };
+
+    /// <summary>The Lite baseline of the CLIP-context text model: <see cref="StableDiffusionV1"/> at the text students' width.</summary>
+    public static UNetConfig StableDiffusionV1Lite() => StableDiffusionV1() with { ModelChannels = TextStudentChannels };
+
+    /// <summary>The paper's text SD student ("a fixed CLIP encoder", §6.1): the CLIP-context Lite with wavelet gating, 77,414,620 params.</summary>
+    public static UNetConfig StableDiffusionV1Sd() => StableDiffusionV1Lite() with { WaveletGating = true };
 
     /// <summary>Model channels of the text students: the width whose SD student comes closest to the paper's 77.6M (docs/method.md).</summary>
     const int TextStudentChannels = 96;
@@ -139,6 +150,9 @@ public static class UNetPresets
         ["txt2img-ldm"] = Txt2ImgLdm,
         ["txt2img-lite-ldm"] = Txt2ImgLiteLdm,
         ["txt2img-sd"] = Txt2ImgSd,
+        ["sd-v1"] = StableDiffusionV1,
+        ["sd-v1-lite"] = StableDiffusionV1Lite,
+        ["sd-v1-sd"] = StableDiffusionV1Sd,
         ["tiny-ldm"] = TinyLdm,
         ["tiny-lite-ldm"] = TinyLiteLdm,
         ["tiny-sd"] = TinySd,

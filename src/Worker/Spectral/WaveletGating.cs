@@ -16,7 +16,7 @@ public enum WaveletGateInit
 }
 
 /// <summary>
-/// The gate of paper Eq. (7): g = sigmoid(FFN(AvgPool(X))), FFN = Linear(C, C/4) → SiLU → Linear(C/4, 4C),
+/// The gate of paper Eq. 8 (§5.1): g = sigmoid(FFN(AvgPool(X))), FFN = Linear(C, C/4) → SiLU → Linear(C/4, 4C),
 /// one gate per band and channel, returned as (B, C, 4) in <see cref="HaarWavelet.BandNames"/> order.
 /// The mean gate per band of the last forward pass stays observable (the paper's Figure 9).
 /// </summary>
@@ -78,7 +78,7 @@ public sealed class WaveletGate : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// WG-Down (paper Eq. 8): Σ_b g_b ⊙ DWT_b(X), C channels at half resolution. The gated sum of the four Haar bands
+/// WG-Down (paper §5.1): Σ_b g_b ⊙ DWT_b(X), C channels at half resolution. The gated sum of the four Haar bands
 /// applies one per-sample 2×2 kernel Σ_b g_b K_b to the pixels of each block (a depthwise stride-2 convolution), so no
 /// band is materialised.
 /// </summary>
@@ -110,7 +110,7 @@ public sealed class WaveletGatedDownsample : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// WG-Up (paper Eq. 9): IDWT(g_LL⊙X, g_LH⊙X, g_HL⊙X, g_HH⊙X), C channels at double resolution. X is the coefficient
+/// WG-Up (paper §5.1): IDWT(g_LL⊙X, g_LH⊙X, g_HL⊙X, g_HH⊙X), C channels at double resolution. X is the coefficient
 /// of every band; the gated inverse transform spreads each coefficient over its 2×2 block with the per-sample kernel
 /// Σ_b g_b K_b (a batched 4×1 · 1×hw product) and a pixel shuffle.
 /// </summary>

@@ -9,7 +9,7 @@ public readonly record struct FeaturePair(string Name, Tensor Teacher, Tensor St
 public sealed record DistillationLossTerms(Tensor Total, Tensor Ddpm, Tensor Spatial, Tensor Frequency);
 
 /// <summary>
-/// Spectrum-aware distillation (paper §5.2, Eq. 10–12): L = L_ddpm + λs·L_spatial + λf·L_freq, where
+/// Spectrum-aware distillation (paper §5.2, Eqs. 9–11): L = L_ddpm + λs·L_spatial + λf·L_freq, where
 /// L_spatial = Σ_i mean((f_T^i − f_S^i)²) and L_freq = Σ_i mean(w_i · |FFT2(f_T^i) − FFT2(f_S^i)|²),
 /// over the outputs and the tapped decoder features. FFTs are orthonormal, so with w = 1 the frequency
 /// term equals the spatial one (Parseval) and λs, λf are on the same scale.

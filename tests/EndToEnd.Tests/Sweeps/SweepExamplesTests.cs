@@ -10,7 +10,7 @@ public class SweepExamplesTests
     [Theory]
     [InlineData("examples/sweeps/table5.yaml", 9, 27)]
     [InlineData("examples/sweeps/lite-vs-sd.yaml", 4, 12)]
-    [InlineData("bench/experiment/sweep.yaml", 4, 12)]
+    [InlineData("bench/experiment/sweep.yaml", 5, 15)]
     public void Example_Expands_ToItsArmsAndJobs(string file, int arms, int jobs)
     {
         var spec = SweepSpecYaml.Load(Path.Combine(RepositoryRoot.Path, file));

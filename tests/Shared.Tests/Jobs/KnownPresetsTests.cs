@@ -13,7 +13,8 @@ public class KnownPresetsTests
             Assert.All(new[] { "ldm-", "lite-ldm-", "sd-" }, prefix => Assert.True(KnownPresets.Contains(prefix + family)));
         foreach (var family in new[] { "cin-", "txt2img-", "tiny-", "tiny-cin-", "tiny-txt-" })
             Assert.All(new[] { "ldm", "lite-ldm", "sd" }, suffix => Assert.True(KnownPresets.Contains(family + suffix)));
-        Assert.Equal(28, KnownPresets.All.Count);
+        Assert.All(new[] { "sd-v1", "sd-v1-lite", "sd-v1-sd" }, name => Assert.True(KnownPresets.Contains(name)));
+        Assert.Equal(31, KnownPresets.All.Count);
         Assert.Equal(KnownPresets.All.Count, KnownPresets.All.Distinct().Count());
     }
 

@@ -128,7 +128,7 @@ public class UNetModelTests
     [Fact]
     public void Names_EveryPreset_Validates()
     {
-        Assert.Equal(28, UNetPresets.Names.Count);
+        Assert.Equal(31, UNetPresets.Names.Count);
         foreach (var name in UNetPresets.Names) UNetPresets.Get(name).Validate();
     }
 
