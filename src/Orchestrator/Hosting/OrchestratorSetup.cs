@@ -21,6 +21,11 @@ namespace SpectralDiffusion.Orchestrator.Hosting;
 /// <summary>Wires the orchestrator: options, Kestrel (gRPC over HTTP/2, the dashboard on its own port, TLS when configured), PostgreSQL, the domain, background loops, gRPC, the dashboard.</summary>
 public static class OrchestratorSetup
 {
+    /// <summary>How long a stop (SIGTERM) may take: in-flight calls finish and the background loops commit.</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(20);
+    /// <summary>The gRPC health service name whose status leaves the database out: a liveness probe asks it.</summary>
+    public const string LivenessService = "liveness";
+
     public static WebApplicationBuilder AddOrchestrator(this WebApplicationBuilder builder)
     {
         Log.Logger = SerilogSetup.CreateLogger(builder.Configuration, "orchestrator");
@@ -29,7 +34,7 @@ public static class OrchestratorSetup
         builder.Services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<OrchestratorOptions>, OrchestratorOptions.Validator>();
         builder.WebHost.ConfigureKestrel(kestrel => Listen(kestrel, settings));
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(20));
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
 
         var services = builder.Services;
         services.AddSingleton(provider => DatabaseConnections.Create(provider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.Database));
@@ -56,7 +61,13 @@ public static class OrchestratorSetup
             grpc.MaxReceiveMessageSize = settings.MaxMessageBytes;
             grpc.MaxSendMessageSize = settings.MaxMessageBytes;
         });
-        services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        // The default service ("") is readiness and includes PostgreSQL; "liveness" only says the process answers, so a
+        // liveness probe does not restart the orchestrator during a database outage that it rides out.
+        services.AddGrpcHealthChecks(health =>
+        {
+            health.Services.Map("", _ => true);
+            health.Services.Map(LivenessService, check => check.Name == "process");
+        }).AddCheck("process", () => HealthCheckResult.Healthy()).AddCheck<DatabaseHealthCheck>("database");
         services.Configure<HealthCheckPublisherOptions>(publisher =>
         {
             publisher.Delay = TimeSpan.Zero;
