@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -25,6 +26,8 @@ public static class OrchestratorSetup
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(20);
     /// <summary>The gRPC health service name whose status leaves the database out: a liveness probe asks it.</summary>
     public const string LivenessService = "liveness";
+    public const string LivenessPath = "/healthz/live";
+    public const string ReadinessPath = "/healthz/ready";
 
     public static WebApplicationBuilder AddOrchestrator(this WebApplicationBuilder builder)
     {
@@ -86,6 +89,10 @@ public static class OrchestratorSetup
         app.MapGrpcService<RunHistoryService>();
         app.MapGrpcService<SweepsService>();
         app.MapGrpcHealthChecksService();
+        // The same two answers over plain HTTP for probes that cannot speak gRPC over TLS (Kubernetes httpGet with
+        // scheme HTTPS does not verify the certificate): 200 Healthy or 503 Unhealthy.
+        app.MapHealthChecks(LivenessPath, new HealthCheckOptions { Predicate = check => check.Name == "process" });
+        app.MapHealthChecks(ReadinessPath);
         app.MapGrpcReflectionService();
         app.MapDashboard();
         return app;

@@ -1,3 +1,4 @@
+using System.Net;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -46,29 +47,37 @@ public class OrchestratorProcessTests(ITestOutputHelper output)
         var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
         using var forwarder = new TcpForwarder(direct.Port);
         var throughForwarder = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = forwarder.Port }.ConnectionString;
-        await using var orchestrator = Start(throughForwarder, out var health);
+        var dashboardPort = LocalCluster.FreePort();
+        await using var orchestrator = Start(throughForwarder, out var health, dashboardPort);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{dashboardPort}") };
         await UntilStatusAsync(health, "", ServingStatus.Serving, orchestrator);
 
         // Act
         forwarder.Cut();
         await UntilStatusAsync(health, "", ServingStatus.NotServing, orchestrator);
         var liveDuringOutage = await StatusAsync(health, OrchestratorSetup.LivenessService);
+        var httpLiveDuringOutage = (await http.GetAsync(OrchestratorSetup.LivenessPath)).StatusCode;
+        var httpReadyDuringOutage = (await http.GetAsync(OrchestratorSetup.ReadinessPath)).StatusCode;
         forwarder.Restore();
         await UntilStatusAsync(health, "", ServingStatus.Serving, orchestrator);
 
-        // Assert: alive through the outage (a liveness probe would not restart it), ready again once the database is back.
+        // Assert: alive through the outage (a liveness probe would not restart it), ready again once the database is
+        // back; the HTTP endpoints for TLS deployments say the same.
         Assert.Equal(ServingStatus.Serving, liveDuringOutage);
+        Assert.Equal(HttpStatusCode.OK, httpLiveDuringOutage);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, httpReadyDuringOutage);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(OrchestratorSetup.ReadinessPath)).StatusCode);
         Assert.False(orchestrator.HasExited);
     }
 
-    static ChildProcess Start(string database, out Health.HealthClient health)
+    static ChildProcess Start(string database, out Health.HealthClient health, int? dashboardPort = null)
     {
         var port = LocalCluster.FreePort();
         var root = Directory.CreateTempSubdirectory("sd-serve-").FullName;
         var process = ChildProcess.Start("orchestrator", "orchestrator",
         [
             "serve", $"--Orchestrator:Database={database}", $"--Orchestrator:Port={port}",
-            $"--Orchestrator:DashboardPort={LocalCluster.FreePort()}", $"--Orchestrator:ArtifactRoot={Path.Combine(root, "artifacts")}",
+            $"--Orchestrator:DashboardPort={dashboardPort ?? LocalCluster.FreePort()}", $"--Orchestrator:ArtifactRoot={Path.Combine(root, "artifacts")}",
         ]);
         health = new Health.HealthClient(GrpcChannel.ForAddress($"http://127.0.0.1:{port}"));
         return process;
