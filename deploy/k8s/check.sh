@@ -29,3 +29,5 @@ for overlay in base tls; do
   echo "validating deploy/k8s/$overlay against the Kubernetes API schemas"
   node "$validator/validate.mjs" <"$out/$overlay.yaml"
 done
+echo "validating deploy/k8s/base/secrets.example.yaml"
+node "$validator/validate.mjs" <deploy/k8s/base/secrets.example.yaml

@@ -123,6 +123,10 @@ succeeded="$(sql "SELECT count(*) FROM jobs WHERE state = 'SUCCEEDED'")"
 [ "$succeeded" = 3 ] || fail "expected 3 succeeded jobs, found $succeeded ($(sql "SELECT string_agg(name || '=' || state, ', ') FROM jobs"))"
 code="$(dashboard)"
 echo "3 jobs succeeded; dashboard /ui answered $code"
+# Attempts that did not succeed (a job may restart up to its max_restarts): shown, not failed on.
+sql "SELECT j.name || ' attempt ' || a.attempt || ': ' || a.state || ' ' || a.end_reason FROM attempts a JOIN jobs j ON j.id = a.job_id
+     WHERE a.state <> 'succeeded' ORDER BY a.started_at" | sed 's/^/restarted: /'
+
 
 phase "compose stop (SIGTERM; workers deregister, the orchestrator shuts down)"
 # podman-compose 1.0.3 ignores stop_grace_period; -t gives the same 130 s.
