@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -25,6 +26,13 @@ namespace SpectralDiffusion.Orchestrator.Hosting;
 /// <summary>Wires the orchestrator: options, Kestrel (gRPC over HTTP/2, the dashboard on its own port, TLS when configured), PostgreSQL, the domain, background loops, gRPC, the dashboard.</summary>
 public static class OrchestratorSetup
 {
+    /// <summary>How long a stop (SIGTERM) may take: in-flight calls finish and the background loops commit.</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(20);
+    /// <summary>The gRPC health service name whose status leaves the database out: a liveness probe asks it.</summary>
+    public const string LivenessService = "liveness";
+    public const string LivenessPath = "/healthz/live";
+    public const string ReadinessPath = "/healthz/ready";
+
     public static WebApplicationBuilder AddOrchestrator(this WebApplicationBuilder builder)
     {
         Log.Logger = SerilogSetup.CreateLogger(builder.Configuration, "orchestrator");
@@ -33,7 +41,7 @@ public static class OrchestratorSetup
         var host = OrchestratorConfiguration.Read<SecurityOptions>(builder.Configuration).Host;
         builder.Services.AddOrchestratorOptions();
         builder.WebHost.ConfigureKestrel(kestrel => Listen(kestrel, host, server));
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(20));
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
 
         var services = builder.Services;
         services.AddSingleton(provider => DatabaseConnections.Create(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.Database));
@@ -60,7 +68,13 @@ public static class OrchestratorSetup
             grpc.MaxReceiveMessageSize = server.MaxMessageBytes;
             grpc.MaxSendMessageSize = server.MaxMessageBytes;
         });
-        services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        // The default service ("") is readiness and includes PostgreSQL; "liveness" only says the process answers, so a
+        // liveness probe does not restart the orchestrator during a database outage that it rides out.
+        services.AddGrpcHealthChecks(health =>
+        {
+            health.Services.Map("", _ => true);
+            health.Services.Map(LivenessService, check => check.Name == "process");
+        }).AddCheck("process", () => HealthCheckResult.Healthy()).AddCheck<DatabaseHealthCheck>("database");
         services.Configure<HealthCheckPublisherOptions>(publisher =>
         {
             publisher.Delay = TimeSpan.Zero;
@@ -79,6 +93,10 @@ public static class OrchestratorSetup
         app.MapGrpcService<RunHistoryService>();
         app.MapGrpcService<SweepsService>();
         app.MapGrpcHealthChecksService();
+        // The same two answers over plain HTTP for probes that cannot speak gRPC over TLS (Kubernetes httpGet with
+        // scheme HTTPS does not verify the certificate): 200 Healthy or 503 Unhealthy.
+        app.MapHealthChecks(LivenessPath, new HealthCheckOptions { Predicate = check => check.Name == "process" });
+        app.MapHealthChecks(ReadinessPath);
         app.MapGrpcReflectionService();
         app.MapDashboard();
         return app;

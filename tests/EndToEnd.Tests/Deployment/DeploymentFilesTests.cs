@@ -3,14 +3,16 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using SpectralDiffusion.EndToEnd.Tests.Infrastructure;
 using SpectralDiffusion.Orchestrator.Cli;
+using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Worker.Cli;
 using YamlDotNet.RepresentationModel;
 
 namespace SpectralDiffusion.EndToEnd.Tests.Deployment;
 
 /// <summary>
-/// The deployment files cannot run here (no Docker engine, no cluster), so these check what can be checked: every file
-/// parses, and the files, ports, verbs, secrets and views they name exist.
+/// Every deployment file parses, and the files, ports, verbs, secrets, views, health services and grace periods they
+/// name agree with the code. (deploy/local/compose-test.sh starts the compose stack for real; deploy/k8s/check.sh
+/// renders and validates the Kubernetes manifests.)
 /// </summary>
 public partial class DeploymentFilesTests
 {
@@ -44,7 +46,7 @@ public partial class DeploymentFilesTests
         var compose = Documents("docker-compose.yml").Single();
         var services = (YamlMappingNode)At(compose, "services")!;
         var names = services.Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToHashSet();
-        Assert.Superset(new HashSet<string> { "postgres", "orchestrator", "worker-1", "worker-2", "grafana", "worker-gpu" }, names);
+        Assert.Superset(new HashSet<string> { "postgres", "orchestrator", "worker-1", "worker-2", "grafana", "worker-gpu", "ops" }, names);
         Assert.Equal("gpu", ((YamlSequenceNode)At(services, "worker-gpu", "profiles")!).Children.Single().ToString());
 
         foreach (var (name, service) in services.Children)
@@ -60,48 +62,85 @@ public partial class DeploymentFilesTests
         }
         var port = Scalar(services, "orchestrator", "environment", "Orchestrator__Port");
         Assert.Equal("5080", port);
-        Assert.Contains("5080:5080", ((YamlSequenceNode)At(services, "orchestrator", "ports")!).Children.Select(p => p.ToString()));
+        Assert.Contains(((YamlSequenceNode)At(services, "orchestrator", "ports")!).Children, p => p.ToString().EndsWith(":5080", StringComparison.Ordinal));
         Assert.Equal("http://orchestrator:5080", Scalar(services, "worker-gpu", "environment", "SD_ORCHESTRATOR"));
         var health = ((YamlSequenceNode)At(services, "orchestrator", "healthcheck", "test")!).Children.Select(c => c.ToString()).ToList();
-        Assert.Contains(health[health.IndexOf("orchestrator.dll") + 1], Verbs(OrchestratorCli.Build()));
+        Assert.Contains(health[health.IndexOf("/app/orchestrator") + 1], Verbs(OrchestratorCli.Build()));
     }
 
     [Theory]
-    [InlineData("deploy/docker/orchestrator.Dockerfile", "src/Orchestrator/Orchestrator.csproj", "orchestrator.dll", "serve")]
-    [InlineData("deploy/docker/worker-cpu.Dockerfile", "src/Worker/Worker.csproj", "worker.dll", "agent")]
-    [InlineData("deploy/docker/worker-cuda.Dockerfile", "src/Worker/Worker.csproj", "worker.dll", "agent")]
+    [InlineData("orchestrator")]
+    [InlineData("worker-1")]
+    [InlineData("worker-2")]
+    [InlineData("worker-gpu")]
+    public void DockerCompose_StopGracePeriod_OutlastsTheProcessOwnShutdown(string service)
+    {
+        var definition = At(Documents("docker-compose.yml").Single(), "services", service)!;
+
+        // Its own key, else the one merged in from an extension (`<<: *worker`); compose's default is 10 s.
+        var grace = Duration(Scalar(definition, "stop_grace_period") ?? (At(definition, "<<") is { } merged ? Scalar(merged, "stop_grace_period") : null) ?? "10s");
+
+        Assert.True(grace > OwnShutdown(service), $"{service}: stop_grace_period {grace} does not outlast its own shutdown ({OwnShutdown(service)})");
+    }
+
+    [Fact]
+    public void KubernetesManifests_TerminationGracePeriods_OutlastTheProcessesOwnShutdown()
+    {
+        var documents = KubernetesDocuments();
+
+        var orchestrator = Scalar(documents.Single(d => Kind(d) == "Deployment/orchestrator"), "spec", "template", "spec", "terminationGracePeriodSeconds");
+        var worker = Scalar(documents.Single(d => Kind(d) == "StatefulSet/worker-gpu"), "spec", "template", "spec", "terminationGracePeriodSeconds");
+
+        Assert.True(TimeSpan.FromSeconds(int.Parse(orchestrator!)) > OwnShutdown("orchestrator"));
+        Assert.True(TimeSpan.FromSeconds(int.Parse(worker!)) > OwnShutdown("worker-gpu"));
+    }
+
+    /// <summary>How long the process takes to stop after SIGTERM: the orchestrator's host shutdown, the agent's last step (2 minutes, src/Worker/Program.cs).</summary>
+    static TimeSpan OwnShutdown(string service) => service == "orchestrator" ? OrchestratorSetup.ShutdownTimeout : TimeSpan.FromMinutes(2);
+
+    /// <summary>A compose duration such as 30s, 2m10s or 130s.</summary>
+    static TimeSpan Duration(string text) =>
+        DurationPart().Matches(text).Aggregate(TimeSpan.Zero, (sum, part) => sum + (part.Groups[2].Value switch
+        {
+            "h" => TimeSpan.FromHours(int.Parse(part.Groups[1].Value)),
+            "m" => TimeSpan.FromMinutes(int.Parse(part.Groups[1].Value)),
+            _ => TimeSpan.FromSeconds(int.Parse(part.Groups[1].Value)),
+        }));
+
+    [Theory]
+    [InlineData("deploy/docker/orchestrator.Dockerfile", "src/Orchestrator/Orchestrator.csproj", "orchestrator", "serve")]
+    [InlineData("deploy/docker/worker-cpu.Dockerfile", "src/Worker/Worker.csproj", "worker", "agent")]
+    [InlineData("deploy/docker/worker-cuda.Dockerfile", "src/Worker/Worker.csproj", "worker", "agent")]
     public void Dockerfile_PublishedProjectEntryPointAndVerb_Exist(string dockerfile, string project, string assembly, string verb)
     {
         var text = File.ReadAllText(Path.Combine(Root, dockerfile));
 
         Assert.Contains($"dotnet publish {project}", text);
+        Assert.Contains("-r linux-x64 --self-contained", text);
         Assert.True(File.Exists(Path.Combine(Root, project)), project);
-        Assert.Contains($"ENTRYPOINT [\"dotnet\", \"{assembly}\"]", text);
+        Assert.Contains($"ENTRYPOINT [\"/app/{assembly}\"]", text);
         Assert.Contains($"CMD [\"{verb}\"]", text);
         var assemblyName = Regex.Match(File.ReadAllText(Path.Combine(Root, project)), "<AssemblyName>(.*)</AssemblyName>").Groups[1].Value;
-        Assert.Equal(assembly, assemblyName + ".dll");
-        var verbs = assembly == "worker.dll" ? Verbs(WorkerCli.Build()) : Verbs(OrchestratorCli.Build());
+        Assert.Equal(assembly, assemblyName);
+        var verbs = assembly == "worker" ? Verbs(WorkerCli.Build()) : Verbs(OrchestratorCli.Build());
         Assert.Contains(verb, verbs);
         if (dockerfile.Contains("cuda")) Assert.Contains("-p:TorchBackend=cuda", text);
     }
 
     [Theory]
-    [InlineData("deploy/docker/orchestrator.Dockerfile", "orchestrator")]
-    [InlineData("deploy/docker/worker-cpu.Dockerfile", "worker")]
-    [InlineData("deploy/docker/worker-cuda.Dockerfile", "worker")]
-    public void Dockerfile_RuntimeImage_HasEveryFrameworkTheRuntimeConfigNames(string dockerfile, string assembly)
+    [InlineData("deploy/docker/orchestrator.Dockerfile")]
+    [InlineData("deploy/docker/worker-cpu.Dockerfile")]
+    [InlineData("deploy/docker/worker-cuda.Dockerfile")]
+    public void Dockerfile_RuntimeStage_RunsAsNonRootWithAHealthCheck(string dockerfile)
     {
-        var provided = ProvidedFrameworks(dockerfile);
+        var text = File.ReadAllText(Path.Combine(Root, dockerfile));
 
-        var required = RequiredFrameworks(assembly);
+        var runtimeStage = text[FromLine().Matches(text)[^1].Index..];
 
-        Assert.NotEmpty(provided);
-        foreach (var (name, version) in required)
-        {
-            Assert.True(provided.TryGetValue(name, out var available),
-                $"{assembly}.runtimeconfig.json needs {name} {version}, which the runtime stage of {dockerfile} does not have ({string.Join(", ", provided.Keys)})");
-            Assert.StartsWith(available + ".", version);
-        }
+        Assert.Matches(@"(?m)^FROM \$\{BASE_IMAGE\}", runtimeStage);
+        Assert.Matches(@"(?m)^USER 10001$", runtimeStage);
+        Assert.Matches(@"(?m)^HEALTHCHECK ", runtimeStage);
+        Assert.DoesNotMatch(@"(?m)^COPY \. ", text);   // sources after the restore, never the whole context first
     }
 
     [Fact]
@@ -121,31 +160,12 @@ public partial class DeploymentFilesTests
         return frameworks.ToDictionary(f => f.GetProperty("name").GetString()!, f => f.GetProperty("version").GetString()!);
     }
 
-    /// <summary>
-    /// The shared frameworks (name to major.minor) that the last stage of a Dockerfile has: from Microsoft's .NET base
-    /// images (runtime: .NET; aspnet and sdk: .NET and ASP.NET Core) and from the runtime packages it installs.
-    /// </summary>
-    static Dictionary<string, string> ProvidedFrameworks(string dockerfile)
-    {
-        var text = File.ReadAllText(Path.Combine(Root, dockerfile));
-        var runtimeStage = text[FromLine().Matches(text)[^1].Index..];
-        var provided = new Dictionary<string, string>();
-        foreach (Match source in FrameworkSource().Matches(runtimeStage))
-        {
-            var (kind, version) = (source.Groups["kind"].Value, source.Groups["version"].Value);
-            if (kind != "runtime-deps") provided["Microsoft.NETCore.App"] = version;
-            if (kind is "aspnet" or "sdk" or "aspnetcore-runtime") provided["Microsoft.AspNetCore.App"] = version;
-        }
-        return provided;
-    }
-
     [Fact]
     public void KubernetesManifests_ParseAndReferenceExistingPortsVerbsAndSecrets()
     {
-        var documents = Directory.GetFiles(Path.Combine(Root, "deploy/k8s"), "*.yaml").SelectMany(f => Documents(Path.GetRelativePath(Root, f))).ToList();
-        string Kind(YamlMappingNode d) => $"{Scalar(d, "kind")}/{Scalar(d, "metadata", "name")}";
+        var documents = KubernetesDocuments();
         var kinds = documents.Select(Kind).ToHashSet();
-        Assert.Superset(new HashSet<string> { "Deployment/orchestrator", "Service/orchestrator", "StatefulSet/postgres", "Service/postgres", "DaemonSet/worker-gpu", "Secret/spectral-secrets" }, kinds);
+        Assert.Superset(new HashSet<string> { "Deployment/orchestrator", "Service/orchestrator", "StatefulSet/postgres", "Service/postgres", "StatefulSet/worker-gpu", "Secret/spectral-secrets" }, kinds);
 
         var secretKeys = ((YamlMappingNode)At(documents.Single(d => Kind(d) == "Secret/spectral-secrets"), "stringData")!).Children.Keys.Select(k => k.ToString()).ToHashSet();
         var referenced = documents.SelectMany(d => Descendants(d)).OfType<YamlMappingNode>()
@@ -158,18 +178,43 @@ public partial class DeploymentFilesTests
         var containerPorts = ((YamlSequenceNode)At(container, "ports")!).Children.Cast<YamlMappingNode>().ToDictionary(p => Scalar(p, "name")!, p => Scalar(p, "containerPort"));
         Assert.Equal(("5080", "5081"), (containerPorts["grpc"], containerPorts["dashboard"]));   // the dashboard: the gRPC port + 1
         Assert.Equal("5080", Scalar(container, "readinessProbe", "grpc", "port"));
+        Assert.Null(Scalar(container, "readinessProbe", "grpc", "service"));   // the default service: readiness, with PostgreSQL
+        Assert.Equal(("5080", OrchestratorSetup.LivenessService), (Scalar(container, "livenessProbe", "grpc", "port"), Scalar(container, "livenessProbe", "grpc", "service")));
         var servicePorts = ((YamlSequenceNode)At(documents.Single(d => Kind(d) == "Service/orchestrator"), "spec", "ports")!).Children.Cast<YamlMappingNode>()
             .ToDictionary(p => Scalar(p, "name")!, p => Scalar(p, "targetPort"));
         Assert.Equal(("5080", "5081"), (servicePorts["grpc"], servicePorts["dashboard"]));
         Assert.Contains(((YamlSequenceNode)At(container, "args")!).Children.Single().ToString(), Verbs(OrchestratorCli.Build()));
 
-        var worker = documents.Single(d => Kind(d) == "DaemonSet/worker-gpu");
+        var worker = documents.Single(d => Kind(d) == "StatefulSet/worker-gpu");
         var workerContainer = (YamlMappingNode)((YamlSequenceNode)At(worker, "spec", "template", "spec", "containers")!).Children.Single();
         Assert.Contains(((YamlSequenceNode)At(workerContainer, "args")!).Children.Single().ToString(), Verbs(WorkerCli.Build()));
         Assert.Equal("1", Scalar(workerContainer, "resources", "limits", "nvidia.com/gpu"));
         Assert.Equal("http://orchestrator.spectral.svc:5080", ((YamlSequenceNode)At(workerContainer, "env")!).Children.Cast<YamlMappingNode>()
             .Single(e => Scalar(e, "name") == "SD_ORCHESTRATOR").Children[new YamlScalarNode("value")].ToString());
     }
+
+    [Fact]
+    public void KubernetesWorker_OneGpuPerPod_SeesItAsDeviceZeroUnderThePodName()
+    {
+        var worker = KubernetesDocuments().Single(d => Kind(d) == "StatefulSet/worker-gpu");
+
+        var container = (YamlMappingNode)((YamlSequenceNode)At(worker, "spec", "template", "spec", "containers")!).Children.Single();
+        var env = ((YamlSequenceNode)At(container, "env")!).Children.Cast<YamlMappingNode>().ToDictionary(e => Scalar(e, "name")!);
+
+        // The device plugin hands each container the GPUs of its limit only, numbered from 0 inside the container.
+        Assert.Equal("1", Scalar(container, "resources", "limits", "nvidia.com/gpu"));
+        Assert.Equal("cuda:0", Scalar(env["SD_WORKER_DEVICE"], "value"));
+        // Pod names are unique, node names are not (several agents per node).
+        Assert.Equal("metadata.name", Scalar(env["SD_WORKER_NAME"], "valueFrom", "fieldRef", "fieldPath"));
+        Assert.Contains("NCCL_SOCKET_IFNAME", env.Keys);
+        Assert.Contains("NCCL_DEBUG", env.Keys);
+    }
+
+    static List<YamlMappingNode> KubernetesDocuments() =>
+        Directory.GetFiles(Path.Combine(Root, "deploy/k8s/base"), "*.yaml").Where(f => !f.EndsWith("kustomization.yaml", StringComparison.Ordinal))
+            .SelectMany(f => Documents(Path.GetRelativePath(Root, f))).ToList();
+
+    static string Kind(YamlMappingNode document) => $"{Scalar(document, "kind")}/{Scalar(document, "metadata", "name")}";
 
     [Fact]
     public void GrafanaDashboard_QueriesOnlyViewsTheMigrationsCreate()
@@ -186,6 +231,19 @@ public partial class DeploymentFilesTests
         foreach (var query in queries)
             foreach (Match from in FromClause().Matches(query))
                 Assert.Contains(from.Groups[1].Value, views);
+    }
+
+    [Fact]
+    public void DashboardReaderMigration_GrantsEveryViewTheMigrationsCreate()
+    {
+        var migrations = Directory.GetFiles(Path.Combine(Root, "src/Orchestrator/Persistence/Migrations"), "*.sql");
+        var views = ViewName().Matches(string.Concat(migrations.Select(File.ReadAllText))).Select(m => m.Groups[1].Value).ToHashSet();
+
+        var grant = Regex.Match(File.ReadAllText(migrations.Single(f => f.EndsWith("_dashboard_reader.sql", StringComparison.Ordinal))),
+            @"GRANT SELECT ON ([\w, ]+) TO spectral_reader");
+
+        Assert.True(grant.Success);
+        Assert.Equal(views.Order(), grant.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries).Order());
     }
 
     static IEnumerable<YamlNode> Descendants(YamlNode node) => node switch
@@ -205,9 +263,8 @@ public partial class DeploymentFilesTests
     [GeneratedRegex(@"^FROM\s", RegexOptions.Multiline)]
     private static partial Regex FromLine();
 
-    /// <summary><c>FROM mcr.microsoft.com/dotnet/KIND:X.Y</c>, or a package <c>dotnet-runtime-X.Y</c> / <c>aspnetcore-runtime-X.Y</c>.</summary>
-    [GeneratedRegex(@"mcr\.microsoft\.com/dotnet/(?<kind>runtime-deps|runtime|aspnet|sdk):(?<version>\d+\.\d+)|\b(?<kind>dotnet-runtime|aspnetcore-runtime)-(?<version>\d+\.\d+)\b")]
-    private static partial Regex FrameworkSource();
+    [GeneratedRegex(@"(\d+)([hms])")]
+    private static partial Regex DurationPart();
 
     [GeneratedRegex(@"CREATE (?:OR REPLACE )?VIEW (\w+)", RegexOptions.IgnoreCase)]
     private static partial Regex ViewName();
