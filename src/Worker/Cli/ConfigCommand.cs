@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
+using SpectralDiffusion.Worker.FirstStage;
 using SpectralDiffusion.Worker.Models;
+using SpectralDiffusion.Worker.Recipes;
 using SpectralDiffusion.Worker.Torch;
 
 namespace SpectralDiffusion.Worker.Cli;
@@ -40,7 +42,7 @@ public static class ConfigCommand
         return new ConfigSummary(recipe.Source, recipe.Schedule.LinearStart, recipe.Schedule.LinearEnd, recipe.Schedule.Timesteps, "eps",
             recipe.ScaleFactor, recipe.ScaleByStd, recipe.LossType, parameters, withoutEmbeddings, macs, recipe.UNet.ImageSize, recipe.UNet.InChannels,
             recipe.FirstStage is null ? null : recipe.FirstStageName ?? "custom", recipe.FirstStage?.Kind.ToString().ToUpperInvariant(),
-            recipe.FirstStage is { } firstStage ? ShapeOnlyModels.CountParameters(firstStage) : null, recipe.Conditioning.ToString());
+            recipe.FirstStage is { } firstStage ? FirstStageParameters(firstStage) : null, recipe.Conditioning.ToString());
     }
 
     static string Describe(ConfigSummary s) => string.Join(Environment.NewLine,
@@ -51,4 +53,11 @@ public static class ConfigCommand
         $"{s.UNetMacs / 1e9:F2}G MACs on {s.LatentSize}×{s.LatentSize}×{s.LatentChannels} latents",
         $"first stage     {(s.FirstStage is null ? "none (pixel space)" : $"{s.FirstStage} ({s.FirstStageKind}, {s.FirstStageParameters:N0} parameters)")}",
         $"conditioning    {s.Conditioning}");
+
+    /// <summary>The first stage's parameter count, from a model built on the meta device (no memory for its weights).</summary>
+    static long FirstStageParameters(AutoencoderConfig config) => ShapeOnlyModels.OnMeta(() =>
+    {
+        using var model = new Autoencoder(config);
+        return ModelStatistics.CountParameters(model);
+    });
 }

@@ -5,6 +5,7 @@ using SpectralDiffusion.Worker.Diffusion;
 using SpectralDiffusion.Worker.Jobs;
 using SpectralDiffusion.Worker.FirstStage;
 using SpectralDiffusion.Worker.Models;
+using SpectralDiffusion.Worker.Recipes;
 using SpectralDiffusion.Worker.Sampling;
 using SpectralDiffusion.Worker.Torch;
 using static TorchSharp.torch;

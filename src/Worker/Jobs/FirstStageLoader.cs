@@ -2,6 +2,7 @@ using Serilog;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Worker.FirstStage;
 using SpectralDiffusion.Worker.Models;
+using SpectralDiffusion.Worker.Recipes;
 
 namespace SpectralDiffusion.Worker.Jobs;
 

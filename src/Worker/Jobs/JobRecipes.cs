@@ -1,6 +1,7 @@
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.Models;
+using SpectralDiffusion.Worker.Recipes;
 using SpectralDiffusion.Worker.Spectral;
 
 namespace SpectralDiffusion.Worker.Jobs;

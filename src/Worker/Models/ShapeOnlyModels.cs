@@ -1,4 +1,3 @@
-using SpectralDiffusion.Worker.FirstStage;
 using static TorchSharp.torch;
 
 namespace SpectralDiffusion.Worker.Models;
@@ -15,14 +14,9 @@ public static class ShapeOnlyModels
         return (all, all - ModelStatistics.CountConditioningEmbeddingParameters(model), ModelStatistics.CountMacs(model, config.ImageSize, config.ImageSize));
     });
 
-    public static long CountParameters(AutoencoderConfig config) => OnMeta(() =>
-    {
-        using var model = new Autoencoder(config);
-        return ModelStatistics.CountParameters(model);
-    });
-
-    /// <summary>The default device is process-wide: callers must not build real tensors on other threads meanwhile.</summary>
-    static T OnMeta<T>(Func<T> build)
+    /// <summary>Runs <paramref name="build"/> with the meta device as the default, so modules built in it hold shapes only.
+    /// The default device is process-wide: callers must not build real tensors on other threads meanwhile.</summary>
+    public static T OnMeta<T>(Func<T> build)
     {
         var previous = get_default_device();
         set_default_device(META);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using SpectralDiffusion.Worker.Cli;
 using SpectralDiffusion.Worker.Models;
+using SpectralDiffusion.Worker.Recipes;
 using SpectralDiffusion.Worker.Tests.TestSupport;
 using SpectralDiffusion.Worker.Torch;
 

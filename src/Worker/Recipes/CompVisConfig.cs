@@ -1,10 +1,11 @@
 using System.Globalization;
 using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.FirstStage;
+using SpectralDiffusion.Worker.Models;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace SpectralDiffusion.Worker.Models;
+namespace SpectralDiffusion.Worker.Recipes;
 
 /// <summary>
 /// Reads a CompVis latent-diffusion or Stable Diffusion config YAML (<c>configs/latent-diffusion/*.yaml</c>,

@@ -1,6 +1,7 @@
 using SpectralDiffusion.Shared.Jobs;
+using SpectralDiffusion.Worker.Models;
 
-namespace SpectralDiffusion.Worker.Models;
+namespace SpectralDiffusion.Worker.Recipes;
 
 /// <summary>
 /// What a preset takes from the CompVis config its family follows, beyond the UNet and the schedule (<see cref="PresetSchedules"/>):

@@ -1,7 +1,8 @@
 using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Worker.FirstStage;
+using SpectralDiffusion.Worker.Models;
 
-namespace SpectralDiffusion.Worker.Models;
+namespace SpectralDiffusion.Worker.Recipes;
 
 /// <summary>What a model is conditioned on, as its CompVis <c>cond_stage_config</c> says.</summary>
 public enum ConditioningKind { None, Class, Text }
