@@ -41,7 +41,7 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
             if (assignment.WorldSize > 1)
             {
                 collective = await JoinAsync(assignment, stop);
-                attempt.OnAbort(collective.Abort);
+                attempt.OnAbort(() => collective?.Abort());
             }
             attempt.Started();
             log.Information("Attempt {Attempt} of job {JobId} started as rank {Rank}/{World} ({Device}, {Threads} threads)",
@@ -85,6 +85,7 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         finally
         {
             collective?.Dispose();
+            collective = null;   // an abort that comes after the end has nothing to tear down
             var (before, after) = FreedNativeMemory.Release();
             log.Information("Attempt {Attempt} of job {JobId} ended; resident memory {BeforeMb:0} MB, {AfterMb:0} MB after returning what it freed",
                 assignment.Attempt, assignment.JobId, before, after);
