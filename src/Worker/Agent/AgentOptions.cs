@@ -6,6 +6,7 @@ namespace SpectralDiffusion.Worker.Agent;
 public sealed record AgentOptions
 {
     public static readonly TimeSpan DefaultRegistrationBackoffCap = TimeSpan.FromSeconds(30);
+    public const int DefaultUnexpectedErrorRetries = 10;
 
     /// <summary>Orchestrator address (SD_ORCHESTRATOR).</summary>
     public string Orchestrator { get; init; } = OrchestratorAddress.Default;
@@ -34,6 +35,11 @@ public sealed record AgentOptions
     public TimeSpan RegistrationBackoffCap { get; init; } = DefaultRegistrationBackoffCap;
     /// <summary>How long a running attempt waits for an unreachable orchestrator (restarting, or its database down) before it fails.</summary>
     public TimeSpan OrchestratorOutageLimit { get; init; } = OrchestratorOutage.DefaultLimit;
+    /// <summary>
+    /// How often in a row a call to the orchestrator (Register, the assignment stream, the heartbeat) is repeated after
+    /// INTERNAL or UNKNOWN before the agent stops with an error (SD_ERROR_RETRIES). UNAVAILABLE (an outage) does not count.
+    /// </summary>
+    public int UnexpectedErrorRetries { get; init; } = DefaultUnexpectedErrorRetries;
     /// <summary>Exit after this many attempts (tests and the local pipeline); 0 = run until stopped.</summary>
     public int MaxAttempts { get; init; }
 
@@ -43,6 +49,7 @@ public sealed record AgentOptions
         if (Threads < 0) throw new ArgumentException($"--threads must be >= 0 (got {Threads})");
         if (SharedMemoryRegisteredMiB is < 0 or > 1 << 20)
             throw new ArgumentException($"--shm-registered-mb must be between 0 (off) and {1 << 20} MiB (got {SharedMemoryRegisteredMiB})");
+        if (UnexpectedErrorRetries < 0) throw new ArgumentException($"--error-retries must be >= 0 (got {UnexpectedErrorRetries})");
         if (OrchestratorOutageLimit <= TimeSpan.Zero) throw new ArgumentException($"--outage-limit must be positive (got {OrchestratorOutageLimit.TotalSeconds} s)");
         if (Device.Length > 0 && Device != "cpu" && Device != "cuda" && !(Device.StartsWith("cuda:") && int.TryParse(Device[5..], out var index) && index >= 0))
             throw new ArgumentException($"--device '{Device}' must be cpu, cuda or cuda:N");

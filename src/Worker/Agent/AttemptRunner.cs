@@ -14,40 +14,39 @@ namespace SpectralDiffusion.Worker.Agent;
 /// through the orchestrator's rendezvous (TCP ring on CPU, NCCL on CUDA), runs the job, and reports the outcome, a
 /// failure with its <see cref="FailureKind"/>. An abort tears the collective down at once, so a rank blocked
 /// in an all-reduce with a dead peer returns immediately. An orchestrator outage is waited out, not failed on: the
-/// calls to it are repeated until it answers (<see cref="OrchestratorOutage"/>).
+/// calls to it are repeated until it answers (<see cref="OrchestratorOutage"/>) or <paramref name="calls"/>, the
+/// registration's session, ends.
 /// </summary>
-public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection connection, string workerId, DeviceKind device, ILogger log)
+public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection connection, string workerId, DeviceKind device, CancellationToken calls, ILogger log)
+    : IAttemptRunner
 {
-    /// <summary>How long a stopping rank's calls to the orchestrator (the report of its last step) may still take.</summary>
-    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
-
     readonly Polly.ResiliencePipeline outage = OrchestratorOutage.Create(options.OrchestratorOutageLimit, log);
 
-    /// <summary>Runs the rank and delivers its result, which it returns; null when the attempt was stopped or aborted.</summary>
-    /// <param name="stop">ends the job after its current step (agent stopping, or aborted).</param>
-    /// <param name="abort">the orchestrator aborted the attempt or the session was lost: also tears the collective down at once.</param>
-    public async Task<AttemptResult?> RunAsync(AssignmentStart assignment, CancellationToken stop, CancellationToken abort)
+    public async Task<AttemptResult?> RunAsync(RunningAttempt attempt)
     {
+        var assignment = attempt.Order;
+        var stop = attempt.Ending;
         using var _ = LogContext.PushProperty("JobId", assignment.JobId);
         using var __ = LogContext.PushProperty("Attempt", assignment.Attempt);
         using var ___ = LogContext.PushProperty("Rank", assignment.Rank);
         var folder = Path.Combine(Path.GetFullPath(options.WorkDirectory), "jobs", assignment.JobId, $"attempt-{assignment.Attempt}", $"rank-{assignment.Rank}");
         Directory.CreateDirectory(folder);
         var artifacts = new ArtifactTransfer(connection.Workers, Path.Combine(Path.GetFullPath(options.WorkDirectory), "artifact-cache"));
-        using var calls = CancellationTokenSource.CreateLinkedTokenSource(abort);
-        await using var stopping = stop.Register(() => calls.CancelAfter(StopGrace));
         ICollective? collective = null;
-        await using var abortRegistration = abort.Register(() => collective?.Abort());
         var result = new AttemptResult { WorkerId = workerId, JobId = assignment.JobId, Attempt = assignment.Attempt, Rank = assignment.Rank };
         try
         {
             assignment = WithPathsUnderDataRoot(assignment, options.DataRoot);
             var threads = assignment.Spec.TorchThreads > 0 ? assignment.Spec.TorchThreads : options.Threads;
             if (assignment.WorldSize > 1)
-                collective = await JoinAsync(assignment, abort);
+            {
+                collective = await JoinAsync(assignment, stop);
+                attempt.OnAbort(() => collective?.Abort());
+            }
+            attempt.Started();
             log.Information("Attempt {Attempt} of job {JobId} started as rank {Rank}/{World} ({Device}, {Threads} threads)",
                 assignment.Attempt, assignment.JobId, assignment.Rank, assignment.WorldSize, device, threads);
-            var host = new GrpcJobHost(assignment, workerId, connection, artifacts, collective, folder, outage, log, stop, calls.Token);
+            var host = new GrpcJobHost(assignment, workerId, connection, artifacts, collective, folder, outage, log, stop, calls);
             await Task.Factory.StartNew(() =>
             {
                 // The count is process-wide (TorchThreadCountTests); setting it here keeps it next to the work it limits.
@@ -77,7 +76,7 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
             // not reach the orchestrator first and have the job retried.
             if (result.Failure == FailureKind.Permanent)
             {
-                await DeliverAsync(result, abort);
+                await DeliverAsync(result);
                 collective?.Abort();
                 return result;
             }
@@ -86,31 +85,32 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         finally
         {
             collective?.Dispose();
+            collective = null;   // an abort that comes after the end has nothing to tear down
             var (before, after) = FreedNativeMemory.Release();
             log.Information("Attempt {Attempt} of job {JobId} ended; resident memory {BeforeMb:0} MB, {AfterMb:0} MB after returning what it freed",
                 assignment.Attempt, assignment.JobId, before, after);
         }
-        await DeliverAsync(result, abort);
+        await DeliverAsync(result);
         return result;
     }
 
     /// <summary>
-    /// Sends a rank's result, waiting out an orchestrator outage; an abort order makes it moot. The agent sends it again
-    /// when the orchestrator repeats the start order of an attempt this worker has finished (the result was lost).
+    /// Sends a rank's result, waiting out an orchestrator outage while the session lasts. The agent sends it again when
+    /// the orchestrator repeats the start order of an attempt this worker has finished (the result was lost).
     /// </summary>
-    public async Task DeliverAsync(AttemptResult result, CancellationToken abort)
+    public async Task DeliverAsync(AttemptResult result)
     {
         try
         {
-            await outage.ExecuteAsync(async ct => await connection.Workers.CompleteAttemptAsync(result, cancellationToken: ct), abort);
+            await outage.ExecuteAsync(async ct => await connection.Workers.CompleteAttemptAsync(result, cancellationToken: ct), calls);
         }
         catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.FailedPrecondition)
         {
             log.Information("Attempt {Attempt} of job {JobId} already ended on the orchestrator: {Detail}", result.Attempt, result.JobId, e.Status.Detail);
         }
-        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        catch (OperationCanceledException) when (calls.IsCancellationRequested)
         {
-            log.Information("Attempt {Attempt} of job {JobId} was aborted before its result could be delivered", result.Attempt, result.JobId);
+            log.Information("The session ended before the result of attempt {Attempt} of job {JobId} could be delivered", result.Attempt, result.JobId);
         }
         catch (Exception e) when (e is Grpc.Core.RpcException or Polly.Timeout.TimeoutRejectedException)
         {
@@ -131,11 +131,11 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
         return resolved;
     }
 
-    async Task<ICollective> JoinAsync(AssignmentStart assignment, CancellationToken abort)
+    async Task<ICollective> JoinAsync(AssignmentStart assignment, CancellationToken ending)
     {
         var rendezvous = new GrpcRendezvous(connection.Rendezvous, assignment.RendezvousId);
         if (device == DeviceKind.Cuda)
-            return await Collectives.CreateAsync(Collectives.Nccl, assignment.Rank, assignment.WorldSize, rendezvous, "collective", options.CollectiveTimeout, abort);
+            return await Collectives.CreateAsync(Collectives.Nccl, assignment.Rank, assignment.WorldSize, rendezvous, "collective", options.CollectiveTimeout, ending);
         var loopback = IPAddress.TryParse(options.AdvertiseAddress, out var address) && IPAddress.IsLoopback(address);
         var ring = new TcpRingOptions
         {
@@ -145,6 +145,6 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
             RegisteredBytes = (long)options.SharedMemoryRegisteredMiB << 20,
         };
         // Ranks that share this machine exchange through shared memory; otherwise the TCP ring.
-        return await Collectives.ConnectCpuAsync(assignment.Rank, assignment.WorldSize, rendezvous, "collective", ring, abort);
+        return await Collectives.ConnectCpuAsync(assignment.Rank, assignment.WorldSize, rendezvous, "collective", ring, ending);
     }
 }

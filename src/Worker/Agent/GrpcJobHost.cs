@@ -14,7 +14,7 @@ namespace SpectralDiffusion.Worker.Agent;
 /// progress, checkpoint shards, the final model, files and evaluations go back to it. Every call rides out an
 /// orchestrator outage (<see cref="OrchestratorOutage"/>): training waits for the orchestrator instead of failing.
 /// <paramref name="cancellation"/> stops the job after its step; <paramref name="calls"/> ends the calls to the
-/// orchestrator (an abort, or a stop's grace running out), so a stopping rank still reports the step it finished.
+/// orchestrator (the registration's session ends), so a stopping rank still reports the step it finished.
 /// </summary>
 public sealed class GrpcJobHost(
     AssignmentStart assignment,

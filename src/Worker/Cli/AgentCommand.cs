@@ -21,9 +21,10 @@ public static class AgentCommand
         var timeout = new Option<double>("--collective-timeout") { Description = "seconds before a silent peer fails an all-reduce", DefaultValueFactory = _ => 60 };
         var registered = new Option<int>("--shm-registered-mb") { Description = "MiB of shared memory per rank for in-place all-reduce when all ranks share this machine; 0 = off (env SD_SHM_REGISTERED_MB)", DefaultValueFactory = _ => int.TryParse(Env("SD_SHM_REGISTERED_MB", ""), out var mb) ? mb : new AgentOptions().SharedMemoryRegisteredMiB };
         var outageLimit = new Option<double>("--outage-limit") { Description = "seconds a running attempt waits for an unreachable orchestrator before it fails", DefaultValueFactory = _ => OrchestratorOutage.DefaultLimit.TotalSeconds };
+        var errorRetries = new Option<int>("--error-retries") { Description = "times in a row a call to the orchestrator is repeated after INTERNAL or UNKNOWN before the agent stops (env SD_ERROR_RETRIES)", DefaultValueFactory = _ => int.TryParse(Env("SD_ERROR_RETRIES", ""), out var n) ? n : AgentOptions.DefaultUnexpectedErrorRetries };
 
         var command = new Command("agent", "Register with the orchestrator, heartbeat, and run assigned ranks until stopped (SIGTERM finishes the current step and deregisters).");
-        foreach (var option in new Option[] { orchestrator, token, device, name, address, threads, workDirectory, dataRoot, timeout, registered, outageLimit }) command.Options.Add(option);
+        foreach (var option in new Option[] { orchestrator, token, device, name, address, threads, workDirectory, dataRoot, timeout, registered, outageLimit, errorRetries }) command.Options.Add(option);
         command.SetAction(async (parse, cancellation) =>
         {
             var options = new AgentOptions
@@ -32,6 +33,7 @@ public static class AgentCommand
                 Name = parse.GetValue(name)!, AdvertiseAddress = parse.GetValue(address)!, Threads = parse.GetValue(threads),
                 WorkDirectory = parse.GetValue(workDirectory)!, DataRoot = parse.GetValue(dataRoot)!, CollectiveTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 OrchestratorOutageLimit = TimeSpan.FromSeconds(parse.GetValue(outageLimit)), SharedMemoryRegisteredMiB = parse.GetValue(registered),
+                UnexpectedErrorRetries = parse.GetValue(errorRetries),
             };
             var log = SerilogSetup.CreateLogger(SerilogSetup.DefaultConfiguration(), "worker");
             try

@@ -29,4 +29,21 @@ public class AgentOptionsTests
         Assert.Contains("--shm-registered-mb", error.Message);
         Assert.Contains(mib.ToString(), error.Message);
     }
+
+    [Fact]
+    public void Validate_NegativeUnexpectedErrorRetries_NamesTheFlag()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new AgentOptions { UnexpectedErrorRetries = -1 }.Validate());
+
+        Assert.Contains("--error-retries", error.Message);
+        Assert.Contains("-1", error.Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(AgentOptions.DefaultUnexpectedErrorRetries)]
+    public void Validate_UnexpectedErrorRetriesZeroOrMore_Accepted(int retries)
+    {
+        new AgentOptions { UnexpectedErrorRetries = retries }.Validate();
+    }
 }
