@@ -3,6 +3,7 @@ using Polly;
 using Polly.Retry;
 using Serilog;
 using Serilog.Context;
+using SpectralDiffusion.Shared.Build;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Worker.Torch;
 
@@ -52,7 +53,7 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log, TimeProvider?
                     registration = await reconnect.ExecuteAsync(async _ => await connection.Workers.RegisterAsync(new RegisterWorkerRequest
                     {
                         Name = name, Node = Environment.MachineName, Device = device, DeviceIndex = index,
-                        Address = options.AdvertiseAddress, Version = typeof(WorkerAgent).Assembly.GetName().Version?.ToString() ?? "",
+                        Address = options.AdvertiseAddress, Version = BuildVersion.Of(typeof(WorkerAgent).Assembly),
                         Labels = { options.Labels },
                     }, deadline: DateTime.UtcNow + RegisterDeadline), stop);
                     registerErrors.Succeeded();
