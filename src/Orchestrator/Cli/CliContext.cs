@@ -8,6 +8,7 @@ using Grpc.Net.Client;
 using Spectre.Console;
 using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Shared.Rpc;
+using SpectralDiffusion.Shared.Security;
 using Clients = contracts::SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Cli;
@@ -98,7 +99,7 @@ public sealed class CliContext(string address, string? apiKey, bool json)
         return apiKey is { Length: > 0 } key
             ? invoker.Intercept(metadata =>
             {
-                metadata.Add("x-api-key", key);
+                metadata.Add(ClientCredentialHeaders.ApiKey, key);
                 return metadata;
             })
             : invoker;

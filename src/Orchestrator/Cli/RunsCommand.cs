@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Cli;
 
@@ -38,9 +39,9 @@ public static class RunsCommand
                 .AddColumns("job", "preset", "params", "MACs", "samples", "FID", "low-freq error", "high-freq error", "HF power gen/real", "at");
             string Extra(Evaluation e, string key, Func<double, string> format) => e.Extra.TryGetValue(key, out var value) ? format(value) : "-";
             foreach (var e in evaluations.Evaluations)
-                scores.AddRow(Markup.Escape(e.JobId), Markup.Escape(e.Preset), Extra(e, "params", v => $"{v / 1e6:F3}M"), Extra(e, "macs", v => $"{v / 1e9:F3}G"),
+                scores.AddRow(Markup.Escape(e.JobId), Markup.Escape(e.Preset), Extra(e, EvaluationArtifacts.ParamsMetric, v => $"{v / 1e6:F3}M"), Extra(e, EvaluationArtifacts.MacsMetric, v => $"{v / 1e9:F3}G"),
                     e.NumSamples.ToString(), e.HasFid ? Number(e.Fid) : "-", Number(e.LowFrequencyError), Number(e.HighFrequencyError),
-                    Extra(e, "high_frequency_power_ratio", v => v.ToString("0.##", CultureInfo.InvariantCulture)), JobFormatting.Time(e.CreatedAt));
+                    Extra(e, EvaluationArtifacts.HighFrequencyPowerRatioMetric, v => v.ToString("0.##", CultureInfo.InvariantCulture)), JobFormatting.Time(e.CreatedAt));
             AnsiConsole.Write(scores);
             return 0;
         }, type, preset, limit);

@@ -1,5 +1,6 @@
 using ScottPlot;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Cli;
 
@@ -14,7 +15,7 @@ public static class SweepReportPlots
             written.Add(Save(Path.Combine(folder, "loss-curves.png"), $"{report.Name}: training loss, mean over seeds", "step", "log10 loss",
                 report.LossCurves.Select(c => (c.Arm, c.X.ToArray(), c.Y.Select(y => Math.Log10(Math.Max(y, 1e-30))).ToArray()))));
         if (report.GateCurves.Count > 0)
-            written.Add(Save(Path.Combine(folder, "gates.png"), $"{report.Name}: mean wavelet gate, mean over seeds", "denoising step (0 = noisiest)", "mean gate",
+            written.Add(Save(Path.Combine(folder, EvaluationArtifacts.GatePlot), $"{report.Name}: mean wavelet gate, mean over seeds", "denoising step (0 = noisiest)", "mean gate",
                 report.GateCurves.Select(c => ($"{c.Arm} {c.Series}", c.X.ToArray(), c.Y.ToArray()))));
         return written;
     }

@@ -41,7 +41,7 @@ public sealed class SweepReports(Database database)
                 if (!r.IsDBNull(7)) metrics["low_frequency_error"] = r.GetDouble(7);
                 if (!r.IsDBNull(8)) metrics["high_frequency_error"] = r.GetDouble(8);
                 var extra = r.JsonMap<double>(9);
-                foreach (var name in new[] { "high_frequency_power_ratio", SweepReportBuilder.ParamsMetric, SweepReportBuilder.MacsMetric })
+                foreach (var name in new[] { EvaluationArtifacts.HighFrequencyPowerRatioMetric, SweepReportBuilder.ParamsMetric, SweepReportBuilder.MacsMetric })
                     if (extra.TryGetValue(name, out var value)) metrics[name] = value;
                 return (Id: r.GetGuid(0), Arm: r.GetString(1), Seed: r.GetInt64(2), State: JobStates.Parse(r.GetString(3)), Metrics: metrics,
                     Seconds: r.IsDBNull(5) ? (double?)null : r.GetDouble(5), Gates: GateCurves(extra));

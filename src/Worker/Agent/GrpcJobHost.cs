@@ -39,16 +39,10 @@ public sealed class GrpcJobHost(
 
     public string? WeightsPath(ModelRole role)
     {
-        var (resolved, spec) = role == ModelRole.Teacher ? (assignment.TeacherArtifact, assignment.Spec.Teacher) : (assignment.ModelArtifact, assignment.Spec.Model);
+        var resolved = role == ModelRole.Teacher ? assignment.TeacherArtifact : assignment.ModelArtifact;
         if (resolved.Length > 0) return Wait(ct => artifacts.DownloadAsync(resolved, ct));
-        var checkpoint = spec?.Checkpoint ?? "";
-        if (checkpoint.Length == 0) return null;
-        var reference = ModelReference.Parse(checkpoint);
-        if (reference.Kind != ModelReferenceKind.Path)
-            throw new InvalidDataException($"{role.ToString().ToLowerInvariant()}.checkpoint '{checkpoint}' was not resolved by the orchestrator");
-        if (!File.Exists(reference.Value))
-            throw new FileNotFoundException($"{role.ToString().ToLowerInvariant()}.checkpoint: {reference.Value} does not exist on worker {workerId}", reference.Value);
-        return reference.Value;
+        return CheckpointPaths.LocalFile(assignment.Spec, role,
+            (field, checkpoint) => new InvalidDataException($"{field}.checkpoint '{checkpoint}' was not resolved by the orchestrator"), $" on worker {workerId}");
     }
 
     public TrainingState? ResumeState()
@@ -107,7 +101,7 @@ public sealed class GrpcJobHost(
         };
         if (outcome.Fid is double fid) report.Fid = fid;
         foreach (var (name, value) in outcome.Extra) if (double.IsFinite(value)) report.Extra[name] = value;
-        var grid = outcome.Files.FirstOrDefault(f => Path.GetFileName(f) == "samples.png");
+        var grid = outcome.Files.FirstOrDefault(f => Path.GetFileName(f) == EvaluationArtifacts.SampleGrid);
         if (grid is not null) report.SamplesArtifact = "artifact:" + ArtifactTransfer.Sha256Hex(grid);
         outage.Execute(ct => connection.Workers.ReportEvaluation(report, cancellationToken: ct), calls);
     }

@@ -15,7 +15,7 @@ namespace SpectralDiffusion.Worker.Agent;
 /// </summary>
 public sealed class OrchestratorConnection : IDisposable
 {
-    public const string TokenHeader = "x-worker-token";
+    public const string TokenHeader = WorkerCredentialHeaders.RegistrationToken;
     readonly GrpcChannel channel;
     volatile Credential? credential;
 
