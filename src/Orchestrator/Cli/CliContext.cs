@@ -56,6 +56,9 @@ public sealed class CliContext(string address, string? apiKey, bool json)
         command.Options.Add(JsonOption);
         command.SetAction(async (parse, cancellation) =>
         {
+            // Write to the current stdout: a verb invoked in-process after Console.SetOut (tests, hosts) must not keep
+            // writing to the writer Spectre captured at its first use.
+            AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
             // Piped or captured output has no terminal width; tables then get a readable width instead of 80 columns.
             if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 180);
             var address = parse.GetValue(AddressOption)!;
