@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text;
 using Grpc.Core;
+using Microsoft.Playwright;
+using Microsoft.Extensions.DependencyInjection;
+using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Tests.Dashboard;
@@ -99,5 +102,47 @@ public class DashboardHardeningTests(DashboardFixture fixture) : IClassFixture<D
         var response = await client.GetAsync("/ui/workers");
 
         Assert.Contains("frame-ancestors 'none'", string.Join(";", response.Headers.GetValues("Content-Security-Policy")));
+    }
+
+    [Fact]
+    public async Task Files_ScriptedSvgRecordedBeforeChecks_ChromiumDownloadsItInsteadOfRunningIt()
+    {
+        // Arrange: an SVG with a script stored and recorded directly, as a file recorded before uploads were checked would be.
+        var content = Encoding.UTF8.GetBytes(ScriptedSvg.Replace("parent.stolen = t", "document.title = 'script ran'"));
+        var sha = FakeWorker.Sha256(content);
+        await fixture.Server.Services.GetRequiredService<ArtifactStore>().StoreAsync(Chunks(content), sha, content.Length, CancellationToken.None);
+        await fixture.Database.ScalarAsync<int>($"""
+            INSERT INTO artifacts (sha256, size, kind, name, job_id) VALUES ('{sha}', {content.Length}, 'file', 'legacy.svg', '{fixture.RunningId}');
+            INSERT INTO job_files (job_id, name, attempt, sha256, size) VALUES ('{fixture.RunningId}', 'legacy.svg', {fixture.RunningStart.Attempt}, '{sha}', {content.Length});
+            SELECT 1
+            """);
+        var page = await fixture.SignedInPageAsync();
+        var url = $"{fixture.Dashboard}/ui/files/{fixture.RunningId}/legacy.svg";
+
+        // Act
+        var download = await page.RunAndWaitForDownloadAsync(() => page.EvaluateAsync("url => { location.href = url; }", url));
+
+        // Assert: a download, not a document of the dashboard's origin; the page that asked is untouched.
+        Assert.Equal("legacy.svg", download.SuggestedFilename);
+        Assert.NotEqual("script ran", await page.TitleAsync());
+        Assert.Equal("/ui", new Uri(page.Url).AbsolutePath);
+    }
+
+    [Fact]
+    public async Task JobsPage_InlineScriptInjected_ChromiumRefusesToRunIt()
+    {
+        var page = await fixture.SignedInPageAsync();
+
+        try { await page.AddScriptTagAsync(new PageAddScriptTagOptions { Content = "window.injected = true;" }); }
+        catch (PlaywrightException) { /* the policy's refusal may surface as an error too */ }
+
+        Assert.False(await page.EvaluateAsync<bool>("() => window.injected === true"));
+        Assert.True(await page.EvaluateAsync<bool>("() => document.querySelectorAll('.bar > span').length > 0 && document.querySelector('.bar > span').style.width !== ''"));
+    }
+
+    static async IAsyncEnumerable<ReadOnlyMemory<byte>> Chunks(byte[] content)
+    {
+        await Task.Yield();
+        yield return content;
     }
 }
