@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.DataProtection;
 using SpectralDiffusion.Orchestrator.Artifacts;
+using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Dashboard;
@@ -44,7 +45,19 @@ public static class DashboardSetup
     static async Task RequireKeyAsync(HttpContext context, RequestDelegate next)
     {
         context.Response.Headers.CacheControl = "no-store";
-        if (context.Request.Path.StartsWithSegments(LoginPath) || context.Request.Path.StartsWithSegments(AssetsPath) || context.RequestServices.GetRequiredService<DashboardAccess>().Allows(context))
+        var access = context.RequestServices.GetRequiredService<DashboardAccess>();
+        if (context.Request.Path.StartsWithSegments(AssetsPath) || (context.Request.Path.StartsWithSegments(LoginPath) && HttpMethods.IsGet(context.Request.Method)))
+        {
+            await next(context);
+            return;
+        }
+        if (access.IsBlocked(context))
+        {
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            await context.Response.WriteAsync(FailedAuthentications.RefusedMessage);
+            return;
+        }
+        if (context.Request.Path.StartsWithSegments(LoginPath) || access.Allows(context))
         {
             await next(context);
             return;
