@@ -1,4 +1,7 @@
+using System.Net;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Shared.Jobs;
@@ -22,20 +25,36 @@ public static class DashboardSetup
     public static IServiceCollection AddDashboard(this IServiceCollection services)
     {
         services.AddDataProtection();
-        services.AddSingleton<DashboardAccess>().AddSingleton<DashboardReader>();
+        services.AddSingleton<DashboardAccess>().AddSingleton<DashboardReader>().AddSingleton(_ => new DashboardSessions(TimeProvider.System));
         services.AddRazorPages(pages => pages.RootDirectory = "/Dashboard/Pages");
         return services;
     }
 
     public static WebApplication MapDashboard(this WebApplication app)
     {
-        app.UseWhen(context => context.Request.Path.StartsWithSegments(PathBase), ui => ui.Use(DashboardHeaders.AddAsync).Use(RequireKeyAsync));
+        var proxies = app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.TrustedProxies;
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(PathBase),
+            ui => ui.UseForwardedHeaders(ForwardedFrom(proxies)).Use(DashboardHeaders.AddAsync).Use(RequireKeyAsync));
         app.MapRazorPages();
         app.MapGet(PathBase + "/files/{jobId:guid}/{name}", ServeFileAsync);
         app.MapGet(AssetsPath + "/{name}", DashboardAssets.Serve);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("Dashboard at {Url}",
             Address(app).Replace("0.0.0.0", "localhost", StringComparison.Ordinal) + PathBase));
         return app;
+    }
+
+    /// <summary>
+    /// X-Forwarded-Proto and X-Forwarded-For are believed only from <paramref name="proxies"/> (Orchestrator:TrustedProxies;
+    /// none by default, not even loopback): behind a TLS-terminating proxy the request then counts as HTTPS (Secure cookies)
+    /// and failed sign-ins count against the client's address rather than the proxy's.
+    /// </summary>
+    static ForwardedHeadersOptions ForwardedFrom(IEnumerable<string> proxies)
+    {
+        var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedFor };
+        forwarded.KnownIPNetworks.Clear();
+        forwarded.KnownProxies.Clear();
+        foreach (var proxy in proxies) forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
+        return forwarded;
     }
 
     /// <summary>Where the dashboard is served (its pages are under <see cref="PathBase"/>): the second address Kestrel bound, after gRPC's.</summary>

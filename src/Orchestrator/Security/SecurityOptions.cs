@@ -23,6 +23,9 @@ public sealed class SecurityOptions
     /// refused with RESOURCE_EXHAUSTED (gRPC) or 429 (dashboard), right credential or not, until the window ends.</summary>
     public int FailedAuthenticationLimit { get; set; } = 10;
     public TimeSpan FailedAuthenticationWindow { get; set; } = TimeSpan.FromMinutes(1);
+    /// <summary>Addresses of reverse proxies in front of the dashboard whose X-Forwarded-Proto and X-Forwarded-For are believed
+    /// (none by default): a TLS-terminating proxy listed here makes the dashboard's cookies Secure.</summary>
+    public List<string> TrustedProxies { get; set; } = [];
 
     public bool BindsLoopbackOnly => Host is "localhost" || (IPAddress.TryParse(Host, out var address) && IPAddress.IsLoopback(address));
 
@@ -37,6 +40,8 @@ public sealed class SecurityOptions
         if (FailedAuthenticationLimit < 1) yield return $"Orchestrator:FailedAuthenticationLimit is {FailedAuthenticationLimit}; must be positive";
         if (FailedAuthenticationWindow <= TimeSpan.Zero)
             yield return $"Orchestrator:FailedAuthenticationWindow is {FailedAuthenticationWindow}; must be positive";
+        foreach (var (proxy, index) in TrustedProxies.Select((p, i) => (p, i)))
+            if (!IPAddress.TryParse(proxy, out _)) yield return $"Orchestrator:TrustedProxies:{index} '{proxy}' is not an IP address";
         foreach (var (key, index) in ApiKeys.Select((k, i) => (k, i)))
         {
             if (string.IsNullOrEmpty(key.Key)) yield return $"Orchestrator:ApiKeys:{index}:Key is empty";
