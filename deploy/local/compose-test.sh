@@ -20,7 +20,7 @@ done
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$repo/deploy/images/containers.conf}"
 export SD_REGISTRY=localhost SD_TAG=ci
 export SD_GRPC_PORT="${SD_COMPOSE_GRPC_PORT:-55480}" SD_DASHBOARD_PORT="${SD_COMPOSE_DASHBOARD_PORT:-55481}"
-export SD_API_KEY=ci-submit-key SD_WORKER_TOKEN=ci-worker-token SD_DB_PASSWORD=ci-db-password
+export SD_API_KEY=ci-submit-api-key SD_WORKER_TOKEN=ci-worker-reg-token SD_DB_PASSWORD=ci-db-password
 export SD_PIPELINE_STEPS="${SD_PIPELINE_STEPS:-12}" SD_PIPELINE_BATCH="${SD_PIPELINE_BATCH:-8}" SD_PIPELINE_SAMPLES="${SD_PIPELINE_SAMPLES:-16}"
 project=sd-compose-test
 compose=(podman-compose -p "$project" -f docker-compose.yml)

@@ -20,6 +20,7 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
         var jobId = await CheckHeaderAsync(header, cancellation);
         if (jobId is { } job) await CheckUploaderAsync(job, header, uploader, cancellation);
         await store.StoreAsync(content, header.Sha256, header.Size, cancellation);
+        if (header.Kind == ArtifactKind.File && header.Name.Length > 0) await CheckFileContentAsync(header, cancellation);
         var row = new ArtifactRepository.ArtifactRow(header.Sha256, header.Size, KindName(header.Kind), header.Name);
         try
         {
@@ -44,9 +45,8 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
         }
         catch
         {
-            // The content is in the store but its record is not: remove it unless another upload recorded the same content.
-            if (await database.ReadAsync((connection, token) => ArtifactRepository.FindAsync(connection, header.Sha256, token), CancellationToken.None) is null)
-                store.Forget(header.Sha256);
+            // The content is in the store but its record is not.
+            await ForgetUnrecordedAsync(header.Sha256);
             throw;
         }
     }
@@ -78,6 +78,23 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
                 ? OrchestratorException.Invalid("header.attempt", $"job {jobId} has no attempt {header.Attempt}")
                 : OrchestratorException.Invalid("header.world_size", $"is {header.WorldSize}; attempt {header.Attempt} runs {attemptWorldSize} ranks");
         return jobId;
+    }
+
+    /// <summary>A named job file must be content the product writes (<see cref="JobFileContent"/>); refused content is not kept.</summary>
+    async Task CheckFileContentAsync(ArtifactHeader header, CancellationToken cancellation)
+    {
+        string? problem;
+        await using (var stored = store.OpenRead(header.Sha256)) problem = JobFileContent.Problem(header.Name, stored);
+        if (problem is null) return;
+        await ForgetUnrecordedAsync(header.Sha256);
+        throw OrchestratorException.Invalid("header.name", $"'{Shared.Jobs.Echo.Short(header.Name)}' is refused: {problem}; {JobFileContent.Rule}");
+    }
+
+    /// <summary>Removes stored content that has no record, unless another upload recorded the same content.</summary>
+    async Task ForgetUnrecordedAsync(string sha256)
+    {
+        if (await database.ReadAsync((connection, token) => ArtifactRepository.FindAsync(connection, sha256, token), CancellationToken.None) is null)
+            store.Forget(sha256);
     }
 
     async Task CheckUploaderAsync(Guid jobId, ArtifactHeader header, Guid uploader, CancellationToken cancellation)

@@ -1,5 +1,9 @@
+using System.Net;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Artifacts;
+using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Dashboard;
@@ -13,25 +17,44 @@ public static class DashboardSetup
 {
     public const string PathBase = "/ui";
     public const string LoginPath = PathBase + "/login";
+    /// <summary>The style sheet and the script every page loads: public (they hold nothing secret), so the login page has them too.</summary>
+    public const string AssetsPath = PathBase + "/assets";
     /// <summary>Requests made by the pages' own scripts (the live job table) carry this header: refused with 401, not redirected.</summary>
     public const string FetchHeader = "x-dashboard-fetch";
 
     public static IServiceCollection AddDashboard(this IServiceCollection services)
     {
         services.AddDataProtection();
-        services.AddSingleton<DashboardAccess>().AddSingleton<DashboardReader>();
+        services.AddSingleton<DashboardAccess>().AddSingleton<DashboardReader>().AddSingleton(_ => new DashboardSessions(TimeProvider.System));
         services.AddRazorPages(pages => pages.RootDirectory = "/Dashboard/Pages");
         return services;
     }
 
     public static WebApplication MapDashboard(this WebApplication app)
     {
-        app.UseWhen(context => context.Request.Path.StartsWithSegments(PathBase), ui => ui.Use(RequireKeyAsync));
+        var proxies = app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.TrustedProxies;
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(PathBase),
+            ui => ui.UseForwardedHeaders(ForwardedFrom(proxies)).Use(DashboardHeaders.AddAsync).Use(RequireKeyAsync));
         app.MapRazorPages();
         app.MapGet(PathBase + "/files/{jobId:guid}/{name}", ServeFileAsync);
+        app.MapGet(AssetsPath + "/{name}", DashboardAssets.Serve);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("Dashboard at {Url}",
             Address(app).Replace("0.0.0.0", "localhost", StringComparison.Ordinal) + PathBase));
         return app;
+    }
+
+    /// <summary>
+    /// X-Forwarded-Proto and X-Forwarded-For are believed only from <paramref name="proxies"/> (Orchestrator:TrustedProxies;
+    /// none by default, not even loopback): behind a TLS-terminating proxy the request then counts as HTTPS (Secure cookies)
+    /// and failed sign-ins count against the client's address rather than the proxy's.
+    /// </summary>
+    static ForwardedHeadersOptions ForwardedFrom(IEnumerable<string> proxies)
+    {
+        var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedFor };
+        forwarded.KnownIPNetworks.Clear();
+        forwarded.KnownProxies.Clear();
+        foreach (var proxy in proxies) forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
+        return forwarded;
     }
 
     /// <summary>Where the dashboard is served (its pages are under <see cref="PathBase"/>): the second address Kestrel bound, after gRPC's.</summary>
@@ -41,7 +64,19 @@ public static class DashboardSetup
     static async Task RequireKeyAsync(HttpContext context, RequestDelegate next)
     {
         context.Response.Headers.CacheControl = "no-store";
-        if (context.Request.Path.StartsWithSegments(LoginPath) || context.RequestServices.GetRequiredService<DashboardAccess>().Allows(context))
+        var access = context.RequestServices.GetRequiredService<DashboardAccess>();
+        if (context.Request.Path.StartsWithSegments(AssetsPath) || (context.Request.Path.StartsWithSegments(LoginPath) && HttpMethods.IsGet(context.Request.Method)))
+        {
+            await next(context);
+            return;
+        }
+        if (access.IsBlocked(context))
+        {
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            await context.Response.WriteAsync(FailedAuthentications.RefusedMessage);
+            return;
+        }
+        if (context.Request.Path.StartsWithSegments(LoginPath) || access.Allows(context))
         {
             await next(context);
             return;
@@ -58,7 +93,8 @@ public static class DashboardSetup
 
     /// <summary>
     /// A file of a job: the name is checked against <see cref="JobFileName"/>, looked up in job_files, and the content
-    /// opened by its recorded hash; the name never becomes a path.
+    /// opened by its recorded hash; the name never becomes a path. Only PNG is shown in place; CSV and JSON are downloaded
+    /// (<c>Content-Disposition: attachment</c>), and anything recorded before upload checks existed is served as bytes to download.
     /// </summary>
     static async Task<IResult> ServeFileAsync(Guid jobId, string name, DashboardReader reader, ArtifactStore store, CancellationToken cancellation)
     {
@@ -66,14 +102,9 @@ public static class DashboardSetup
         var file = await reader.FileAsync(jobId, name, cancellation);
         if (file is null || !ModelReference.IsSha256(file.Sha256) || !store.Exists(file.Sha256))
             return Results.NotFound($"job {jobId} has no file named {name}");
-        var type = Path.GetExtension(name).ToLowerInvariant() switch
-        {
-            ".png" => "image/png",
-            ".svg" => "image/svg+xml",
-            ".json" => "application/json",
-            ".csv" or ".txt" or ".md" => "text/plain; charset=utf-8",
-            _ => "application/octet-stream",
-        };
-        return Results.Stream(store.OpenRead(file.Sha256), type);
+        var type = JobFileContent.MediaType(name) ?? "application/octet-stream";
+        return JobFileContent.IsShownInline(name)
+            ? Results.Stream(store.OpenRead(file.Sha256), type)
+            : Results.Stream(store.OpenRead(file.Sha256), type, fileDownloadName: name);
     }
 }

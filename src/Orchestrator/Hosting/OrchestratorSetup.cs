@@ -54,6 +54,7 @@ public static class OrchestratorSetup
             .AddSingleton<ArtifactIntake>().AddSingleton<Scheduler>().AddSingleton<LeaseWatchdog>().AddSingleton<WorkerCredentials>()
             .AddSingleton<LeaseRenewals>().AddSingleton<JobInsertBatcher>();
         services.AddSingleton<SweepSubmission>().AddSingleton<SweepReports>();
+        services.AddSingleton<FailedAuthentications>();
 
         services.AddHostedService<MigrationService>();
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<Scheduler>>(provider));

@@ -11,12 +11,15 @@ namespace SpectralDiffusion.Orchestrator.Security;
 /// <summary>
 /// Workers present <c>x-worker-token</c>, and after Register also their own credential (<see cref="WorkerCredentials"/>):
 /// a call that names a <c>worker_id</c> must name the worker the credential belongs to. Clients present
-/// <c>x-api-key</c> with role <c>read</c> or <c>submit</c> (submit implies read). Missing or wrong → UNAUTHENTICATED;
-/// a read key on a submit method, or a worker acting for another → PERMISSION_DENIED. Rejections are logged without the
-/// secret. With no token or keys configured on a loopback-only server, those checks are open (local use; a warning is
+/// <c>x-api-key</c> with role <c>read</c> or <c>submit</c> (submit implies read). Missing or wrong → UNAUTHENTICATED,
+/// with one message per kind of caller that does not say which part was wrong (the log says, without the secret);
+/// a read key on a submit method, or a worker acting for another → PERMISSION_DENIED. Each UNAUTHENTICATED counts against
+/// the caller's address (<see cref="FailedAuthentications"/>); an address out of tries gets RESOURCE_EXHAUSTED, right
+/// credential or not, until its window ends. With no token or keys configured on a loopback-only server, those checks are open (local use; a warning is
 /// logged at start); the per-worker credential is always checked.
 /// </summary>
-public sealed class AuthInterceptor(IOptions<SecurityOptions> options, WorkerCredentials workers, ILogger<AuthInterceptor> logger) : Interceptor
+public sealed class AuthInterceptor(IOptions<SecurityOptions> options, WorkerCredentials workers, FailedAuthentications failures,
+    ILogger<AuthInterceptor> logger) : Interceptor
 {
     public const string WorkerTokenHeader = Shared.Security.WorkerCredentialHeaders.RegistrationToken;
     public const string ApiKeyHeader = Shared.Security.ClientCredentialHeaders.ApiKey;
@@ -54,7 +57,13 @@ public sealed class AuthInterceptor(IOptions<SecurityOptions> options, WorkerCre
     async Task AuthorizeAsync(ServerCallContext context, object? request)
     {
         var settings = options.Value;
-        switch (AccessPolicy.For(context.Method))
+        var credential = AccessPolicy.For(context.Method);
+        if (credential != Credential.None && failures.IsBlocked(Client(context)))
+        {
+            logger.LogWarning("Rejected {Method} from {Peer}: too many failed authentications", context.Method, context.Peer);
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, FailedAuthentications.RefusedMessage));
+        }
+        switch (credential)
         {
             case Credential.WorkerToken:
                 RequireWorkerToken(context, settings);
@@ -76,7 +85,7 @@ public sealed class AuthInterceptor(IOptions<SecurityOptions> options, WorkerCre
             case Credential.ReadKey or Credential.SubmitKey when settings.ApiKeys.Count > 0:
                 var presented = context.RequestHeaders.GetValue(ApiKeyHeader);
                 var key = settings.ApiKeys.FirstOrDefault(k => SecretEquals(presented, k.Key));
-                if (key is null) Reject(context, StatusCode.Unauthenticated, $"a valid API key ({ApiKeyHeader}) is required");
+                if (key is null) Reject(context, StatusCode.Unauthenticated, presented is null ? "no API key" : "an API key that is not configured");
                 else if (AccessPolicy.For(context.Method) == Credential.SubmitKey && key.Role != ApiKeyOptions.SubmitRole)
                     Reject(context, StatusCode.PermissionDenied, $"this API key has role '{key.Role}'; {context.Method} needs role '{ApiKeyOptions.SubmitRole}'");
                 return;
@@ -86,7 +95,7 @@ public sealed class AuthInterceptor(IOptions<SecurityOptions> options, WorkerCre
     void RequireWorkerToken(ServerCallContext context, SecurityOptions settings)
     {
         if (settings.WorkerToken.Length > 0 && !SecretEquals(context.RequestHeaders.GetValue(WorkerTokenHeader), settings.WorkerToken))
-            Reject(context, StatusCode.Unauthenticated, $"a valid worker registration token ({WorkerTokenHeader}) is required");
+            Reject(context, StatusCode.Unauthenticated, "a missing or wrong registration token");
     }
 
     /// <summary>The worker a request names in its <c>worker_id</c> field, when it has one that is a worker id (a malformed one is the handler's to refuse).</summary>
@@ -94,11 +103,20 @@ public sealed class AuthInterceptor(IOptions<SecurityOptions> options, WorkerCre
         request is IMessage message && message.Descriptor.FindFieldByName("worker_id") is { FieldType: FieldType.String } field
         && Guid.TryParse((string)field.Accessor.GetValue(message), out var claimed) ? claimed : null;
 
-    void Reject(ServerCallContext context, StatusCode code, string message)
+    /// <summary>Refuses the call; an UNAUTHENTICATED refusal counts against the caller's address and tells the caller only
+    /// what a caller of this kind presents, the <paramref name="reason"/> going to the log alone.</summary>
+    void Reject(ServerCallContext context, StatusCode code, string reason)
     {
-        logger.LogWarning("Rejected {Method} from {Peer}: {Status} {Reason}", context.Method, context.Peer, code, message);
-        throw new RpcException(new Status(code, message));
+        logger.LogWarning("Rejected {Method} from {Peer}: {Status} {Reason}", context.Method, context.Peer, code, reason);
+        if (code != StatusCode.Unauthenticated) throw new RpcException(new Status(code, reason));
+        failures.RecordFailure(Client(context));
+        throw new RpcException(new Status(code, AccessPolicy.For(context.Method) is Credential.ReadKey or Credential.SubmitKey
+            ? $"authentication failed: present a valid API key ({ApiKeyHeader})"
+            : $"authentication failed: present the registration token ({WorkerTokenHeader}) and, on calls that act as a worker, " +
+              $"the credential Register issued ({Shared.Security.WorkerCredentialHeaders.WorkerId}, {Shared.Security.WorkerCredentialHeaders.Secret})"));
     }
+
+    static System.Net.IPAddress? Client(ServerCallContext context) => context.GetHttpContext().Connection.RemoteIpAddress;
 
     static bool SecretEquals(string? presented, string expected) =>
         presented is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected));

@@ -17,7 +17,7 @@ namespace SpectralDiffusion.EndToEnd.Tests.Infrastructure;
 public sealed class LocalCluster : IAsyncDisposable
 {
     public const string WorkerToken = "e2e-worker-token";
-    public const string ApiKey = "e2e-submit-key";
+    public const string ApiKey = "e2e-submit-api-key";
     readonly EndToEndDatabase database;
     readonly List<ChildProcess> workers = new();
     readonly List<ChildProcess> orchestrators = new();

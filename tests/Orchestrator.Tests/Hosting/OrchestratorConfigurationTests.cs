@@ -32,8 +32,8 @@ public class OrchestratorConfigurationTests
             ["Orchestrator:ArtifactRoot"] = "/srv/artifacts",
             ["Orchestrator:RendezvousTimeout"] = "00:01:00",
             ["Orchestrator:Host"] = "0.0.0.0",
-            ["Orchestrator:WorkerToken"] = "token",
-            ["Orchestrator:ApiKeys:0:Key"] = "k",
+            ["Orchestrator:WorkerToken"] = "worker-token-0123456789",
+            ["Orchestrator:ApiKeys:0:Key"] = "submit-key-0123456789",
             ["Orchestrator:ApiKeys:0:Role"] = "submit",
             ["Orchestrator:MaxWorldSize"] = "8",
             ["Orchestrator:DataRoots:0"] = "/data",
@@ -46,13 +46,16 @@ public class OrchestratorConfigurationTests
             ["Orchestrator:Port"] = "6000",
             ["Orchestrator:DashboardPort"] = "6100",
             ["Orchestrator:MaxMessageBytes"] = "1048576",
+            ["Orchestrator:FailedAuthenticationLimit"] = "5",
+            ["Orchestrator:FailedAuthenticationWindow"] = "00:00:30",
         });
 
         Assert.Equal("Host=db;Database=x", Value<DatabaseOptions>(provider).Database);
         Assert.Equal("/srv/artifacts", Value<ArtifactOptions>(provider).ArtifactRoot);
         Assert.Equal(TimeSpan.FromMinutes(1), Value<RendezvousOptions>(provider).RendezvousTimeout);
         var security = Value<SecurityOptions>(provider);
-        Assert.Equal(("0.0.0.0", "token", "k", "submit"), (security.Host, security.WorkerToken, security.ApiKeys[0].Key, security.ApiKeys[0].Role));
+        Assert.Equal(("0.0.0.0", "worker-token-0123456789", "submit-key-0123456789", "submit"), (security.Host, security.WorkerToken, security.ApiKeys[0].Key, security.ApiKeys[0].Role));
+        Assert.Equal((5, TimeSpan.FromSeconds(30)), (security.FailedAuthenticationLimit, security.FailedAuthenticationWindow));
         var submission = Value<SubmissionOptions>(provider);
         Assert.Equal((8, "/data"), (submission.MaxWorldSize, submission.DataRoots.Single()));
         var scheduler = Value<SchedulerOptions>(provider);
@@ -85,6 +88,22 @@ public class OrchestratorConfigurationTests
         Assert.Contains(problems, p => p.Contains("Orchestrator:WorkerToken"));
         Assert.Contains(problems, p => p.Contains("Orchestrator:ApiKeys"));
         Assert.Empty(new SecurityOptions().Problems());
+    }
+
+    [Fact]
+    public void Problems_KeyOrTokenShorterThan16_NamesTheKeyNotItsValue()
+    {
+        var options = new SecurityOptions
+        {
+            WorkerToken = "short-token", ApiKeys = [new() { Key = "long-enough-api-key", Role = "submit" }, new() { Key = "short-key", Role = "read" }],
+        };
+
+        var problems = options.Problems().ToList();
+
+        Assert.Equal(2, problems.Count);
+        Assert.Contains(problems, p => p.Contains("Orchestrator:WorkerToken is 11 characters") && p.Contains("at least 16"));
+        Assert.Contains(problems, p => p.Contains("Orchestrator:ApiKeys:1:Key is 9 characters"));
+        Assert.DoesNotContain(problems, p => p.Contains("short-token") || p.Contains("short-key"));
     }
 
     [Fact]

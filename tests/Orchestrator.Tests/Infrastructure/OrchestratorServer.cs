@@ -12,8 +12,8 @@ namespace SpectralDiffusion.Orchestrator.Tests;
 public sealed class OrchestratorServer : IAsyncDisposable
 {
     public const string WorkerToken = "test-worker-token";
-    public const string SubmitKey = "test-submit-key";
-    public const string ReadKey = "test-read-key";
+    public const string SubmitKey = "test-submit-api-key";
+    public const string ReadKey = "test-read-api-key";
 
     readonly Dictionary<string, string?> settings;
     WebApplication? app;
@@ -42,6 +42,8 @@ public sealed class OrchestratorServer : IAsyncDisposable
             ["Orchestrator:ApiKeys:0:Role"] = "submit",
             ["Orchestrator:ApiKeys:1:Key"] = ReadKey,
             ["Orchestrator:ApiKeys:1:Role"] = "read",
+            // Every test calls from 127.0.0.1 and many refuse credentials on purpose: the tests of the limit set their own.
+            ["Orchestrator:FailedAuthenticationLimit"] = "1000000",
             ["Orchestrator:Lease"] = "00:00:02",
             ["Orchestrator:HeartbeatInterval"] = "00:00:00.300",
             ["Orchestrator:SchedulerInterval"] = "00:00:00.200",

@@ -16,6 +16,7 @@ public sealed class LoginModel(DashboardAccess access) : PageModel
         if (!access.IsValidKey(key))
         {
             Problem = string.IsNullOrEmpty(key) ? "Enter an API key." : "That API key is not valid.";
+            if (!string.IsNullOrEmpty(key)) access.RecordFailure(HttpContext);
             Response.StatusCode = StatusCodes.Status401Unauthorized;
             return Page();
         }
