@@ -81,6 +81,7 @@ public static class OrchestratorSetup
             publisher.Period = TimeSpan.FromSeconds(10);
         });
         services.AddGrpcReflection();
+        services.UseMalformedRequestGuard();
         services.AddDashboard();
         return builder;
     }
