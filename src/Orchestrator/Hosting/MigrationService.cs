@@ -5,7 +5,7 @@ using SpectralDiffusion.Orchestrator.Security;
 
 namespace SpectralDiffusion.Orchestrator.Hosting;
 
-/// <summary>Applies the database migrations before anything else starts (registered first, so the loops and Kestrel start after it).</summary>
+/// <summary>Applies the database migrations before anything else starts (registered right after <see cref="PortProbe"/>, so the loops and Kestrel start after it).</summary>
 public sealed class MigrationService(IOptions<DatabaseOptions> database, IOptions<SecurityOptions> security, ResiliencePipeline pipeline, ILogger<MigrationService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)

@@ -56,6 +56,7 @@ public static class OrchestratorSetup
         services.AddSingleton<SweepSubmission>().AddSingleton<SweepReports>();
         services.AddSingleton<FailedAuthentications>();
 
+        services.AddHostedService<PortProbe>();
         services.AddHostedService<MigrationService>();
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<Scheduler>>(provider));
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<LeaseWatchdog>>(provider));
@@ -82,6 +83,7 @@ public static class OrchestratorSetup
             publisher.Period = TimeSpan.FromSeconds(10);
         });
         services.AddGrpcReflection();
+        services.UseMalformedRequestGuard();
         services.AddDashboard();
         return builder;
     }
@@ -106,15 +108,19 @@ public static class OrchestratorSetup
     /// <summary>gRPC on Host:Port over HTTP/2 and the dashboard on Host:DashboardPort; with Tls:CertificatePath both over TLS (PFX, or PEM with Tls:KeyPath).</summary>
     static void Listen(KestrelServerOptions kestrel, string host, ServerOptions settings)
     {
-        var address = host is "localhost" ? IPAddress.Loopback
-            : host is "*" or "" ? IPAddress.Any
-            : IPAddress.TryParse(host, out var parsed) ? parsed
-            : throw new OptionsValidationException(OrchestratorConfiguration.Section, typeof(SecurityOptions),
-                [$"Orchestrator:Host '{host}' is not an IP address (use 127.0.0.1, 0.0.0.0 or an interface address)"]);
+        var address = BindAddress(host);
         // gRPC first: its bound address is the first one Kestrel reports (OrchestratorHost relies on that order).
         kestrel.Listen(address, settings.Port, listen => Configure(listen, HttpProtocols.Http2, settings.Tls));
         kestrel.Listen(address, settings.EffectiveDashboardPort, listen => Configure(listen, HttpProtocols.Http1AndHttp2, settings.Tls));
     }
+
+    /// <summary>The address Orchestrator:Host names: localhost, * (every interface) or an IP address.</summary>
+    public static IPAddress BindAddress(string host) =>
+        host is "localhost" ? IPAddress.Loopback
+        : host is "*" or "" ? IPAddress.Any
+        : IPAddress.TryParse(host, out var parsed) ? parsed
+        : throw new OptionsValidationException(OrchestratorConfiguration.Section, typeof(SecurityOptions),
+            [$"Orchestrator:Host '{host}' is not an IP address (use 127.0.0.1, 0.0.0.0 or an interface address)"]);
 
     static void Configure(ListenOptions listen, HttpProtocols protocols, TlsOptions tls)
     {

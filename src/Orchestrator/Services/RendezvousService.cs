@@ -6,7 +6,7 @@ using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Services;
 
-/// <summary>spectral.v1.Rendezvous: put and blocking get in the namespace of a live attempt.</summary>
+/// <summary>spectral.v1.Rendezvous: put and blocking get in the namespace of a live attempt, for that attempt's ranks only.</summary>
 internal sealed class RendezvousService(RendezvousStore store, IOptions<RendezvousOptions> options) : Rendezvous.RendezvousBase
 {
     /// <summary>The longest a Get may wait (a rendezvous that takes longer has lost a rank).</summary>
@@ -17,7 +17,7 @@ internal sealed class RendezvousService(RendezvousStore store, IOptions<Rendezvo
         var id = Validate(request.RendezvousId, request.Key);
         if (request.Value.Length > RendezvousStore.MaxValueBytes)
             throw OrchestratorException.Invalid("value", $"is {request.Value.Length} bytes; at most {RendezvousStore.MaxValueBytes}");
-        await store.PutAsync(id, request.Key, request.Value.ToByteArray(), context.CancellationToken);
+        await store.PutAsync(id, Caller(context), request.Key, request.Value.ToByteArray(), context.CancellationToken);
         return new PutResponse();
     }
 
@@ -27,9 +27,11 @@ internal sealed class RendezvousService(RendezvousStore store, IOptions<Rendezvo
         var timeout = request.Timeout is null ? options.Value.RendezvousTimeout : request.Timeout.ToTimeSpan();
         if (timeout <= TimeSpan.Zero || timeout > MaxTimeout)
             throw OrchestratorException.Invalid("timeout", $"is {timeout}; must be positive and at most {MaxTimeout.TotalMinutes:0} minutes");
-        var value = await store.GetAsync(id, request.Key, timeout, context.CancellationToken);
+        var value = await store.GetAsync(id, Caller(context), request.Key, timeout, context.CancellationToken);
         return new GetResponse { Value = Google.Protobuf.ByteString.CopyFrom(value) };
     }
+
+    static Guid Caller(ServerCallContext context) => (Guid)context.UserState[Security.AuthInterceptor.WorkerIdKey];
 
     static Guid Validate(string rendezvousId, string key)
     {

@@ -10,6 +10,7 @@ using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Orchestrator.Attempts;
 using SpectralDiffusion.Orchestrator.Delivery;
 using SpectralDiffusion.Orchestrator.Leases;
+using FieldViolation = SpectralDiffusion.Shared.Jobs.FieldViolation;
 
 namespace SpectralDiffusion.Orchestrator.Services;
 
@@ -20,9 +21,10 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
 {
     public override async Task<RegisterWorkerResponse> Register(RegisterWorkerRequest request, ServerCallContext context)
     {
-        if (request.Name.Length is 0 or > 200) throw OrchestratorException.Invalid("name", "must be 1 to 200 characters");
+        if (request.Name.Length is 0 or > MaxNameLength) throw OrchestratorException.Invalid("name", $"must be 1 to {MaxNameLength} characters");
         if (request.Device == DeviceKind.Unspecified) throw OrchestratorException.Invalid("device", "is required: cpu or cuda");
         if (request.DeviceIndex < 0) throw OrchestratorException.Invalid("device_index", $"is {request.DeviceIndex}; must not be negative");
+        if (RegistrationTooLong(request) is { Count: > 0 } tooLong) throw OrchestratorException.Invalid(tooLong);
         var registration = new WorkerRegistration(request.Name, request.Node, JobStates.Name(request.Device), request.DeviceIndex, request.Address,
             request.Labels.ToDictionary(), request.Version);
         var (id, _, secret) = await registry.RegisterAsync(registration, context.CancellationToken);
@@ -33,6 +35,32 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
             Lease = Duration.FromTimeSpan(options.Value.Lease),
             HeartbeatInterval = Duration.FromTimeSpan(options.Value.HeartbeatInterval),
         };
+    }
+
+    // The bounds of what a worker registers, as workers.proto documents them.
+    const int MaxNameLength = 200, MaxHostLength = 253, MaxVersionLength = 100, MaxLabels = 32, MaxLabelKeyLength = 63, MaxLabelValueLength = 256;
+
+    /// <summary>One violation per registered string over its bound, naming the field (a label by its key, cut short).</summary>
+    static List<FieldViolation> RegistrationTooLong(RegisterWorkerRequest request)
+    {
+        var violations = new List<FieldViolation>();
+        void Check(string field, string value, int max)
+        {
+            if (value.Length > max) violations.Add(new FieldViolation(field, $"is {value.Length} characters; at most {max}"));
+        }
+        Check("node", request.Node, MaxHostLength);
+        Check("address", request.Address, MaxHostLength);
+        Check("version", request.Version, MaxVersionLength);
+        if (request.Labels.Count > MaxLabels)
+            violations.Add(new FieldViolation("labels", $"has {request.Labels.Count} entries; at most {MaxLabels}"));
+        foreach (var (key, value) in request.Labels)
+        {
+            var field = $"labels[{(key.Length > MaxLabelKeyLength ? key[..MaxLabelKeyLength] + "…" : key)}]";
+            if (key.Length is 0 or > MaxLabelKeyLength)
+                violations.Add(new FieldViolation(field, $"key is {key.Length} characters; must be 1 to {MaxLabelKeyLength}"));
+            Check(field, value, MaxLabelValueLength);
+        }
+        return violations;
     }
 
     public override async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context) => new()

@@ -116,6 +116,37 @@ public class BadInputTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         Assert.Equal(0L, await fixture.Database.ScalarAsync<long>("SELECT count(*) FROM workers WHERE name IN ('odd-device') OR name LIKE 'nul%'"));
     }
 
+    [Theory]
+    [InlineData("name", "long-name")]
+    [InlineData("node", "long-node")]
+    [InlineData("address", "long-address")]
+    [InlineData("version", "long-version")]
+    [InlineData("labels[zone]", "long-label")]
+    [InlineData("labels[", "long-label-key")]
+    [InlineData("labels", "many-labels")]
+    public async Task Register_OverlongStringOrTooManyLabels_InvalidArgumentNamingFieldAndNoWorkerStored(string field, string name)
+    {
+        var huge = new string('x', 100_000);
+        var request = new RegisterWorkerRequest { Name = name, Node = "host", Device = DeviceKind.Cpu, Address = "10.0.0.1", Version = "1.0" };
+        switch (name)
+        {
+            case "long-name": request.Name = huge; break;
+            case "long-node": request.Node = huge; break;
+            case "long-address": request.Address = huge; break;
+            case "long-version": request.Version = huge; break;
+            case "long-label": request.Labels["zone"] = huge; break;
+            case "long-label-key": request.Labels[huge] = "a"; break;
+            case "many-labels": request.Labels.Add(Enumerable.Range(0, 1000).ToDictionary(i => $"k{i}", i => "v")); break;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => new Workers.WorkersClient(server.AsWorker).RegisterAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith(field, error.Status.Detail);
+        Assert.True(error.Status.Detail.Length < 300, $"the error echoes {error.Status.Detail.Length} characters");
+        Assert.Equal(0L, await fixture.Database.ScalarAsync<long>($"SELECT count(*) FROM workers WHERE name = '{name}' OR length(name) > 1000"));
+    }
+
     [Fact]
     public async Task List_UndefinedStateOrNulInLabel_InvalidArgumentNamingField()
     {

@@ -42,6 +42,53 @@ public class FuzzTests(FuzzFixture fixture, ITestOutputHelper output) : IClassFi
         await harness.AssertStoredStateIsWholeAsync();
     }
 
+    [Fact]
+    public async Task AnyRpc_MalformedFramesOnTheWire_InvalidArgumentNeverUnknownAndServerKeepsServing()
+    {
+        // Arrange: every kind of caller (none, a submit key, the worker token, a registered worker) against unary,
+        // server-streaming and client-streaming methods; field 1 of each target request is a string.
+        var random = new Random(Seed);
+        var registered = await new Workers.WorkersClient(server.AsWorker).RegisterAsync(new RegisterWorkerRequest { Name = "raw-frame-worker", Device = DeviceKind.Cpu });
+        KeyValuePair<string, string>[][] callers =
+        [
+            [],
+            [new("x-api-key", OrchestratorServer.SubmitKey)],
+            [new("x-worker-token", OrchestratorServer.WorkerToken)],
+            [new("x-worker-token", OrchestratorServer.WorkerToken), new(Shared.Security.WorkerCredentialHeaders.WorkerId, registered.WorkerId),
+                new(Shared.Security.WorkerCredentialHeaders.Secret, registered.WorkerSecret)],
+        ];
+        string[] methods = ["spectral.v1.Jobs/Get", "spectral.v1.Jobs/Cancel", "spectral.v1.Jobs/Watch", "spectral.v1.Workers/Register",
+            "spectral.v1.Workers/Heartbeat", "spectral.v1.Workers/DownloadArtifact", "spectral.v1.Rendezvous/Put"];
+        var invalidUtf8 = new byte[] { 0x0A, 0x04, 0xC3, 0x28, 0xFF, 0xFE };        // field 1, 4 bytes that are not UTF-8
+        var truncated = new byte[] { 0x0A, 0x20, (byte)'a', (byte)'b', (byte)'c' }; // field 1 says 32 bytes, 3 follow
+        using var raw = new RawGrpcClient(server.Address);
+        var failures = new List<string>();
+
+        // Act
+        foreach (var method in methods.Append("spectral.v1.Workers/UploadArtifact"))
+            foreach (var caller in callers)
+            {
+                var randomBytes = new byte[random.Next(1, 64)];
+                random.NextBytes(randomBytes);
+                // A client stream is authenticated before its first message is read, so only the unary and server-streaming
+                // calls must answer INVALID_ARGUMENT whoever calls.
+                var clientStreaming = method.EndsWith("/UploadArtifact");
+                var cases = new List<(string Name, byte[] Body, bool MustBeInvalid)> { ("truncated", truncated, !clientStreaming), ("random", randomBytes, false) };
+                if (!clientStreaming) cases.Add(("invalid UTF-8", invalidUtf8, true));
+                foreach (var (name, body, mustBeInvalid) in cases)
+                {
+                    var status = await raw.CallAsync(method, body, caller);
+                    if (status is null or StatusCode.Unknown || (mustBeInvalid && status != StatusCode.InvalidArgument))
+                        failures.Add($"{method} {name} [{string.Join(",", caller.Select(h => h.Key))}]: {status?.ToString() ?? "no grpc-status"}");
+                }
+            }
+        var list = await new Jobs.JobsClient(server.AsReader).ListAsync(new ListJobsRequest(), deadline: Deadline());
+
+        // Assert
+        Assert.True(failures.Count == 0, $"seed {Seed}:\n" + string.Join("\n", failures));
+        Assert.NotNull(list);
+    }
+
     sealed class Clients(OrchestratorServer server, CallInvoker worker, string workerId)
     {
         public Jobs.JobsClient Jobs { get; } = new(server.AsSubmitter);

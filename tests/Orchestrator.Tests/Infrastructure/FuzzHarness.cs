@@ -116,3 +116,36 @@ public sealed class FuzzHarness(ServerFixture fixture, ITestOutputHelper output)
             : "";
     }
 }
+
+/// <summary>
+/// Raw gRPC over HTTP/2 without a generated client: one request frame (the 5-byte header, then the bytes as given), so
+/// a test can send what no client library would (random bytes, truncated messages, invalid UTF-8 in a string field).
+/// </summary>
+public sealed class RawGrpcClient(string address) : IDisposable
+{
+    readonly HttpClient http = new() { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>Sends <paramref name="message"/> as one frame to /<paramref name="method"/> (e.g. "spectral.v1.Jobs/Get") and returns its grpc-status.</summary>
+    public async Task<StatusCode?> CallAsync(string method, byte[] message, IEnumerable<KeyValuePair<string, string>> headers)
+    {
+        var frame = new byte[5 + message.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);
+        message.CopyTo(frame, 5);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/" + method)
+        {
+            Version = System.Net.HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent(frame),
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        request.Headers.TryAddWithoutValidation("te", "trailers");
+        foreach (var (name, value) in headers) request.Headers.TryAddWithoutValidation(name, value);
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await response.Content.CopyToAsync(Stream.Null);
+        var status = response.TrailingHeaders.TryGetValues("grpc-status", out var trailer) ? trailer.First()
+            : response.Headers.TryGetValues("grpc-status", out var header) ? header.First() : null;
+        return status is null ? null : (StatusCode)int.Parse(status);
+    }
+
+    public void Dispose() => http.Dispose();
+}
