@@ -34,7 +34,11 @@ internal sealed class JobsService(JobSubmission submission, Database database, J
     public override Task<Job> Cancel(CancelJobRequest request, ServerCallContext context) =>
         submission.CancelAsync(Ids.Parse(request.Id, "id"), request.Reason, context.CancellationToken);
 
-    /// <summary>The current state first, then every change until the job ends, the client leaves or the server stops.</summary>
+    /// <summary>
+    /// The current state first, then the job after every change until the job ends, the client leaves or the server
+    /// stops. An event carries the job as read when it is delivered, so changes committed close together can arrive as
+    /// the later state only; the last event of a finished job is always its terminal state.
+    /// </summary>
     public override async Task Watch(WatchJobRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
     {
         var id = Ids.Parse(request.Id, "id");
