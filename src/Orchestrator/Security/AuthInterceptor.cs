@@ -15,7 +15,7 @@ namespace SpectralDiffusion.Orchestrator.Security;
 /// with one message per kind of caller that does not say which part was wrong (the log says, without the secret);
 /// a read key on a submit method, or a worker acting for another → PERMISSION_DENIED. Each UNAUTHENTICATED counts against
 /// the caller's address (<see cref="FailedAuthentications"/>); an address out of tries gets RESOURCE_EXHAUSTED, right
-/// credential or not, until its window ends. With no token or keys configured on a loopback-only server, those checks are open (local use; a warning is
+/// credential or not, until its window ends, except a registered worker presenting its own credential. With no token or keys configured on a loopback-only server, those checks are open (local use; a warning is
 /// logged at start); the per-worker credential is always checked.
 /// </summary>
 public sealed class AuthInterceptor(IOptions<SecurityOptions> options, WorkerCredentials workers, FailedAuthentications failures,
@@ -58,7 +58,8 @@ public sealed class AuthInterceptor(IOptions<SecurityOptions> options, WorkerCre
     {
         var settings = options.Value;
         var credential = AccessPolicy.For(context.Method);
-        if (credential != Credential.None && failures.IsBlocked(Client(context)))
+        if (credential != Credential.None && failures.IsBlocked(Client(context))
+            && !(credential == Credential.WorkerIdentity && await IsRegisteredWorkerAsync(context, settings)))
         {
             logger.LogWarning("Rejected {Method} from {Peer}: too many failed authentications", context.Method, context.Peer);
             throw new RpcException(new Status(StatusCode.ResourceExhausted, FailedAuthentications.RefusedMessage));
@@ -90,6 +91,22 @@ public sealed class AuthInterceptor(IOptions<SecurityOptions> options, WorkerCre
                     Reject(context, StatusCode.PermissionDenied, $"this API key has role '{key.Role}'; {context.Method} needs role '{ApiKeyOptions.SubmitRole}'");
                 return;
         }
+    }
+
+    /// <summary>
+    /// Whether the call carries the registration token and a registered worker's own credential. A worker that already
+    /// holds its credential keeps working from an address that a guesser behind the same address has blocked: the
+    /// credential is a random secret nobody guesses, and a call without it learns nothing (it gets the same refusal).
+    /// </summary>
+    async Task<bool> IsRegisteredWorkerAsync(ServerCallContext context, SecurityOptions settings)
+    {
+        if (settings.WorkerToken.Length > 0 && !SecretEquals(context.RequestHeaders.GetValue(WorkerTokenHeader), settings.WorkerToken)) return false;
+        try
+        {
+            await workers.AuthenticateAsync(context.RequestHeaders, context.CancellationToken);
+            return true;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated) { return false; }
     }
 
     void RequireWorkerToken(ServerCallContext context, SecurityOptions settings)

@@ -22,7 +22,8 @@ namespace SpectralDiffusion.Worker.Agent;
 public sealed class WorkerAgent(AgentOptions options, ILogger log, TimeProvider? clock = null)
 {
     static readonly StatusCode[] Retryable =
-        [StatusCode.Unavailable, StatusCode.AlreadyExists, StatusCode.Internal, StatusCode.DeadlineExceeded, StatusCode.Unknown];
+        [StatusCode.Unavailable, StatusCode.AlreadyExists, StatusCode.Internal, StatusCode.DeadlineExceeded, StatusCode.Unknown,
+         StatusCode.ResourceExhausted]; // an address blocked for failed logins is unblocked when its window ends
 
     static readonly TimeSpan RegisterDeadline = TimeSpan.FromSeconds(10);
 

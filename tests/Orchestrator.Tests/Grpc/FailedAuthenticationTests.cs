@@ -62,6 +62,43 @@ public class FailedAuthenticationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Heartbeat_RegisteredWorkerAtABlockedAddress_StillServed()
+    {
+        // A window long enough that the block cannot lapse between the calls below, on a machine under load.
+        await using var ownDatabase = await TestDatabase.CreateFreshAsync();
+        await using var blockedServer = await OrchestratorServer.StartAsync(ownDatabase, new Dictionary<string, string?>
+        {
+            ["Orchestrator:FailedAuthenticationLimit"] = Limit.ToString(),
+            ["Orchestrator:FailedAuthenticationWindow"] = "00:05:00",
+        });
+        await using var worker = await FakeWorker.StartAsync(blockedServer.AsWorker, "blocked-address-worker");
+        for (var i = 0; i < 2 * Limit; i++)
+            await Assert.ThrowsAsync<RpcException>(() => new Jobs.JobsClient(blockedServer.Invoker("x-api-key", $"guessed-key-{i:D8}"))
+                .ListAsync(new ListJobsRequest()).ResponseAsync);
+
+        var ownCredential = await StatusOfAsync(() => new Workers.WorkersClient(blockedServer.AsWorkerWith(worker.Id, worker.Secret))
+            .HeartbeatAsync(new HeartbeatRequest { WorkerId = worker.Id }).ResponseAsync);
+        var wrongSecret = await StatusOfAsync(() => new Workers.WorkersClient(blockedServer.AsWorkerWith(worker.Id, "not-the-secret"))
+            .HeartbeatAsync(new HeartbeatRequest { WorkerId = worker.Id }).ResponseAsync);
+        var register = await StatusOfAsync(() => new Workers.WorkersClient(blockedServer.AsWorker)
+            .RegisterAsync(new RegisterWorkerRequest { Name = "newcomer", Device = DeviceKind.Cpu }).ResponseAsync);
+
+        Assert.Equal(StatusCode.OK, ownCredential);
+        Assert.Equal(StatusCode.ResourceExhausted, wrongSecret);
+        Assert.Equal(StatusCode.ResourceExhausted, register); // the address is still blocked for everything else
+    }
+
+    static async Task<StatusCode> StatusOfAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            await call();
+            return StatusCode.OK;
+        }
+        catch (RpcException e) { return e.StatusCode; }
+    }
+
+    [Fact]
     public async Task Register_WrongTokenOrWrongWorkerSecret_SameMessage()
     {
         await using var worker = await FakeWorker.StartAsync(server.AsWorker, "limit-worker");
