@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Security;
 
@@ -9,18 +8,16 @@ namespace SpectralDiffusion.Orchestrator.Dashboard;
 /// <summary>
 /// Who may read the dashboard: anyone presenting one of the orchestrator's API keys (role <c>read</c> or <c>submit</c>),
 /// either in the <c>x-api-key</c> header (scripts) or through the login form, which starts a server-side session
-/// (<see cref="DashboardSessions"/>) and leaves an HTTP-only, SameSite=Strict cookie holding its id sealed with ASP.NET Core
-/// data protection (never the key). The cookie is Secure whenever the request is HTTPS, as a trusted proxy may say
+/// (<see cref="DashboardSessions"/>, in PostgreSQL) and leaves an HTTP-only, SameSite=Strict cookie holding the session's
+/// random id (never the key). The cookie is Secure whenever the request is HTTPS, as a trusted proxy may say
 /// (<see cref="DashboardSetup"/>). A cookie stops working at sign-out, after 12 hours, or as soon as its key is removed
 /// from the configuration. As with gRPC, a loopback-only server without keys is open. A wrong
 /// key (header or form) counts against the client's address (<see cref="FailedAuthentications"/>, shared with gRPC); an
 /// address out of tries gets 429 on everything but the assets and the login form itself until its window ends.
 /// </summary>
-public sealed class DashboardAccess(IOptionsMonitor<SecurityOptions> options, IDataProtectionProvider protection, FailedAuthentications failures,
-    DashboardSessions sessions)
+public sealed class DashboardAccess(IOptionsMonitor<SecurityOptions> options, FailedAuthentications failures, DashboardSessions sessions)
 {
     public const string CookieName = "sd-dashboard";
-    readonly IDataProtector protector = protection.CreateProtector("SpectralDiffusion.Dashboard.Session.v2");
 
     public bool IsOpen => options.CurrentValue is { ApiKeys.Count: 0, BindsLoopbackOnly: true };
 
@@ -35,9 +32,9 @@ public sealed class DashboardAccess(IOptionsMonitor<SecurityOptions> options, ID
     public void RecordFailure(HttpContext context) => failures.RecordFailure(context.Connection.RemoteIpAddress);
 
     /// <summary>A request may read with a valid session cookie or a valid key in the header; a wrong header key is counted.</summary>
-    public bool Allows(HttpContext context)
+    public async Task<bool> AllowsAsync(HttpContext context)
     {
-        if (IsOpen || HasValidCookie(context)) return true;
+        if (IsOpen || await HasValidCookieAsync(context)) return true;
         if (context.Request.Headers[AuthInterceptor.ApiKeyHeader].FirstOrDefault() is not { } key) return false;
         if (IsValidKey(key)) return true;
         RecordFailure(context);
@@ -45,13 +42,14 @@ public sealed class DashboardAccess(IOptionsMonitor<SecurityOptions> options, ID
     }
 
     /// <summary>Starts a session for a key already checked with <see cref="IsValidKey"/>.</summary>
-    public void SignIn(HttpContext context, string key) =>
-        context.Response.Cookies.Append(CookieName, protector.Protect(sessions.Start(Hash(key))), CookieOptions(context, DashboardSessions.Lifetime));
+    public async Task SignInAsync(HttpContext context, string key) =>
+        context.Response.Cookies.Append(CookieName, await sessions.StartAsync(Hash(key), context.RequestAborted),
+            CookieOptions(context, DashboardSessions.Lifetime));
 
     /// <summary>Ends the session on the server (a copy of the cookie is refused from now on) and deletes the cookie.</summary>
-    public void SignOut(HttpContext context)
+    public async Task SignOutAsync(HttpContext context)
     {
-        if (SessionId(context) is { } id) sessions.End(id);
+        if (SessionId(context) is { } id) await sessions.EndAsync(id, context.RequestAborted);
         context.Response.Cookies.Delete(CookieName, CookieOptions(context, maxAge: null));
     }
 
@@ -61,16 +59,13 @@ public sealed class DashboardAccess(IOptionsMonitor<SecurityOptions> options, ID
         MaxAge = maxAge,
     };
 
-    bool HasValidCookie(HttpContext context) =>
-        SessionId(context) is { } id && sessions.KeyHash(id) is { } hash && options.CurrentValue.ApiKeys.Any(k => FixedEquals(hash, Hash(k.Key)));
+    async Task<bool> HasValidCookieAsync(HttpContext context) =>
+        SessionId(context) is { } id && await sessions.KeyHashAsync(id, context.RequestAborted) is { } hash
+        && options.CurrentValue.ApiKeys.Any(k => FixedEquals(hash, Hash(k.Key)));
 
-    /// <summary>The session id sealed in the request's cookie, or null when there is none or it was not sealed here.</summary>
-    string? SessionId(HttpContext context)
-    {
-        if (context.Request.Cookies[CookieName] is not { Length: > 0 } sealedId) return null;
-        try { return protector.Unprotect(sealedId); }
-        catch (CryptographicException) { return null; }
-    }
+    /// <summary>The session id in the request's cookie, or null when there is none or it is not shaped like one (64 hex digits).</summary>
+    static string? SessionId(HttpContext context) =>
+        context.Request.Cookies[CookieName] is { Length: 64 } id && id.All(char.IsAsciiHexDigitLower) ? id : null;
 
     static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 

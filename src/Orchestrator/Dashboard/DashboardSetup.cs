@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Artifacts;
+using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Shared.Jobs;
 
@@ -25,7 +26,7 @@ public static class DashboardSetup
     public static IServiceCollection AddDashboard(this IServiceCollection services)
     {
         services.AddDataProtection();
-        services.AddSingleton<DashboardAccess>().AddSingleton<DashboardReader>().AddSingleton(_ => new DashboardSessions(TimeProvider.System));
+        services.AddSingleton<DashboardAccess>().AddSingleton<DashboardReader>().AddSingleton(services => new DashboardSessions(services.GetRequiredService<Database>(), TimeProvider.System));
         services.AddRazorPages(pages => pages.RootDirectory = "/Dashboard/Pages");
         return services;
     }
@@ -76,7 +77,7 @@ public static class DashboardSetup
             await context.Response.WriteAsync(FailedAuthentications.RefusedMessage);
             return;
         }
-        if (context.Request.Path.StartsWithSegments(LoginPath) || access.Allows(context))
+        if (context.Request.Path.StartsWithSegments(LoginPath) || await access.AllowsAsync(context))
         {
             await next(context);
             return;

@@ -31,6 +31,32 @@ public partial class DashboardSessionTests(ProxiedDashboardFixture fixture) : IC
     }
 
     [Fact]
+    public async Task SignIn_OrchestratorRestarted_SessionStillValidUntilSignOut()
+    {
+        await using var database = await TestDatabase.CreateFreshAsync();
+        string cookie;
+        await using (var first = await OrchestratorServer.StartAsync(database))
+        {
+            var browser = new FormBrowser(first.DashboardAddress);
+            await browser.SignInAsync(OrchestratorServer.ReadKey);
+            cookie = browser.Cookie(FormBrowser.SessionCookie);
+        }
+
+        await using var second = await OrchestratorServer.StartAsync(database);
+        var returning = new FormBrowser(second.DashboardAddress, (FormBrowser.SessionCookie, cookie));
+        var afterRestart = await returning.GetAsync("/ui/workers");
+        var signOut = await returning.PostFormAsync("/ui/login?handler=SignOut", [], await returning.TokenAsync("/ui/workers"));
+        var afterSignOut = await new FormBrowser(second.DashboardAddress, (FormBrowser.SessionCookie, cookie)).GetAsync("/ui/workers");
+        var forged = await new FormBrowser(second.DashboardAddress, (FormBrowser.SessionCookie, new string('a', 64))).GetAsync("/ui/workers");
+
+        Assert.Equal(HttpStatusCode.OK, afterRestart.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, afterSignOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, forged.StatusCode);
+        Assert.Equal(0L, await database.ScalarAsync<long>("SELECT count(*) FROM dashboard_sessions"));
+    }
+
+    [Fact]
     public async Task SignIn_TrustedProxySaysHttps_CookieIsSecure()
     {
         var browser = new FormBrowser(fixture.Server.DashboardAddress) { ForwardedProto = "https" };

@@ -11,7 +11,7 @@ public sealed class LoginModel(DashboardAccess access) : PageModel
 
     public void OnGet() { }
 
-    public IActionResult OnPost(string? key)
+    public async Task<IActionResult> OnPostAsync(string? key)
     {
         if (!access.IsValidKey(key))
         {
@@ -20,13 +20,13 @@ public sealed class LoginModel(DashboardAccess access) : PageModel
             Response.StatusCode = StatusCodes.Status401Unauthorized;
             return Page();
         }
-        access.SignIn(HttpContext, key!);
+        await access.SignInAsync(HttpContext, key!);
         return LocalRedirect(SafeReturnUrl());
     }
 
-    public IActionResult OnPostSignOut()
+    public async Task<IActionResult> OnPostSignOutAsync()
     {
-        access.SignOut(HttpContext);
+        await access.SignOutAsync(HttpContext);
         return LocalRedirect(DashboardSetup.LoginPath);
     }
 
