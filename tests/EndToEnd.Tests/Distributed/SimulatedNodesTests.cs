@@ -12,7 +12,7 @@ namespace SpectralDiffusion.EndToEnd.Tests.Distributed;
 [Collection(EndToEndCollection.Name)]
 public class SimulatedNodesTests(ITestOutputHelper output)
 {
-    static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(4);
+    static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(8);
 
     [SimulatedNodesFact]
     public async Task CollectiveSelftest_TwoNodesOfTwoRanksOverShapedLink_HierarchicalAndExactOnEveryRank()
