@@ -135,8 +135,12 @@ public static class AllReduceBenchmark
         var gradParametersM = double.Parse(Option(args, "--grad-params-m") ?? "0", CultureInfo.InvariantCulture);
         TorchRuntime.SetThreads(1);
         var registered = transport == SharedMemoryRegistered;
+        // --advertise: ranks on other (simulated) nodes, reached at this address (bench/cross-node.sh).
+        var advertise = Option(args, "--advertise");
         var options = new TcpRingOptions
         {
+            BindAddress = advertise is null ? IPAddress.Loopback : IPAddress.Any,
+            AdvertisedHost = advertise,
             SharedMemoryOnOneHost = transport is SharedMemory or SharedMemoryRegistered,
             // The copying row gets no regions, so its gradient sync copies too; the registered row gets room for every size and all gradient buckets.
             RegisteredBytes = registered ? RegionBytes(Math.Max((long)sizes.Max() << 20, (long)(gradParametersM * 1e6) * sizeof(float))) : 0,

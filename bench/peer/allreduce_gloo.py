@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One rank of PyTorch's gloo all-reduce on loopback, timed exactly like the C# ranks of `allreduce`
+"""One rank of PyTorch's gloo all-reduce (on loopback, or across simulated nodes with --master-addr), timed exactly like the C# ranks of `allreduce`
 (bench/Benchmarks/AllReduceBenchmark.cs): for each size a barrier, then one all_reduce, best of N iterations after
 one warm-up; rank 0 prints "BYTES SECONDS" per size. One torch thread per rank."""
 import argparse
@@ -15,9 +15,10 @@ def main():
     parser.add_argument("--world", type=int, required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--sizes-mb", required=True)
+    parser.add_argument("--master-addr", default="127.0.0.1", help="rank 0's address (ranks on other nodes: bench/cross-node.sh)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{args.port}", rank=args.rank, world_size=args.world)
+    dist.init_process_group("gloo", init_method=f"tcp://{args.master_addr}:{args.port}", rank=args.rank, world_size=args.world)
     for megabytes in (int(s) for s in args.sizes_mb.split(",")):
         size = megabytes << 20
         tensor = torch.ones(size // 4)

@@ -42,6 +42,8 @@ public sealed class AttemptRunner(AgentOptions options, OrchestratorConnection c
             {
                 collective = await JoinAsync(assignment, stop);
                 attempt.OnAbort(() => collective?.Abort());
+                log.Information("Attempt {Attempt} of job {JobId}: rank {Rank} exchanges gradients through {Collective}",
+                    assignment.Attempt, assignment.JobId, assignment.Rank, Collectives.Describe(collective));
             }
             attempt.Started();
             log.Information("Attempt {Attempt} of job {JobId} started as rank {Rank}/{World} ({Device}, {Threads} threads)",

@@ -21,24 +21,30 @@ public static class CollectiveCommand
         var repeat = new Option<int>("--repeat") { DefaultValueFactory = _ => 1, Description = "how many all-reduces to run" };
         var timeout = new Option<double>("--timeout-s") { DefaultValueFactory = _ => 30, Description = "collective timeout in seconds" };
         var sharedMemory = new Option<bool>("--shared-memory") { Description = "exchange through shared memory when every rank is on this machine (else the tcp ring only)" };
+        var advertise = new Option<string?>("--advertise") { Description = "listen on every interface and give peers this address (ranks on other machines); default: loopback only" };
         var registered = new Option<bool>("--registered") { Description = "with --shared-memory, all-reduce a tensor in the group's registered shared memory (no staging copies)" };
         var selftest = new Command("selftest", "All-reduce a known int64 tensor over the tcp ring and check the exact sum.")
         {
-            rank, world, directory, elements, repeat, timeout, sharedMemory, registered,
+            rank, world, directory, elements, repeat, timeout, sharedMemory, registered, advertise,
         };
         selftest.SetAction(parse => SelfTest(parse.GetValue(rank), parse.GetValue(world), parse.GetValue(directory)!, parse.GetValue(elements),
-            parse.GetValue(repeat), TimeSpan.FromSeconds(parse.GetValue(timeout)), parse.GetValue(sharedMemory), parse.GetValue(registered)));
+            parse.GetValue(repeat), TimeSpan.FromSeconds(parse.GetValue(timeout)), parse.GetValue(sharedMemory), parse.GetValue(registered),
+            parse.GetValue(advertise)));
         return new Command("collective", "Diagnostics of the distributed collectives.") { Hidden = true, Subcommands = { selftest } };
     }
 
-    static int SelfTest(int rank, int world, string directory, int elements, int repeat, TimeSpan timeout, bool sharedMemory, bool registered)
+    static int SelfTest(int rank, int world, string directory, int elements, int repeat, TimeSpan timeout, bool sharedMemory, bool registered, string? advertise)
     {
         TorchRuntime.EnsureLoaded();
         try
         {
             using var ring = Collectives.ConnectCpuAsync(rank, world, new FileRendezvous(directory), "selftest",
-                new TcpRingOptions { Timeout = timeout, SharedMemoryOnOneHost = sharedMemory }).GetAwaiter().GetResult();
-            Console.WriteLine($"rank {rank} of {world}: {(ring is SharedMemoryCollective ? "shared memory" : "ring")} connected");
+                new TcpRingOptions
+                {
+                    Timeout = timeout, SharedMemoryOnOneHost = sharedMemory, AdvertisedHost = advertise,
+                    BindAddress = advertise is null ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Any,
+                }).GetAwaiter().GetResult();
+            Console.WriteLine($"rank {rank} of {world}: {Collectives.Describe(ring)} connected");
             using var buffer = registered ? RegisteredBuffer(ring, elements) : null;
             if (buffer is null && registered) return 1;
             for (var round = 1; round <= repeat; round++)

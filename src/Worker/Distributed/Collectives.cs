@@ -16,18 +16,37 @@ public static class Collectives
     };
 
     /// <summary>
-    /// The <c>tcp</c> backend: shared memory when every rank runs on this machine (<see cref="SameHostDiscovery"/>),
-    /// the TCP ring otherwise (ranks on several machines, or a machine without /dev/shm).
+    /// The <c>tcp</c> backend, chosen from which node each rank is on (<see cref="NodeTopology"/>): shared memory when
+    /// every rank runs on this machine (<see cref="SameHostDiscovery"/>), the hierarchical all-reduce when several nodes
+    /// each hold several ranks (<see cref="HierarchicalCollective"/>), and the TCP ring otherwise (one rank per node, or a
+    /// machine without /dev/shm).
     /// </summary>
     public static async Task<ICollective> ConnectCpuAsync(int rank, int worldSize, IRendezvous rendezvous, string prefix, TcpRingOptions options,
         CancellationToken ct = default)
     {
         options = options.Validated();
-        if (options.SharedMemoryOnOneHost && await SameHostDiscovery.TryConnectAsync(rank, worldSize, rendezvous, prefix, options.Timeout,
-                registeredBytes: options.RegisteredBytes, ct: ct) is { } local)
-            return local;
+        if (options.SharedMemoryOnOneHost && worldSize > 1 && (uint)rank < (uint)worldSize)
+        {
+            var identity = options.NodeName ?? SameHostDiscovery.HostIdentity(rank);
+            var topology = await NodeTopology.DiscoverAsync(rank, worldSize, rendezvous, prefix, identity, options.Timeout, ct);
+            if (topology.IsHierarchical)
+                return await HierarchicalCollective.ConnectAsync(rank, topology, rendezvous, prefix, options, ct);
+            if (topology.NodeCount == 1 && await SameHostDiscovery.TryConnectAsync(rank, worldSize, rendezvous, prefix, options.Timeout,
+                    registeredBytes: options.RegisteredBytes, ct: ct) is { } local)
+                return local;
+        }
         return await TcpRingCollective.ConnectAsync(rank, worldSize, rendezvous, prefix, options, ct);
     }
+
+    /// <summary>What a group's choice was, for logs: "shared memory", "hierarchical (…)" or "tcp ring".</summary>
+    public static string Describe(ICollective collective) => collective switch
+    {
+        SharedMemoryCollective => "shared memory",
+        HierarchicalCollective hierarchical =>
+            $"hierarchical ({hierarchical.Topology}; {(hierarchical.LocalSharedMemory ? "shared memory" : "loopback ring")} within a node, tcp ring across nodes)",
+        TcpRingCollective => "tcp ring",
+        _ => collective.GetType().Name,
+    };
 
     /// <summary>Blocking form of <see cref="CreateAsync"/> for callers without an async context.</summary>
     public static ICollective Create(string backend, int rank, int worldSize, IRendezvous rendezvous, string prefix, TimeSpan timeout) =>

@@ -25,6 +25,12 @@ public sealed record TcpRingOptions
     public bool SharedMemoryOnOneHost { get; init; } = true;
 
     /// <summary>
+    /// The node this rank runs on, as ranks compare it to group themselves (<see cref="NodeTopology"/>); null = detected
+    /// from the machine (<see cref="SameHostDiscovery.HostIdentity"/>). Ranks on one node must name it alike.
+    /// </summary>
+    public string? NodeName { get; init; }
+
+    /// <summary>
     /// With shared memory, the registered region each rank owns (<see cref="IRegisteredBuffers"/>): tensors allocated
     /// there, such as the gradient buckets, are all-reduced without staging copies. The group reserves W times this
     /// much of /dev/shm (and gets no regions when that does not fit); 0 turns it off. A multiple of 4096.

@@ -25,10 +25,15 @@ public sealed class ChildProcess : IAsyncDisposable
         get { lock (output) return output.ToString(); }
     }
 
-    /// <summary>Starts <c>dotnet &lt;assembly&gt;.dll args</c> from the test output folder.</summary>
-    public static ChildProcess Start(string name, string assembly, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts <c>dotnet &lt;assembly&gt;.dll args</c> from the test output folder; with <paramref name="launcher"/>, as
+    /// <c>launcher… dotnet …</c> (a command that ends by exec-ing the rest, so the process id stays the program's).
+    /// </summary>
+    public static ChildProcess Start(string name, string assembly, IEnumerable<string> arguments, IDictionary<string, string>? environment = null,
+        IReadOnlyList<string>? launcher = null)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(launcher?[0] ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var part in launcher?.Skip(1).Append("dotnet") ?? []) start.ArgumentList.Add(part);
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly + ".dll"));
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         start.Environment["DOTNET_gcServer"] = "0";
