@@ -8,7 +8,8 @@ The gRPC stubs are generated at run time from the repository's .proto files with
     spectral_client.py watch JOB_ID                                   # follow a job
     spectral_client.py history [--type train]                         # run history: runs, final metrics, evaluations
 
-The address and key come from --address / --api-key or SD_ORCHESTRATOR / SD_API_KEY, as for the .NET CLI.
+The address and key come from --address / --api-key or SD_ORCHESTRATOR / SD_API_KEY, as for the .NET CLI. An active
+orchestrator and its standby are given as a,b: each call goes to the one that answers (a standby answers UNAVAILABLE).
 """
 import argparse
 import importlib
@@ -17,9 +18,12 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TERMINAL = {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"}
+# How long calls go round an active orchestrator and its standbys while none answers (a takeover takes a second or two).
+FAILOVER_PATIENCE_SECONDS = 30.0
 
 
 def generate_stubs(proto_root):
@@ -155,10 +159,31 @@ def history(stubs, channel, metadata, job_type):
     return runs
 
 
+def with_active(addresses, run):
+    """Returns run(channel) from the first address that answers. UNAVAILABLE (a standby, or an orchestrator that is gone)
+    moves on to the next address; with several addresses they are gone round for FAILOVER_PATIENCE_SECONDS."""
+    import grpc
+
+    deadline = time.monotonic() + (FAILOVER_PATIENCE_SECONDS if len(addresses) > 1 else 0)
+    while True:
+        for address in addresses:
+            with grpc.insecure_channel(address) as channel:
+                try:
+                    return run(channel)
+                except grpc.RpcError as e:
+                    if e.code() != grpc.StatusCode.UNAVAILABLE:
+                        raise
+                    unavailable = e
+        if time.monotonic() >= deadline:
+            raise unavailable
+        time.sleep(1)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Submit, watch and read run history from a Spectral Diffusion orchestrator (gRPC).")
     parser.add_argument("--address", default=os.environ.get("SD_ORCHESTRATOR", "127.0.0.1:5080"),
-                        help="host:port of the orchestrator's gRPC port (env SD_ORCHESTRATOR; http:// is accepted and dropped)")
+                        help="host:port of the orchestrator's gRPC port, or the active's and the standby's as a,b "
+                             "(env SD_ORCHESTRATOR; http:// is accepted and dropped)")
     parser.add_argument("--api-key", default=os.environ.get("SD_API_KEY", ""), help="API key, role submit (to submit) or read (env SD_API_KEY)")
     parser.add_argument("--proto-root", default=os.path.join(REPO, "proto"), help="folder holding spectral/v1/*.proto")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -175,23 +200,23 @@ def main(argv=None):
     import grpc
 
     stubs = generate_stubs(args.proto_root)
-    address = re.sub(r"^https?://", "", args.address)
+    addresses = [re.sub(r"^https?://", "", address.strip()) for address in args.address.split(",")]
     metadata = [("x-api-key", args.api_key)] if args.api_key else []
-    with grpc.insecure_channel(address) as channel:
-        try:
-            if args.command == "submit":
-                spec = load_spec(stubs, args.spec, args.set)
-                job = stubs["jobs_pb2_grpc"].JobsStub(channel).Submit(stubs["jobs_pb2"].SubmitJobRequest(spec=spec), metadata=metadata)
-                print(job.id, flush=True)
-                if args.watch:
-                    return 0 if watch(stubs, channel, metadata, job.id) == "JOB_STATE_SUCCEEDED" else 1
-            elif args.command == "watch":
-                return 0 if watch(stubs, channel, metadata, args.job_id) == "JOB_STATE_SUCCEEDED" else 1
-            else:
-                history(stubs, channel, metadata, args.type)
-        except grpc.RpcError as e:
-            print("error: %s: %s" % (e.code().name, e.details()), file=sys.stderr)
-            return 2
+    try:
+        if args.command == "submit":
+            spec = load_spec(stubs, args.spec, args.set)
+            job = with_active(addresses, lambda channel: stubs["jobs_pb2_grpc"].JobsStub(channel).Submit(
+                stubs["jobs_pb2"].SubmitJobRequest(spec=spec), metadata=metadata))
+            print(job.id, flush=True)
+            if args.watch:
+                return 0 if with_active(addresses, lambda channel: watch(stubs, channel, metadata, job.id)) == "JOB_STATE_SUCCEEDED" else 1
+        elif args.command == "watch":
+            return 0 if with_active(addresses, lambda channel: watch(stubs, channel, metadata, args.job_id)) == "JOB_STATE_SUCCEEDED" else 1
+        else:
+            with_active(addresses, lambda channel: history(stubs, channel, metadata, args.type))
+    except grpc.RpcError as e:
+        print("error: %s: %s" % (e.code().name, e.details()), file=sys.stderr)
+        return 2
     return 0
 
 

@@ -14,7 +14,8 @@ using Clients = contracts::SpectralDiffusion.Shared.Contracts.V1;
 namespace SpectralDiffusion.Orchestrator.Cli;
 
 /// <summary>
-/// What every ops verb shares: <c>--address</c> (env SD_ORCHESTRATOR, default http://127.0.0.1:5080), <c>--api-key</c>
+/// What every ops verb shares: <c>--address</c> (env SD_ORCHESTRATOR, default http://127.0.0.1:5080; an active
+/// orchestrator and its standby as <c>a,b</c>, and the verb asks whichever is active), <c>--api-key</c>
 /// (env SD_API_KEY), <c>--json</c>; the channel; and errors turned into one actionable line and an exit code.
 /// </summary>
 public sealed class CliContext(string address, string? apiKey, bool json)
@@ -23,7 +24,7 @@ public sealed class CliContext(string address, string? apiKey, bool json)
 
     public static readonly Option<string> AddressOption = new("--address")
     {
-        Description = "Orchestrator address (env SD_ORCHESTRATOR)",
+        Description = "Orchestrator address, or the active's and the standby's as a,b (env SD_ORCHESTRATOR)",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SD_ORCHESTRATOR") is { Length: > 0 } env ? env : DefaultAddress,
     };
     public static readonly Option<string?> ApiKeyOption = new("--api-key")
@@ -98,7 +99,8 @@ public sealed class CliContext(string address, string? apiKey, bool json)
 
     static CallInvoker CreateInvoker(string address, string? apiKey)
     {
-        var invoker = GrpcChannel.ForAddress(OrchestratorAddress.Parse(address, "--address / SD_ORCHESTRATOR")).CreateCallInvoker();
+        var invoker = new FailoverInvoker(OrchestratorAddress.ParseList(address, "--address / SD_ORCHESTRATOR")
+            .Select(uri => GrpcChannel.ForAddress(uri).CreateCallInvoker()).ToList());
         return apiKey is { Length: > 0 } key
             ? invoker.Intercept(metadata =>
             {

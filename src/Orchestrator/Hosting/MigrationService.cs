@@ -5,10 +5,10 @@ using SpectralDiffusion.Orchestrator.Security;
 
 namespace SpectralDiffusion.Orchestrator.Hosting;
 
-/// <summary>Applies the database migrations before anything else starts (registered right after <see cref="PortProbe"/>, so the loops and Kestrel start after it).</summary>
-public sealed class MigrationService(IOptions<DatabaseOptions> database, IOptions<SecurityOptions> security, ResiliencePipeline pipeline, ILogger<MigrationService> logger) : IHostedService
+/// <summary>Applies the database migrations when this process becomes the active orchestrator, before anything acts on the database.</summary>
+public sealed class MigrationService(IOptions<DatabaseOptions> database, IOptions<SecurityOptions> security, ResiliencePipeline pipeline, ILogger<MigrationService> logger)
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public async Task MigrateAsync(CancellationToken cancellationToken)
     {
         var settings = security.Value;
         if (settings.BindsLoopbackOnly && settings.ApiKeys.Count == 0)
@@ -17,6 +17,4 @@ public sealed class MigrationService(IOptions<DatabaseOptions> database, IOption
             logger.LogWarning("No Orchestrator:WorkerToken configured: workers on this machine may register without a token (loopback only)");
         await DatabaseMigrator.MigrateAsync(database.Value.Database, pipeline, logger, cancellationToken);
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -4,6 +4,7 @@ using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Orchestrator.Sweeps;
+using SpectralDiffusion.Orchestrator.Standby;
 using SpectralDiffusion.Orchestrator.Leases;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Submission;
@@ -28,7 +29,8 @@ public static class OrchestratorConfiguration
         .AddSection<SchedulerOptions>(o => o.Problems())
         .AddSection<LeaseOptions>(o => o.Problems())
         .AddSection<SweepOptions>(o => o.Problems())
-        .AddSection<ServerOptions>(o => o.Problems());
+        .AddSection<ServerOptions>(o => o.Problems())
+        .AddSection<LeadershipOptions>(o => o.Problems());
 
     /// <summary>The options read before the container exists (Kestrel's endpoints, gRPC's message limits).</summary>
     public static T Read<T>(IConfiguration configuration) where T : new() => configuration.GetSection(Section).Get<T>() ?? new T();

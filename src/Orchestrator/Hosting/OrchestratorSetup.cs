@@ -17,6 +17,7 @@ using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Shared.Logging;
 using SpectralDiffusion.Orchestrator.Attempts;
 using SpectralDiffusion.Orchestrator.Delivery;
+using SpectralDiffusion.Orchestrator.Standby;
 using SpectralDiffusion.Orchestrator.Leases;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Submission;
@@ -55,9 +56,11 @@ public static class OrchestratorSetup
             .AddSingleton<LeaseRenewals>().AddSingleton<JobInsertBatcher>();
         services.AddSingleton<SweepSubmission>().AddSingleton<SweepReports>();
         services.AddSingleton<FailedAuthentications>();
+        services.AddSingleton<Leadership>().AddSingleton<MigrationService>();
 
         services.AddHostedService<PortProbe>();
-        services.AddHostedService<MigrationService>();
+        // The lock next: the loops after it run only while this process is the active orchestrator, and it stops after them.
+        services.AddHostedService<LeadershipService>();
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<Scheduler>>(provider));
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<LeaseWatchdog>>(provider));
         services.AddHostedService<LeaseRenewalsWriter>();
@@ -65,18 +68,21 @@ public static class OrchestratorSetup
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.Interceptors.Add<StandbyInterceptor>();
             grpc.Interceptors.Add<AuthInterceptor>();
             grpc.Interceptors.Add<RequestValuesInterceptor>();
             grpc.MaxReceiveMessageSize = server.MaxMessageBytes;
             grpc.MaxSendMessageSize = server.MaxMessageBytes;
         });
-        // The default service ("") is readiness and includes PostgreSQL; "liveness" only says the process answers, so a
-        // liveness probe does not restart the orchestrator during a database outage that it rides out.
+        // The default service ("") is readiness and includes PostgreSQL and being the active orchestrator (a standby is not
+        // ready); "liveness" only says the process answers, so a liveness probe does not restart the orchestrator during a
+        // database outage that it rides out, nor a standby.
         services.AddGrpcHealthChecks(health =>
         {
             health.Services.Map("", _ => true);
             health.Services.Map(LivenessService, check => check.Name == "process");
-        }).AddCheck("process", () => HealthCheckResult.Healthy()).AddCheck<DatabaseHealthCheck>("database");
+        }).AddCheck("process", () => HealthCheckResult.Healthy()).AddCheck<DatabaseHealthCheck>("database")
+          .AddCheck<LeadershipHealthCheck>("active");
         services.Configure<HealthCheckPublisherOptions>(publisher =>
         {
             publisher.Delay = TimeSpan.Zero;

@@ -55,6 +55,13 @@ public sealed class LeaseRenewals
         get { lock (gate) return unwritten.Count; }
     }
 
+    /// <summary>Forgets everything: a takeover looks liveness up again, and its first watchdog iteration grants every live lease.</summary>
+    public void Forget()
+    {
+        lock (gate) unwritten = [];
+        live.Clear();
+    }
+
     /// <summary>Takes every unwritten renewal, in worker id order (so concurrent batches lock rows in one order).</summary>
     public Renewal[] Take()
     {

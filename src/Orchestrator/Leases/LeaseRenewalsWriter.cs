@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Standby;
 
 namespace SpectralDiffusion.Orchestrator.Leases;
 
@@ -8,7 +9,7 @@ namespace SpectralDiffusion.Orchestrator.Leases;
 /// watchdog has not written yet. (After a crash they are lost, which the next process's first watchdog iteration makes
 /// harmless: it grants every live lease one whole lease.)
 /// </summary>
-public sealed class LeaseRenewalsWriter(Database database, LeaseRenewals leases, IOptions<LeaseOptions> options,
+public sealed class LeaseRenewalsWriter(Database database, LeaseRenewals leases, Leadership leadership, IOptions<LeaseOptions> options,
     ILogger<LeaseRenewalsWriter> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -16,7 +17,7 @@ public sealed class LeaseRenewalsWriter(Database database, LeaseRenewals leases,
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         var renewals = leases.Take();
-        if (renewals.Length == 0) return;
+        if (renewals.Length == 0 || !leadership.IsActive) return;
         try
         {
             await database.TransactAsync((connection, token) => WorkerRepository.RenewLeasesAsync(connection,

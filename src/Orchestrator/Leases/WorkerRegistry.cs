@@ -23,6 +23,9 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
 
     TimeSpan Lease => options.Value.Lease;
 
+    /// <summary>At a takeover: a worker registered in an earlier term may have been assigned since, so every first stream replays.</summary>
+    public void Forget() => neverConnected.Clear();
+
     /// <summary>Registers a live worker and issues the secret it must present on every later call (only its hash is stored).</summary>
     public async Task<(Guid Id, DateTime LeaseExpiresAt, string Secret)> RegisterAsync(WorkerRegistration worker, CancellationToken cancellation)
     {

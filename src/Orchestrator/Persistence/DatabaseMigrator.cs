@@ -7,6 +7,14 @@ namespace SpectralDiffusion.Orchestrator.Persistence;
 /// <summary>Creates the database if missing and applies the numbered scripts under Migrations/ (embedded), once each, in order.</summary>
 public static class DatabaseMigrator
 {
+    /// <summary>Creates the database if missing (a standby needs it to wait on the active orchestrator's lock).</summary>
+    public static async Task EnsureDatabaseAsync(string connectionString, ResiliencePipeline pipeline, CancellationToken cancellation) =>
+        await pipeline.ExecuteAsync(_ =>
+        {
+            EnsureDatabase.For.PostgresqlDatabase(connectionString, new NoOpUpgradeLog());
+            return ValueTask.CompletedTask;
+        }, cancellation);
+
     public static async Task MigrateAsync(string connectionString, ResiliencePipeline pipeline, ILogger logger, CancellationToken cancellation)
     {
         await pipeline.ExecuteAsync(_ =>

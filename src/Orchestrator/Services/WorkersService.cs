@@ -10,6 +10,7 @@ using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Orchestrator.Attempts;
 using SpectralDiffusion.Orchestrator.Delivery;
 using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.Standby;
 using FieldViolation = SpectralDiffusion.Shared.Jobs.FieldViolation;
 
 namespace SpectralDiffusion.Orchestrator.Services;
@@ -17,7 +18,7 @@ namespace SpectralDiffusion.Orchestrator.Services;
 /// <summary>spectral.v1.Workers: registration and leases, the assignment stream, reports, and artifact upload/download.</summary>
 internal sealed class WorkersService(WorkerRegistry registry, AttemptReports reports, ArtifactIntake intake, ArtifactStore store,
     AssignmentHub hub, SchedulerSignal scheduler, Database database, IOptions<LeaseOptions> options,
-    IHostApplicationLifetime lifetime) : Workers.WorkersBase
+    IHostApplicationLifetime lifetime, Leadership leadership) : Workers.WorkersBase
 {
     public override async Task<RegisterWorkerResponse> Register(RegisterWorkerRequest request, ServerCallContext context)
     {
@@ -97,7 +98,8 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
 
     /// <summary>
     /// Replays the worker's current assignment (if any), then forwards start/abort orders. When the client goes away the
-    /// worker is lost and its attempt aborted; a server shutdown or a newer stream of the same worker does not lose it.
+    /// worker is lost and its attempt aborted; a server shutdown, the end of this process's term as the active orchestrator
+    /// or a newer stream of the same worker does not lose it.
     /// </summary>
     public override async Task Assignments(AssignmentsRequest request, IServerStreamWriter<Assignment> responseStream, ServerCallContext context)
     {
@@ -118,7 +120,7 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
         finally
         {
             hub.Disconnect(connection);
-            if (!connection.Replaced && !lifetime.ApplicationStopping.IsCancellationRequested)
+            if (!connection.Replaced && !lifetime.ApplicationStopping.IsCancellationRequested && leadership.IsActive)
                 await registry.EndAsync(id, WorkerRepository.Lost, "assignment stream closed", CancellationToken.None);
         }
     }

@@ -26,6 +26,8 @@ public static class SerilogSetup
             .MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
             .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
+            // A failing readiness check is the prober's answer (503), not an error: a standby orchestrator fails it by design.
+            .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Fatal)
             .Enrich.FromLogContext()
             .Enrich.WithProperty("Application", application)
             // Name the sink assemblies instead of letting Serilog scan the dependency context: executables that share

@@ -8,7 +8,7 @@ public sealed record AgentOptions
     public static readonly TimeSpan DefaultRegistrationBackoffCap = TimeSpan.FromSeconds(30);
     public const int DefaultUnexpectedErrorRetries = 10;
 
-    /// <summary>Orchestrator address (SD_ORCHESTRATOR).</summary>
+    /// <summary>Orchestrator address (SD_ORCHESTRATOR); an active one and its standby as <c>a,b</c>.</summary>
     public string Orchestrator { get; init; } = OrchestratorAddress.Default;
     /// <summary>Registration token (SD_WORKER_TOKEN); never logged.</summary>
     public string Token { get; init; } = "";
@@ -45,7 +45,7 @@ public sealed record AgentOptions
 
     public void Validate()
     {
-        OrchestratorAddress.Parse(Orchestrator, "--orchestrator / SD_ORCHESTRATOR");
+        OrchestratorAddress.ParseList(Orchestrator, "--orchestrator / SD_ORCHESTRATOR");
         if (Threads < 0) throw new ArgumentException($"--threads must be >= 0 (got {Threads})");
         if (SharedMemoryRegisteredMiB is < 0 or > 1 << 20)
             throw new ArgumentException($"--shm-registered-mb must be between 0 (off) and {1 << 20} MiB (got {SharedMemoryRegisteredMiB})");

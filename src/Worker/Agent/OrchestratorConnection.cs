@@ -11,12 +11,13 @@ namespace SpectralDiffusion.Worker.Agent;
 /// <summary>
 /// The agent's gRPC channel to the orchestrator: the registration token on every call, the worker's own credential
 /// (<see cref="UseCredential"/>) on every call after Register, and unary calls retried on UNAVAILABLE by the channel's
-/// declared retry policy (a brief orchestrator restart is ridden out).
+/// declared retry policy (a brief orchestrator restart is ridden out). Given an active orchestrator and its standbys
+/// (<c>a,b</c>), it sends each call to the one that last answered and moves on after UNAVAILABLE (<see cref="FailoverInvoker"/>).
 /// </summary>
 public sealed class OrchestratorConnection : IDisposable
 {
     public const string TokenHeader = WorkerCredentialHeaders.RegistrationToken;
-    readonly GrpcChannel channel;
+    readonly GrpcChannel[] channels;
     volatile Credential? credential;
 
     public OrchestratorConnection(string address, string token)
@@ -33,15 +34,15 @@ public sealed class OrchestratorConnection : IDisposable
                 RetryableStatusCodes = { StatusCode.Unavailable },
             },
         };
-        channel = GrpcChannel.ForAddress(OrchestratorAddress.Parse(address, "--orchestrator / SD_ORCHESTRATOR"), new GrpcChannelOptions
+        channels = OrchestratorAddress.ParseList(address, "--orchestrator / SD_ORCHESTRATOR").Select(uri => GrpcChannel.ForAddress(uri, new GrpcChannelOptions
         {
             ServiceConfig = new ServiceConfig { MethodConfigs = { retry } },
             MaxReceiveMessageSize = 16 * 1024 * 1024,
             MaxSendMessageSize = 16 * 1024 * 1024,
             // A restarted orchestrator is found within seconds (the default reconnect back-off grows to two minutes).
             MaxReconnectBackoff = TimeSpan.FromSeconds(5),
-        });
-        var invoker = channel.Intercept(metadata =>
+        })).ToArray();
+        var invoker = new FailoverInvoker(channels.Select(channel => channel.CreateCallInvoker()).ToList()).Intercept(metadata =>
         {
             if (token.Length > 0) metadata.Add(TokenHeader, token);
             if (credential is { } current)
@@ -61,7 +62,10 @@ public sealed class OrchestratorConnection : IDisposable
     public void UseCredential(string workerId, string secret) => credential = new Credential(workerId, secret);
     public Shared.Contracts.V1.Rendezvous.RendezvousClient Rendezvous { get; }
 
-    public void Dispose() => channel.Dispose();
+    public void Dispose()
+    {
+        foreach (var channel in channels) channel.Dispose();
+    }
 
     sealed record Credential(string WorkerId, string Secret);
 }

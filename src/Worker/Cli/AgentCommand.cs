@@ -10,7 +10,7 @@ public static class AgentCommand
 {
     public static Command Create()
     {
-        var orchestrator = new Option<string>("--orchestrator") { Description = "orchestrator address (env SD_ORCHESTRATOR)", DefaultValueFactory = _ => Env("SD_ORCHESTRATOR", "http://127.0.0.1:5080") };
+        var orchestrator = new Option<string>("--orchestrator") { Description = "orchestrator address, or the active's and the standby's as a,b (env SD_ORCHESTRATOR)", DefaultValueFactory = _ => Env("SD_ORCHESTRATOR", "http://127.0.0.1:5080") };
         var token = new Option<string>("--token") { Description = "registration token (env SD_WORKER_TOKEN)", DefaultValueFactory = _ => Env("SD_WORKER_TOKEN", "") };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N; default CUDA device 0 when present, else cpu (env SD_WORKER_DEVICE)", DefaultValueFactory = _ => Env("SD_WORKER_DEVICE", "") };
         var name = new Option<string>("--name") { Description = "unique worker name (env SD_WORKER_NAME; default host-device)", DefaultValueFactory = _ => Env("SD_WORKER_NAME", "") };

@@ -84,7 +84,7 @@ public class ChaosTests(ITestOutputHelper output)
 
     static List<long> Range(long start, int count) => Enumerable.Range(0, count).Select(i => start + i).ToList();
 
-    static async Task<long> ScalarAsync(LocalCluster cluster, string sql)
+    internal static async Task<long> ScalarAsync(LocalCluster cluster, string sql)
     {
         await using var connection = new NpgsqlConnection(cluster.DatabaseConnectionString + ";Pooling=false");
         await connection.OpenAsync();

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using SpectralDiffusion.Shared.Rpc;
 using SpectralDiffusion.Shared.Contracts.V1;
 using Xunit.Abstractions;
 
@@ -11,8 +12,9 @@ namespace SpectralDiffusion.EndToEnd.Tests.Infrastructure;
 /// <summary>
 /// A real local deployment for one test: a fresh PostgreSQL database, an orchestrator process on a free loopback port
 /// with short leases and the test folder as its one data root, and worker agent processes started on demand. The
-/// orchestrator can be killed and started again on the same port, database and artifact folder. Everything is stopped
-/// and removed on dispose.
+/// orchestrator can be killed and started again on the same port, database and artifact folder. With a standby, a second
+/// orchestrator serves on its own port against the same database and folder; workers and this cluster's clients are
+/// given both addresses. Everything is stopped and removed on dispose.
 /// </summary>
 public sealed class LocalCluster : IAsyncDisposable
 {
@@ -21,18 +23,23 @@ public sealed class LocalCluster : IAsyncDisposable
     readonly EndToEndDatabase database;
     readonly List<ChildProcess> workers = new();
     readonly List<ChildProcess> orchestrators = new();
-    readonly GrpcChannel channel;
+    readonly GrpcChannel[] channels;
     readonly ITestOutputHelper? output;
 
-    LocalCluster(EndToEndDatabase database, string root, int port, ITestOutputHelper? output)
+    LocalCluster(EndToEndDatabase database, string root, int port, int? standbyPort, TimeSpan lease, ITestOutputHelper? output)
     {
+        Lease = lease;
         this.database = database;
         this.output = output;
         Root = root;
         Port = port;
         DashboardPort = FreePort();
+        StandbyPort = standbyPort;
+        StandbyDashboardPort = standbyPort is null ? null : FreePort();
         // Reconnect soon after an orchestrator restart (the default back-off grows to two minutes).
-        channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { MaxReconnectBackoff = TimeSpan.FromSeconds(1) });
+        channels = OrchestratorAddress.ParseList(OrchestratorAddresses, "addresses")
+            .Select(address => GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReconnectBackoff = TimeSpan.FromSeconds(1) })).ToArray();
+        CallInvoker channel = new FailoverInvoker(channels.Select(c => c.CreateCallInvoker()).ToList());
         var invoker = channel.Intercept(metadata => { metadata.Add("x-api-key", ApiKey); return metadata; });
         Jobs = new Jobs.JobsClient(invoker);
         History = new RunHistory.RunHistoryClient(invoker);
@@ -44,6 +51,13 @@ public sealed class LocalCluster : IAsyncDisposable
     public string Root { get; }
     public int Port { get; }
     public string Address => $"http://127.0.0.1:{Port}";
+    /// <summary>The standby orchestrator's port, when the cluster has one.</summary>
+    public int? StandbyPort { get; }
+    public int? StandbyDashboardPort { get; }
+    /// <summary>The workers' lease on every orchestrator of this cluster.</summary>
+    public TimeSpan Lease { get; }
+    /// <summary>What workers and clients are given: the orchestrator's address, and the standby's after it.</summary>
+    public string OrchestratorAddresses => StandbyPort is { } standby ? $"{Address},http://127.0.0.1:{standby}" : Address;
     /// <summary>The web dashboard's port (pages under /ui; the API key in x-api-key).</summary>
     public int DashboardPort { get; }
     public string DashboardAddress => $"http://127.0.0.1:{DashboardPort}";
@@ -58,11 +72,16 @@ public sealed class LocalCluster : IAsyncDisposable
     public Workers.WorkersClient WorkerList { get; }
     public Workers.WorkersClient Workers { get; }
 
-    /// <summary>A fresh database and folder; the orchestrator is started unless <paramref name="startOrchestrator"/> is false.</summary>
-    public static async Task<LocalCluster> StartAsync(ITestOutputHelper? output = null, bool startOrchestrator = true)
+    /// <summary>
+    /// A fresh database and folder; the orchestrator is started unless <paramref name="startOrchestrator"/> is false. With
+    /// <paramref name="withStandby"/> the cluster has a standby port (<see cref="StartStandbyAsync"/> starts it). The lease is 4 s unless given.
+    /// </summary>
+    public static async Task<LocalCluster> StartAsync(ITestOutputHelper? output = null, bool startOrchestrator = true, bool withStandby = false,
+        TimeSpan? lease = null)
     {
         var database = await EndToEndDatabase.CreateAsync();
-        var cluster = new LocalCluster(database, Directory.CreateTempSubdirectory("sd-e2e-").FullName, FreePort(), output);
+        var cluster = new LocalCluster(database, Directory.CreateTempSubdirectory("sd-e2e-").FullName, FreePort(), withStandby ? FreePort() : null,
+            lease ?? TimeSpan.FromSeconds(4), output);
         if (startOrchestrator) await cluster.StartOrchestratorAsync();
         return cluster;
     }
@@ -70,23 +89,58 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Starts an orchestrator process on this cluster's port, database and artifact folder, and waits until it serves.</summary>
     public async Task StartOrchestratorAsync()
     {
-        orchestrators.Add(ChildProcess.Start($"orchestrator-{orchestrators.Count + 1}", "orchestrator",
+        orchestrators.Add(StartOrchestratorProcess(Port, DashboardPort));
+        await WaitUntilServingAsync(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Starts the standby orchestrator on <see cref="StandbyPort"/> and waits until it answers (not ready: the other one is active).</summary>
+    public async Task<ChildProcess> StartStandbyAsync()
+    {
+        var (port, dashboardPort) = StandbyPort is { } standbyPort ? (standbyPort, StandbyDashboardPort!.Value)
+            : throw new InvalidOperationException("this cluster was started without a standby port");
+        var standby = StartOrchestratorProcess(port, dashboardPort);
+        orchestrators.Insert(0, standby);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        while (DateTime.UtcNow < deadline)
+        {
+            if (standby.HasExited) throw new InvalidOperationException($"standby exited with {standby.ExitCode}:\n{standby.Output}");
+            try
+            {
+                await http.GetAsync($"http://127.0.0.1:{dashboardPort}/healthz/ready");
+                return standby;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { await Task.Delay(200); }
+        }
+        throw new TimeoutException($"standby did not serve within a minute:\n{standby.Output}");
+    }
+
+    /// <summary>The readiness endpoint's answer on a dashboard port: only the active orchestrator is ready.</summary>
+    public static async Task<bool> IsReadyAsync(int dashboardPort)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        try { return (await http.GetAsync($"http://127.0.0.1:{dashboardPort}/healthz/ready")).IsSuccessStatusCode; }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return false; }
+    }
+
+    ChildProcess StartOrchestratorProcess(int port, int dashboardPort) =>
+        ChildProcess.Start($"orchestrator-{orchestrators.Count + 1}", "orchestrator",
         [
             "serve",
             $"--Orchestrator:Database={database.ConnectionString}",
-            $"--Orchestrator:Port={Port}", $"--Orchestrator:DashboardPort={DashboardPort}",
+            $"--Orchestrator:Port={port}", $"--Orchestrator:DashboardPort={dashboardPort}",
+            $"--Orchestrator:AdvertisedAddress=127.0.0.1:{port}",
+            "--Orchestrator:StandbyPollInterval=00:00:00.250",
             $"--Orchestrator:ArtifactRoot={ArtifactRoot}",
             $"--Orchestrator:DataRoots:0={Root}",
             $"--Orchestrator:WorkerToken={WorkerToken}",
             $"--Orchestrator:ApiKeys:0:Key={ApiKey}",
             "--Orchestrator:ApiKeys:0:Role=submit",
-            "--Orchestrator:Lease=00:00:04",
+            $"--Orchestrator:Lease={Lease:c}",
             "--Orchestrator:HeartbeatInterval=00:00:01",
             "--Orchestrator:WatchdogInterval=00:00:00.500",
             "--Orchestrator:SchedulerInterval=00:00:00.250",
-        ]));
-        await WaitUntilServingAsync(TimeSpan.FromSeconds(60));
-    }
+        ]);
 
     /// <summary>SIGKILL of the orchestrator: no shutdown, no goodbye to the workers.</summary>
     public async Task KillOrchestratorAsync()
@@ -103,7 +157,7 @@ public sealed class LocalCluster : IAsyncDisposable
     {
         var worker = ChildProcess.Start(name, "worker",
         [
-            "agent", "--orchestrator", Address, "--token", token, "--device", "cpu", "--name", name,
+            "agent", "--orchestrator", OrchestratorAddresses, "--token", token, "--device", "cpu", "--name", name,
             "--threads", "1", "--work-dir", Path.Combine(Root, name), "--data-root", Root, "--collective-timeout", collectiveTimeoutSeconds.ToString(),
         ]);
         workers.Add(worker);
@@ -202,7 +256,7 @@ public sealed class LocalCluster : IAsyncDisposable
         foreach (var orchestrator in orchestrators) await orchestrator.DisposeAsync();
         if (output is not null)
             try { output.WriteLine(Logs()); } catch (InvalidOperationException) { }
-        channel.Dispose();
+        foreach (var channel in channels) channel.Dispose();
         await database.DisposeAsync();
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
     }

@@ -31,4 +31,22 @@ public class OrchestratorAddressTests
         Assert.Contains("--address / SD_ORCHESTRATOR", error.Message);
         Assert.Contains("host:port", error.Message);
     }
+
+    [Fact]
+    public void ParseList_ActiveAndStandby_GivesBothInTheOrderGiven()
+    {
+        var addresses = OrchestratorAddress.ParseList("10.0.0.2:5080, http://10.0.0.1:5080", "--address");
+
+        Assert.Equal(["http://10.0.0.2:5080/", "http://10.0.0.1:5080/"], addresses.Select(a => a.ToString()));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:5080,127.0.0.1:5080")]
+    [InlineData("127.0.0.1:5080,")]
+    public void ParseList_RepeatedOrEmptyEntry_NamesTheSetting(string text)
+    {
+        var error = Assert.Throws<OrchestratorAddressException>(() => OrchestratorAddress.ParseList(text, "--address / SD_ORCHESTRATOR"));
+
+        Assert.Contains("--address / SD_ORCHESTRATOR", error.Message);
+    }
 }
