@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Retention;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Orchestrator.Leases;
@@ -28,6 +29,7 @@ public static class OrchestratorConfiguration
         .AddSection<SchedulerOptions>(o => o.Problems())
         .AddSection<LeaseOptions>(o => o.Problems())
         .AddSection<SweepOptions>(o => o.Problems())
+        .AddSection<RetentionOptions>(o => o.Problems())
         .AddSection<ServerOptions>(o => o.Problems());
 
     /// <summary>The options read before the container exists (Kestrel's endpoints, gRPC's message limits).</summary>

@@ -9,6 +9,7 @@ using Polly;
 using Serilog;
 using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Retention;
 using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Orchestrator.Dashboard;
 using SpectralDiffusion.Orchestrator.Security;
@@ -55,12 +56,14 @@ public static class OrchestratorSetup
             .AddSingleton<LeaseRenewals>().AddSingleton<JobInsertBatcher>();
         services.AddSingleton<SweepSubmission>().AddSingleton<SweepReports>();
         services.AddSingleton<FailedAuthentications>();
+        services.AddSingleton<GarbageCollector>().AddSingleton<RetentionPass>();
 
         services.AddHostedService<PortProbe>();
         services.AddHostedService<MigrationService>();
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<Scheduler>>(provider));
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<LeaseWatchdog>>(provider));
         services.AddHostedService<LeaseRenewalsWriter>();
+        services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<RetentionPass>>(provider));
 
         services.AddGrpc(grpc =>
         {
