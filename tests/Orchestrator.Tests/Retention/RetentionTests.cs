@@ -188,3 +188,44 @@ public class RetentionTests(RetentionFixture fixture) : IClassFixture<RetentionF
 
     Task<string?> StateAsync(string jobId) => fixture.Database.ScalarAsync<string>($"SELECT state FROM jobs WHERE id = '{jobId}'");
 }
+
+/// <summary>The background pass on a short interval, keeping one checkpoint per job.</summary>
+public sealed class FrequentRetentionFixture : ServerFixture
+{
+    protected override IDictionary<string, string?> Overrides => new Dictionary<string, string?>
+    {
+        ["Orchestrator:RetentionInterval"] = "00:00:00.300",
+        ["Orchestrator:RetainCheckpoints"] = "1",
+    };
+}
+
+public class RetentionPassTests(FrequentRetentionFixture fixture) : IClassFixture<FrequentRetentionFixture>
+{
+    readonly OrchestratorServer server = fixture.Server;
+
+    [Fact]
+    public async Task RetentionPass_ShortInterval_RemovesOlderCheckpointsOfARunningJobWithoutAnyCall()
+    {
+        // Arrange: a running job writes checkpoints at steps 10 and 20.
+        var jobs = new Jobs.JobsClient(server.AsSubmitter);
+        await using var worker = await FakeWorker.StartAsync(server.AsWorker, "retention-pass");
+        var job = await jobs.SubmitAsync(new SubmitJobRequest { Spec = Specs.Train(worldSize: 1) });
+        var start = await worker.NextStartAsync();
+        byte[] older = [1, 2, 3, 10], newer = [1, 2, 3, 20];
+        await worker.UploadShardAsync(start, 10, older);
+        await worker.UploadShardAsync(start, 20, newer);
+
+        // Act: wait for a pass.
+        var steps = await Eventually.ReturnsAsync(() => fixture.Database.ScalarAsync<long>($"SELECT count(*) FROM checkpoints WHERE job_id = '{job.Id}'"),
+            count => count == 1, TimeSpan.FromSeconds(15), "the older checkpoint removed");
+
+        // Assert: the newest stays, with its file; the older one's file is gone.
+        Assert.Equal(1, steps);
+        Assert.Equal(20, await fixture.Database.ScalarAsync<long>($"SELECT step FROM checkpoints WHERE job_id = '{job.Id}'"));
+        var store = new ArtifactStore(server.ArtifactRoot);
+        Assert.True(store.Exists(FakeWorker.Sha256(newer)));
+        await Eventually.ReturnsAsync(() => Task.FromResult(store.Exists(FakeWorker.Sha256(older))), exists => !exists, TimeSpan.FromSeconds(5),
+            "the older shard's file removed");
+        await jobs.CancelAsync(new CancelJobRequest { Id = job.Id });
+    }
+}
