@@ -26,6 +26,10 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
         {
             var receipt = await database.TransactAsync(async (connection, token) =>
             {
+                // A retention pass may have removed this content (stored before, so not written again) since it arrived.
+                await ArtifactRemovalLock.ShareAsync(connection, token);
+                if (!store.Exists(header.Sha256))
+                    throw new OrchestratorException(OrchestratorErrorKind.Aborted, $"sha256 {header.Sha256} was removed by retention while it arrived; upload it again");
                 await ArtifactRepository.InsertAsync(connection, row, jobId, token);
                 if (header.Kind == ArtifactKind.File && jobId is { } fileJob && header.Name.Length > 0)
                     await ArtifactRepository.RecordJobFileAsync(connection, fileJob, header.Attempt, header.Name, header.Sha256, header.Size, token);

@@ -65,7 +65,23 @@ public sealed class ArtifactStore(string root)
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream)) == sha256;
     }
 
-    /// <summary>Removes a stored file whose database record was never written (a rolled-back upload).</summary>
+    /// <summary>A file under the root: stored content (<see cref="Sha256"/> set) or an upload's temp file (null).</summary>
+    public sealed record StoredFile(string Path, string? Sha256, long Bytes, DateTime LastWriteUtc);
+
+    /// <summary>Every stored content file and every temp file of an upload, as the folder holds them now.</summary>
+    public IEnumerable<StoredFile> StoredFiles()
+    {
+        if (!Directory.Exists(Root)) yield break;
+        foreach (var folder in Directory.EnumerateDirectories(Root))
+        {
+            var temp = Path.GetFileName(folder) == "tmp";
+            foreach (var file in Directory.EnumerateFiles(folder).Select(path => new FileInfo(path)))
+                if (temp || (Shared.Jobs.ModelReference.IsSha256(file.Name) && file.Name.StartsWith(Path.GetFileName(folder), StringComparison.Ordinal)))
+                    yield return new StoredFile(file.FullName, temp ? null : file.Name, file.Length, file.LastWriteTimeUtc);
+        }
+    }
+
+    /// <summary>Removes a stored file whose database record was never written (a rolled-back upload) or was deleted.</summary>
     public void Forget(string sha256)
     {
         if (File.Exists(PathOf(sha256))) File.Delete(PathOf(sha256));

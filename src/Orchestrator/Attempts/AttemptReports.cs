@@ -88,6 +88,19 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
         }, cancellation);
     }
 
+    /// <summary>Rank 0 of a live attempt reports what it resolved for the run; a report sent again replaces the first.</summary>
+    public async Task ReportRunSettingsAsync(Guid workerId, Guid jobId, int rank, Domain.RunSettings settings, CancellationToken cancellation)
+    {
+        if (settings.Problem() is { } problem) throw OrchestratorException.Invalid(problem.Field, problem.Reason);
+        if (rank != 0) throw OrchestratorException.Invalid("rank", $"is {rank}; rank 0 reports the run's settings");
+        await database.TransactAsync(async (connection, token) =>
+        {
+            await LoadLiveAttemptAsync(connection, jobId, settings.Attempt, rank, workerId, token);
+            await RunSettingsRepository.UpsertAsync(connection, jobId, settings, token);
+            return true;
+        }, cancellation);
+    }
+
     /// <summary>Loads and locks the job, and checks that <paramref name="attempt"/> is live and <paramref name="rank"/> is run by <paramref name="workerId"/>.</summary>
     static async Task<Job> LoadLiveAttemptAsync(NpgsqlConnection connection, Guid jobId, int attempt, int rank, Guid workerId,
         CancellationToken cancellation)

@@ -11,7 +11,7 @@ public static class OrchestratorCli
         foreach (var verb in new[]
                  {
                      ServeCommand.Create(), SubmitCommand.Create(), ResubmitCommand.Create(), ListCommand.Create(), ShowCommand.Create(), WatchCommand.Create(),
-                     CancelCommand.Create(), WorkersCommand.Create(), RunsCommand.Create(), HealthCommand.Create(),
+                     CancelCommand.Create(), WorkersCommand.Create(), RunsCommand.Create(), HealthCommand.Create(), GcCommand.Create(),
                      SweepCommand.Create(),
                  })
             root.Subcommands.Add(verb);

@@ -41,9 +41,26 @@ public static class ShowCommand
             Row("created", JobFormatting.Time(job.CreatedAt));
             Row("started", JobFormatting.Time(job.StartedAt));
             Row("finished", JobFormatting.Time(job.FinishedAt));
+            var settings = await cli.RunHistory.GetRunSettingsAsync(new GetRunSettingsRequest { JobId = job.Id }, cancellationToken: cancellation);
+            if (settings.Attempts.LastOrDefault() is { } run)
+                foreach (var (name, value) in RunSettingsRows(run)) Row(name, Markup.Escape(value));
             Row("spec", Markup.Escape(Google.Protobuf.JsonFormatter.Default.Format(job.Spec)));
             AnsiConsole.Write(grid);
             return 0;
         }, id, yaml);
+    }
+
+    /// <summary>What the run resolved, as rank 0 of its latest attempt reported it.</summary>
+    static IEnumerable<(string Name, string Value)> RunSettingsRows(RunSettings run)
+    {
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        yield return ("schedule", string.Format(invariant, "linear β {0:G6} → {1:G6}, T = {2}, {3}-prediction (from {4}; attempt {5})",
+            run.BetaStart, run.BetaEnd, run.Timesteps, run.Parameterization, run.ScheduleSource, run.Attempt));
+        yield return ("scale factor", run.HasScaleFactor
+            ? string.Format(invariant, "{0:G6} (from {1}){2}", run.ScaleFactor, run.ScaleFactorSource, run.FirstStage.Length > 0 ? $", first stage {run.FirstStage}" : "")
+            : "none (pixel space)");
+        yield return ("config", (run.ModelConfig.Length > 0 ? run.ModelConfig : "none (the preset's)") +
+                                (run.TeacherConfig.Length > 0 ? $"; teacher {run.TeacherConfig}" : ""));
+        yield return ("gate init", run.GateInit.Length > 0 ? run.GateInit : "no wavelet gates");
     }
 }

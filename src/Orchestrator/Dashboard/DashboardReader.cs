@@ -41,6 +41,10 @@ public sealed class DashboardReader(Database database, SweepReports reports)
 
     public Task<List<WorkerRow>> WorkersAsync(CancellationToken cancellation) => database.ReadAsync(DashboardQueries.WorkersAsync, cancellation);
 
+    /// <summary>What each attempt of the job resolved for its run, oldest first.</summary>
+    public Task<List<RunSettings>> RunSettingsAsync(Guid id, CancellationToken cancellation) =>
+        database.ReadAsync((connection, token) => RunSettingsRepository.ListAsync(connection, id, token), cancellation);
+
     public Task<JobPage?> JobAsync(Guid id, CancellationToken cancellation) =>
         database.ReadAsync(async (connection, token) =>
         {

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Retention;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Orchestrator.Standby;
@@ -29,6 +30,7 @@ public static class OrchestratorConfiguration
         .AddSection<SchedulerOptions>(o => o.Problems())
         .AddSection<LeaseOptions>(o => o.Problems())
         .AddSection<SweepOptions>(o => o.Problems())
+        .AddSection<RetentionOptions>(o => o.Problems())
         .AddSection<ServerOptions>(o => o.Problems())
         .AddSection<LeadershipOptions>(o => o.Problems());
 

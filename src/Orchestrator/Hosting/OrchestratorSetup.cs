@@ -9,6 +9,7 @@ using Polly;
 using Serilog;
 using SpectralDiffusion.Orchestrator.Artifacts;
 using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Retention;
 using SpectralDiffusion.Orchestrator.Coordination;
 using SpectralDiffusion.Orchestrator.Dashboard;
 using SpectralDiffusion.Orchestrator.Security;
@@ -57,6 +58,7 @@ public static class OrchestratorSetup
         services.AddSingleton<SweepSubmission>().AddSingleton<SweepReports>();
         services.AddSingleton<FailedAuthentications>();
         services.AddSingleton<Leadership>().AddSingleton<MigrationService>();
+        services.AddSingleton<GarbageCollector>().AddSingleton<RetentionPass>();
 
         services.AddHostedService<PortProbe>();
         // The lock next: the loops after it run only while this process is the active orchestrator, and it stops after them.
@@ -64,6 +66,7 @@ public static class OrchestratorSetup
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<Scheduler>>(provider));
         services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<LeaseWatchdog>>(provider));
         services.AddHostedService<LeaseRenewalsWriter>();
+        services.AddHostedService(provider => ActivatorUtilities.CreateInstance<PeriodicLoop<RetentionPass>>(provider));
 
         services.AddGrpc(grpc =>
         {

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Retention;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Orchestrator.Delivery;
 using SpectralDiffusion.Orchestrator.Submission;
@@ -10,7 +11,8 @@ using Job = SpectralDiffusion.Shared.Contracts.V1.Job;
 namespace SpectralDiffusion.Orchestrator.Services;
 
 /// <summary>spectral.v1.Jobs: validates, delegates to <see cref="JobSubmission"/> and the job queries, streams job events.</summary>
-internal sealed class JobsService(JobSubmission submission, Database database, JobEventHub events, IHostApplicationLifetime lifetime) : Jobs.JobsBase
+internal sealed class JobsService(JobSubmission submission, Database database, JobEventHub events, GarbageCollector garbage,
+    IHostApplicationLifetime lifetime) : Jobs.JobsBase
 {
     public const int DefaultPageSize = 50, MaxPageSize = 500;
 
@@ -56,6 +58,19 @@ internal sealed class JobsService(JobSubmission submission, Database database, J
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+    }
+
+    public override async Task<CollectGarbageResponse> CollectGarbage(CollectGarbageRequest request, ServerCallContext context)
+    {
+        var report = await garbage.CollectAsync(request.DryRun, context.CancellationToken);
+        return new CollectGarbageResponse
+        {
+            Items =
+            {
+                report.Items.Select(item => new GarbageItem { JobId = item.JobId?.ToString() ?? "", What = item.What, Name = item.Name, Bytes = item.Bytes }),
+            },
+            BytesFreed = report.BytesFreed, FilesRemoved = report.FilesRemoved, DryRun = report.DryRun,
+        };
     }
 
     async Task<Job> GetAsync(Guid id, CancellationToken cancellation) =>

@@ -19,6 +19,27 @@ internal sealed class RunHistoryService(Database database) : RunHistory.RunHisto
         return new ListRunsResponse { Runs = { runs.Select(ToProto) } };
     }
 
+    public override async Task<GetRunSettingsResponse> GetRunSettings(GetRunSettingsRequest request, ServerCallContext context)
+    {
+        var jobId = Ids.Parse(request.JobId, "job_id");
+        var attempts = await database.ReadAsync(async (c, t) =>
+            await JobRepository.GetAsync(c, jobId, t) is null ? null : await RunSettingsRepository.ListAsync(c, jobId, t), context.CancellationToken)
+            ?? throw OrchestratorException.NotFound($"job {jobId} does not exist");
+        return new GetRunSettingsResponse { Attempts = { attempts.Select(ToProto) } };
+    }
+
+    static Shared.Contracts.V1.RunSettings ToProto(Domain.RunSettings settings)
+    {
+        var proto = new Shared.Contracts.V1.RunSettings
+        {
+            Attempt = settings.Attempt, BetaStart = settings.BetaStart, BetaEnd = settings.BetaEnd, Timesteps = settings.Timesteps,
+            Parameterization = settings.Parameterization, ScheduleSource = settings.ScheduleSource, ScaleFactorSource = settings.ScaleFactorSource,
+            FirstStage = settings.FirstStage, ModelConfig = settings.ModelConfig, TeacherConfig = settings.TeacherConfig, GateInit = settings.GateInit,
+        };
+        if (settings.ScaleFactor is { } scale) proto.ScaleFactor = scale;
+        return proto;
+    }
+
     static RunSummary ToProto(RunRecord run) => new()
     {
         JobId = run.JobId.ToString(), Name = run.Name, Type = JobStates.ParseType(run.Type), State = JobStates.Parse(run.State),

@@ -142,6 +142,16 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
         return new Ack();
     }
 
+    public override async Task<Ack> ReportRunSettings(RunSettingsReport request, ServerCallContext context)
+    {
+        var settings = request.Settings ?? throw OrchestratorException.Invalid("settings", "is required");
+        await reports.ReportRunSettingsAsync(Ids.Parse(request.WorkerId, "worker_id"), Ids.Parse(request.JobId, "job_id"), request.Rank,
+            new Domain.RunSettings(request.Attempt, settings.BetaStart, settings.BetaEnd, settings.Timesteps, settings.Parameterization,
+                settings.ScheduleSource, settings.HasScaleFactor ? settings.ScaleFactor : null, settings.ScaleFactorSource, settings.FirstStage,
+                settings.ModelConfig, settings.TeacherConfig, settings.GateInit), context.CancellationToken);
+        return new Ack();
+    }
+
     public override async Task<Ack> CompleteAttempt(AttemptResult request, ServerCallContext context)
     {
         await reports.CompleteAsync(request, context.CancellationToken);

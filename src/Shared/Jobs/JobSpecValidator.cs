@@ -64,6 +64,8 @@ public sealed class JobSpecValidator(int maxWorldSize, SpecPathRules? paths = nu
         ValidateEvaluation(spec, Fail);
         ValidateConditioning(spec, Fail);
         ValidateFirstStage(spec, Fail);
+        if (spec.Retention is { HasKeepCheckpoints: true, KeepCheckpoints: < 0 } retention)
+            Fail("retention.keep_checkpoints", $"is {retention.KeepCheckpoints}; must be 0 or more");
         ModelConfigRules.Validate(spec, Fail);
         foreach (var (field, path, _) in SpecPathRules.PathFields(spec))
             if (pathRules.Check(path) is { } reason) Fail(field, reason);

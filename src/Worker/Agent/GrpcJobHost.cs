@@ -92,6 +92,32 @@ public sealed class GrpcJobHost(
     public void PublishFile(string path) =>
         Wait(ct => artifacts.UploadAsync(path, Header(ArtifactKind.File, 0), ct));
 
+    public void PublishRunSettings(ResolvedRunSettings settings)
+    {
+        var reported = new RunSettings
+        {
+            BetaStart = settings.Schedule.LinearStart, BetaEnd = settings.Schedule.LinearEnd, Timesteps = settings.Schedule.Timesteps,
+            Parameterization = ResolvedRunSettings.Parameterization, ScheduleSource = settings.ScheduleSource,
+            ScaleFactorSource = settings.ScaleFactorSource, FirstStage = settings.FirstStage, ModelConfig = settings.ModelConfig,
+            TeacherConfig = settings.TeacherConfig, GateInit = settings.GateInit,
+        };
+        if (settings.ScaleFactor is { } scale) reported.ScaleFactor = scale;
+        var report = new RunSettingsReport
+        {
+            WorkerId = workerId, JobId = assignment.JobId, Attempt = assignment.Attempt, Rank = assignment.Rank, Settings = reported,
+        };
+        log.Information("Run settings: {Settings}", settings.ToString());
+        try
+        {
+            outage.Execute(ct => connection.Workers.ReportRunSettings(report, cancellationToken: ct), calls);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+        {
+            // An orchestrator older than this worker: the run goes on; only its job page lacks the settings.
+            log.Warning("The orchestrator does not record run settings (an older version): {Detail}", e.Status.Detail);
+        }
+    }
+
     public void PublishEvaluation(EvaluationOutcome outcome)
     {
         var report = new EvaluationReport

@@ -23,6 +23,8 @@ public sealed class LatentSpace : IDisposable
     public Autoencoder Autoencoder { get; }
     public string ConfigName { get; }
     public double ScaleFactor { get; }
+    /// <summary>What gave <see cref="ScaleFactor"/>: the spec's field, a model config or preset, or the checkpoint.</summary>
+    public string ScaleFactorSource { get; init; } = "";
 
     /// <summary>The image side that gives latents of <paramref name="latentSize"/>.</summary>
     public int ImageSize(int latentSize) => (int)(latentSize * Autoencoder.Config.DownsamplingFactor);

@@ -27,6 +27,7 @@ public static class EvaluationJob
         model.eval();
         using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log, JobRecipes.For(spec.Model));
         latentSpace?.RequireFits(model.Config, "model.preset");
+        if (host.Rank == 0) host.PublishRunSettings(ResolvedRunSettings.Of(spec, latentSpace));
         var real = DatasetFactory.Create(spec.Dataset, latentSpace?.ImageSize(model.Config.ImageSize) ?? model.Config.ImageSize, model.Config.NumClasses ?? 0,
             host.Log, ConditioningInputs.TextContextDim(model.Config));
         using var nullContext = ConditioningInputs.NullContext(spec, model.Config);

@@ -28,7 +28,7 @@ public static class FirstStageLoader
                                               "gives the latents' scale factor; set it (CompVis's scale_factor, e.g. 0.18215 for Stable Diffusion's kl-f8)");
             log.Information("Latent space: {Description}; scale factor {Scale} from {Source}",
                 FirstStageCheckpoint.Describe(spec.Checkpoint, spec.Config, contents), scale, source);
-            return new LatentSpace(model, spec.Config, scale);
+            return new LatentSpace(model, spec.Config, scale) { ScaleFactorSource = source };
         }
         catch
         {

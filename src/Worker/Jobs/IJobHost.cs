@@ -39,6 +39,9 @@ public interface IJobHost
     /// <summary>Rank 0: a plot, sample grid or table produced by the job.</summary>
     void PublishFile(string path);
 
+    /// <summary>Rank 0, before the first step: what the run resolved (schedule, scale factor, configs, gate initialisation).</summary>
+    void PublishRunSettings(ResolvedRunSettings settings);
+
     /// <summary>Rank 0: the evaluation's numbers.</summary>
     void PublishEvaluation(EvaluationOutcome outcome);
 }

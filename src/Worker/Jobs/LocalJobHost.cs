@@ -78,6 +78,8 @@ public sealed class LocalJobHost : IJobHost
 
     public void PublishFile(string path) => console.WriteLine($"wrote {path}");
 
+    public void PublishRunSettings(ResolvedRunSettings settings) => Log.Information("Run settings: {Settings}", settings.ToString());
+
     public void PublishEvaluation(EvaluationOutcome outcome)
     {
         Evaluation = outcome;

@@ -25,6 +25,7 @@ public static class TrainingJob
         using var teacher = spec.Type == JobType.Distill ? LoadTeacher(spec, host) : null;
         using var latentSpace = FirstStageLoader.Load(spec.FirstStage, host.Log, JobRecipes.For(spec.Type == JobType.Distill ? spec.Teacher : spec.Model));
         latentSpace?.RequireFits(model.Config, "model.preset");
+        if (host.Rank == 0) host.PublishRunSettings(ResolvedRunSettings.Of(spec, latentSpace));
         var phases = new StepPhases();
         using var objective = CreateObjective(spec, model, teacher, schedule, phases);
         using var dataParallel = host.Collective is { } collective ? new GradientSynchronizer(collective) : null;

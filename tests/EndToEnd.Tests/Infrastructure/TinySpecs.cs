@@ -1,4 +1,5 @@
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Worker.FirstStage;
 using SpectralDiffusion.Worker.Models;
 using static TorchSharp.torch;
 
@@ -39,5 +40,26 @@ public static class TinySpecs
         var path = Path.Combine(folder, "teacher.safetensors");
         UNetCheckpoint.Save(teacher, path, "tiny-ldm");
         return path;
+    }
+
+    /// <summary>The first stage's file name under the workers' data root, as <see cref="WriteTinyKl"/> writes it.</summary>
+    public const string TinyKlFile = "first-stage.safetensors";
+
+    /// <summary>A randomly initialised tiny-kl first stage under <paramref name="root"/> (the workers' data root) whose
+    /// checkpoint records <paramref name="scaleFactor"/>.</summary>
+    public static void WriteTinyKl(string root, double scaleFactor, int seed)
+    {
+        Worker.Torch.TorchRuntime.EnsureLoaded();
+        manual_seed(seed);
+        using var firstStage = new Autoencoder(AutoencoderPresets.TinyKl());
+        FirstStageCheckpoint.Save(firstStage, Path.Combine(root, TinyKlFile), "tiny-kl", scaleFactor);
+    }
+
+    /// <summary>The spec made a latent job in the tiny-kl space of <see cref="WriteTinyKl"/>, on 64-pixel images.</summary>
+    public static JobSpec Latent(JobSpec spec)
+    {
+        spec.FirstStage = new FirstStageSpec { Config = "tiny-kl", Checkpoint = TinyKlFile };
+        spec.Dataset.ImageSize = 64;
+        return spec;
     }
 }

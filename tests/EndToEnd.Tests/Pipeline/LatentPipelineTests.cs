@@ -1,8 +1,6 @@
 using SpectralDiffusion.EndToEnd.Tests.Infrastructure;
 using SpectralDiffusion.Shared.Contracts.V1;
-using SpectralDiffusion.Worker.FirstStage;
 using Xunit.Abstractions;
-using static TorchSharp.torch;
 
 namespace SpectralDiffusion.EndToEnd.Tests.Pipeline;
 
@@ -18,18 +16,10 @@ public class LatentPipelineTests(ITestOutputHelper output)
     {
         // Arrange: a first stage under the workers' data root, named by a relative path as a user would.
         await using var cluster = await LocalCluster.StartAsync(output);
-        Worker.Torch.TorchRuntime.EnsureLoaded();
-        manual_seed(21);
-        using (var firstStage = new Autoencoder(AutoencoderPresets.TinyKl()))
-            FirstStageCheckpoint.Save(firstStage, Path.Combine(cluster.Root, "first-stage.safetensors"), "tiny-kl", scaleFactor: 0.5);
+        TinySpecs.WriteTinyKl(cluster.Root, scaleFactor: 0.5, seed: 21);
         cluster.StartWorker("worker-a");
         cluster.StartWorker("worker-b");
-        JobSpec Latent(JobSpec spec)
-        {
-            spec.FirstStage = new FirstStageSpec { Config = "tiny-kl", Checkpoint = "first-stage.safetensors" };
-            spec.Dataset.ImageSize = 64;
-            return spec;
-        }
+        static JobSpec Latent(JobSpec spec) => TinySpecs.Latent(spec);
 
         // Act
         var teacherJob = await cluster.SubmitAsync(Latent(TinySpecs.Train("tiny-ldm", steps: 2, batch: 2, world: 2)));

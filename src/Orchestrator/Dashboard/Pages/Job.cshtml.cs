@@ -19,6 +19,8 @@ public sealed class JobModel(DashboardReader reader) : PageModel
     /// <summary>The jobs whose final models this one starts from (model and teacher given as <c>job:&lt;id&gt;</c>).</summary>
     public IReadOnlyList<(string Role, Guid Job)> ModelJobs { get; private set; } = [];
     public JobSweepRow? Sweep { get; private set; }
+    /// <summary>What the latest attempt that reported resolved: schedule, scale factor, configs, gate initialisation.</summary>
+    public Domain.RunSettings? Settings { get; private set; }
 
     public async Task OnGetAsync(Guid id, CancellationToken cancellation)
     {
@@ -29,6 +31,7 @@ public sealed class JobModel(DashboardReader reader) : PageModel
         }
         (Job, SpecYaml, ModelJobs, Attempts, Checkpoints, Curves, Evaluation, Files, Sweep) =
             (page.Job, page.SpecYaml, page.ModelJobs, page.Attempts, page.Checkpoints, page.Curves, page.Evaluation, page.Files, page.Sweep);
+        Settings = (await reader.RunSettingsAsync(id, cancellation)).LastOrDefault();
     }
 
     public JobFileRow? File(string name) => Files.FirstOrDefault(f => f.Name == name);
