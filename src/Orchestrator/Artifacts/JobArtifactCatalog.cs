@@ -23,6 +23,10 @@ public sealed class JobArtifactCatalog(Database database, ArtifactStore store)
     public static string CheckpointName(long step) => $"checkpoint-{step}.safetensors";
     public static string ShardName(long step, int rank, int worldSize) => $"checkpoint-{step}/shard-{rank}-of-{worldSize}.safetensors";
 
+    /// <summary>The plain file name an artifact is saved as (<c>checkpoint-20/shard-0-of-2.safetensors</c> becomes
+    /// <c>checkpoint-20-shard-0-of-2.safetensors</c>): never a path.</summary>
+    public static string FileNameOf(string name) => Path.GetFileName(name.Replace('/', '-'));
+
     public async Task<IReadOnlyList<JobArtifactEntry>> ListAsync(Guid jobId, CancellationToken cancellation)
     {
         var recorded = await LoadAsync(jobId, cancellation);

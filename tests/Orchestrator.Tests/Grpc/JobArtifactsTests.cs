@@ -8,35 +8,6 @@ public class JobArtifactsTests(ServerFixture fixture) : IClassFixture<ServerFixt
 {
     readonly OrchestratorServer server = fixture.Server;
 
-    static readonly Dictionary<string, float[]> Tensors = new()
-    {
-        ["model.a"] = [1f, 2f, 3f], ["model.b"] = [4f], ["ema.a"] = [5f, 6f], ["adam.m"] = [7f, 8f, 9f, 10f], ["adam.v"] = [-1f],
-    };
-
-    sealed record Finished(string JobId, byte[] Shard0, byte[] Shard1, byte[] Model, byte[] Csv);
-
-    /// <summary>A two-rank job that wrote a checkpoint of step 20, its model and a CSV file, then succeeded.</summary>
-    async Task<Finished> FinishJobAsync(string names)
-    {
-        await using var job = await TwoRankJob.StartAsync(server, names);
-        var (shard0, shard1) = (TestShards.Write(Tensors, 0, 2, 20), TestShards.Write(Tensors, 1, 2, 20));
-        await job.A.UploadShardAsync(job.StartA, 20, shard0);
-        await job.B.UploadShardAsync(job.StartB, 20, shard1);
-        var model = "final model weights"u8.ToArray();
-        var csv = "step,loss\n10,0.9\n20,0.5\n"u8.ToArray();
-        var modelReceipt = await job.A.UploadAsync(new ArtifactHeader
-        {
-            Kind = ArtifactKind.Model, JobId = job.Job.Id, Attempt = 1, Sha256 = FakeWorker.Sha256(model), Size = model.Length, Name = "model.safetensors",
-        }, model);
-        await job.A.UploadAsync(new ArtifactHeader
-        {
-            Kind = ArtifactKind.File, JobId = job.Job.Id, Attempt = 1, Sha256 = FakeWorker.Sha256(csv), Size = csv.Length, Name = "metrics.csv",
-        }, csv);
-        await job.B.CompleteAsync(job.StartB);
-        await job.A.CompleteAsync(job.StartA, finalArtifact: modelReceipt.Artifact);
-        return new Finished(job.Job.Id, shard0, shard1, model, csv);
-    }
-
     static async Task<(JobArtifact Header, byte[] Content)> DownloadAsync(JobArtifacts.JobArtifactsClient client, string jobId, string what)
     {
         using var call = client.Download(new DownloadJobArtifactRequest { JobId = jobId, What = what });
@@ -50,7 +21,7 @@ public class JobArtifactsTests(ServerFixture fixture) : IClassFixture<ServerFixt
     [Fact]
     public async Task List_FinishedJob_NamesModelCheckpointShardsAndFilesWithSizeAndSha256()
     {
-        var finished = await FinishJobAsync("artifacts-list");
+        var finished = await FinishedJob.RunAsync(server, "artifacts-list");
 
         var listed = (await new JobArtifacts.JobArtifactsClient(server.AsReader).ListAsync(new ListJobArtifactsRequest { JobId = finished.JobId })).Artifacts;
 
@@ -66,7 +37,7 @@ public class JobArtifactsTests(ServerFixture fixture) : IClassFixture<ServerFixt
     [Fact]
     public async Task Download_ModelWithReadKey_HeaderFirstThenContentMatchingItsSha256()
     {
-        var finished = await FinishJobAsync("artifacts-model");
+        var finished = await FinishedJob.RunAsync(server, "artifacts-model");
 
         var (header, content) = await DownloadAsync(new JobArtifacts.JobArtifactsClient(server.AsReader), finished.JobId, "model");
 
@@ -77,7 +48,7 @@ public class JobArtifactsTests(ServerFixture fixture) : IClassFixture<ServerFixt
     [Fact]
     public async Task Download_CheckpointStep_OneShardOfWorldSizeOneHoldingEveryTensor()
     {
-        var finished = await FinishJobAsync("artifacts-consolidate");
+        var finished = await FinishedJob.RunAsync(server, "artifacts-consolidate");
         var client = new JobArtifacts.JobArtifactsClient(server.AsReader);
 
         var (header, content) = await DownloadAsync(client, finished.JobId, "checkpoint:20");
@@ -86,8 +57,8 @@ public class JobArtifactsTests(ServerFixture fixture) : IClassFixture<ServerFixt
 
         Assert.Equal((content.LongLength, FakeWorker.Sha256(content), "checkpoint-20.safetensors"), (header.Size, header.Sha256, header.Name));
         Assert.Equal(content, newest);
-        Assert.Equal(Tensors.Keys.Order(), tensors.Keys.Order());
-        Assert.All(Tensors, t => Assert.Equal(t.Value, tensors[t.Key]));
+        Assert.Equal(FinishedJob.Tensors.Keys.Order(), tensors.Keys.Order());
+        Assert.All(FinishedJob.Tensors, t => Assert.Equal(t.Value, tensors[t.Key]));
         Assert.Equal(("0", "1", "20", "5", "7", "tiny-ldm"),
             (metadata["rank"], metadata["world_size"], metadata["step"], metadata["tensor_count"], metadata["seed"], metadata["preset"]));
     }
@@ -95,7 +66,7 @@ public class JobArtifactsTests(ServerFixture fixture) : IClassFixture<ServerFixt
     [Fact]
     public async Task Download_ShardAndFileByListedName_EqualTheUploadedBytes()
     {
-        var finished = await FinishJobAsync("artifacts-shard");
+        var finished = await FinishedJob.RunAsync(server, "artifacts-shard");
         var client = new JobArtifacts.JobArtifactsClient(server.AsReader);
 
         var (_, shard) = await DownloadAsync(client, finished.JobId, "checkpoint-20/shard-1-of-2.safetensors");
@@ -111,7 +82,7 @@ public class JobArtifactsTests(ServerFixture fixture) : IClassFixture<ServerFixt
     [InlineData("checkpoint-20/shard-2-of-2.safetensors", "'checkpoint-20/shard-2-of-2.safetensors'")]
     public async Task Download_UnknownStepOrName_NotFoundNamingIt(string what, string named)
     {
-        var finished = await FinishJobAsync("artifacts-unknown");
+        var finished = await FinishedJob.RunAsync(server, "artifacts-unknown");
 
         var error = await Assert.ThrowsAsync<RpcException>(() => DownloadAsync(new JobArtifacts.JobArtifactsClient(server.AsReader), finished.JobId, what));
 
@@ -134,7 +105,7 @@ public class JobArtifactsTests(ServerFixture fixture) : IClassFixture<ServerFixt
     [Fact]
     public async Task Download_WorkerTokenInsteadOfApiKey_Unauthenticated()
     {
-        var finished = await FinishJobAsync("artifacts-token");
+        var finished = await FinishedJob.RunAsync(server, "artifacts-token");
 
         var error = await Assert.ThrowsAsync<RpcException>(() => DownloadAsync(new JobArtifacts.JobArtifactsClient(server.AsWorker), finished.JobId, "model"));
 
@@ -145,7 +116,7 @@ public class JobArtifactsTests(ServerFixture fixture) : IClassFixture<ServerFixt
     public async Task DownloadArtifact_WorkerOfAnotherJob_PermissionDeniedButItsOwnInputStreams()
     {
         // Arrange: a finished job, and a second job (training on from the first's model) whose ranks a and b run now.
-        var first = await FinishJobAsync("scope-first");
+        var first = await FinishedJob.RunAsync(server, "scope-first");
         var spec = Specs.Train(worldSize: 2);
         spec.Model.Checkpoint = "job:" + first.JobId;
         await using var second = await TwoRankJob.StartAsync(server, "scope-second", spec);
@@ -167,7 +138,7 @@ public class JobArtifactsTests(ServerFixture fixture) : IClassFixture<ServerFixt
     [Fact]
     public async Task DownloadArtifact_RegistrationTokenAlone_Unauthenticated()
     {
-        var finished = await FinishJobAsync("scope-token");
+        var finished = await FinishedJob.RunAsync(server, "scope-token");
 
         var error = await Assert.ThrowsAsync<RpcException>(() => ReadAllAsync(new Workers.WorkersClient(server.AsWorker), "artifact:" + FakeWorker.Sha256(finished.Model)));
 
