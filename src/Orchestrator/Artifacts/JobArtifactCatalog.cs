@@ -34,8 +34,10 @@ public sealed class JobArtifactCatalog(Database database, ArtifactStore store)
         if (recorded.Model is { } model) entries.Add(model);
         foreach (var checkpoint in recorded.Checkpoints)
         {
-            entries.Add(new JobArtifactEntry(CheckpointName(checkpoint.Step), Checkpoint, checkpoint.Step, Consolidated(checkpoint).Size, "",
-                WorldSize: checkpoint.Shards.Count));
+            // Shards that cannot be merged (damaged, or not written by a worker) are still listed one by one; downloading
+            // the whole checkpoint then says why it cannot be had.
+            if (TryConsolidated(checkpoint) is { } whole)
+                entries.Add(new JobArtifactEntry(CheckpointName(checkpoint.Step), Checkpoint, checkpoint.Step, whole.Size, "", WorldSize: checkpoint.Shards.Count));
             entries.AddRange(checkpoint.Shards);
         }
         entries.AddRange(recorded.Files);
@@ -96,6 +98,12 @@ public sealed class JobArtifactCatalog(Database database, ArtifactStore store)
         if (missing is not null)
             throw new OrchestratorException(OrchestratorErrorKind.DataLoss, $"{missing.Name} (sha256 {missing.Sha256}) is recorded but missing from {store.Root}");
         return CheckpointConsolidation.Plan(checkpoint.Shards.Select(s => store.PathOf(s.Sha256)).ToList());
+    }
+
+    ArtifactContent? TryConsolidated(RecordedCheckpoint checkpoint)
+    {
+        try { return Consolidated(checkpoint); }
+        catch (OrchestratorException e) when (e.Kind == OrchestratorErrorKind.DataLoss) { return null; }
     }
 
     sealed record RecordedCheckpoint(long Step, List<JobArtifactEntry> Shards);
