@@ -7,11 +7,14 @@ The gRPC stubs are generated at run time from the repository's .proto files with
     spectral_client.py submit examples/pipeline/teacher.yaml --watch   # submit a YAML spec and follow it to the end
     spectral_client.py watch JOB_ID                                   # follow a job
     spectral_client.py history [--type train]                         # run history: runs, final metrics, evaluations
+    spectral_client.py artifacts JOB_ID                               # a job's model, checkpoints and files (read key)
+    spectral_client.py download JOB_ID [--what model|checkpoint[:STEP]|NAME] [--out PATH]   # SHA-256 checked
 
 The address and key come from --address / --api-key or SD_ORCHESTRATOR / SD_API_KEY, as for the .NET CLI. An active
 orchestrator and its standby are given as a,b: each call goes to the one that answers (a standby answers UNAVAILABLE).
 """
 import argparse
+import hashlib
 import importlib
 import os
 import re
@@ -58,7 +61,7 @@ def generate_stubs(proto_root):
         sys.exit("error: protoc could not compile %s (exit %d)" % (proto_root, status))
     sys.path.insert(0, out)
     return {name: importlib.import_module("spectral.v1." + name) for name in
-            ("spec_pb2", "jobs_pb2", "jobs_pb2_grpc", "history_pb2", "history_pb2_grpc")}
+            ("spec_pb2", "jobs_pb2", "jobs_pb2_grpc", "history_pb2", "history_pb2_grpc", "artifacts_pb2", "artifacts_pb2_grpc")}
 
 
 def enum_value(enum_type, text):
@@ -179,6 +182,45 @@ def with_active(addresses, run):
         time.sleep(1)
 
 
+def artifacts(stubs, channel, metadata, job_id):
+    """Prints the job's artifacts: name, kind, step, size, SHA-256 (empty for a consolidated checkpoint until downloaded)."""
+    client = stubs["artifacts_pb2_grpc"].JobArtifactsStub(channel)
+    listed = client.List(stubs["artifacts_pb2"].ListJobArtifactsRequest(job_id=job_id), metadata=metadata).artifacts
+    for artifact in listed:
+        print("%-44s %-16s %8s %12d  %s" % (artifact.name, artifact.kind, artifact.step if artifact.kind.startswith("checkpoint") else "",
+                                            artifact.size, artifact.sha256 or "(computed at download)"))
+    return listed
+
+
+def download(stubs, channel, metadata, job_id, what, out):
+    """Streams one artifact into a temporary file beside `out`, checks the announced size and SHA-256, then renames it.
+
+    Returns (path, sha256); raises ValueError (nothing left under the final name) when the content does not match."""
+    client = stubs["artifacts_pb2_grpc"].JobArtifactsStub(channel)
+    stream = client.Download(stubs["artifacts_pb2"].DownloadJobArtifactRequest(job_id=job_id, what=what), metadata=metadata)
+    header = next(stream).header
+    name = os.path.basename(header.name.replace("/", "-"))
+    path = os.path.abspath(os.path.join(out, name) if out and os.path.isdir(out) else out or name)
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=folder)
+    try:
+        digest, received = hashlib.sha256(), 0
+        with os.fdopen(handle, "wb") as f:
+            for chunk in stream:
+                digest.update(chunk.data)
+                f.write(chunk.data)
+                received += len(chunk.data)
+        if received != header.size or digest.hexdigest() != header.sha256:
+            raise ValueError("%s: received %d bytes hashing to %s; the orchestrator announced %d bytes, sha256 %s; nothing was saved"
+                             % (header.name, received, digest.hexdigest(), header.size, header.sha256))
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path, header.sha256
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Submit, watch and read run history from a Spectral Diffusion orchestrator (gRPC).")
     parser.add_argument("--address", default=os.environ.get("SD_ORCHESTRATOR", "127.0.0.1:5080"),
@@ -195,6 +237,12 @@ def main(argv=None):
     follow.add_argument("job_id")
     runs = commands.add_parser("history", help="print run history and evaluations")
     runs.add_argument("--type", default="", help="train, distill or evaluate")
+    listing = commands.add_parser("artifacts", help="list a job's artifacts (model, checkpoints, files)")
+    listing.add_argument("job_id")
+    fetch = commands.add_parser("download", help="download one artifact of a job, checking its SHA-256")
+    fetch.add_argument("job_id")
+    fetch.add_argument("--what", default="model", help="model, checkpoint (newest, one file), checkpoint:STEP, or a listed name")
+    fetch.add_argument("--out", default="", help="file or existing folder (default: the artifact's name here)")
     args = parser.parse_args(argv)
 
     import grpc
@@ -212,8 +260,16 @@ def main(argv=None):
                 return 0 if with_active(addresses, lambda channel: watch(stubs, channel, metadata, job.id)) == "JOB_STATE_SUCCEEDED" else 1
         elif args.command == "watch":
             return 0 if with_active(addresses, lambda channel: watch(stubs, channel, metadata, args.job_id)) == "JOB_STATE_SUCCEEDED" else 1
+        elif args.command == "artifacts":
+            with_active(addresses, lambda channel: artifacts(stubs, channel, metadata, args.job_id))
+        elif args.command == "download":
+            path, sha256 = with_active(addresses, lambda channel: download(stubs, channel, metadata, args.job_id, args.what, args.out))
+            print("%s  %s" % (sha256, path))
         else:
             with_active(addresses, lambda channel: history(stubs, channel, metadata, args.type))
+    except ValueError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 1
     except grpc.RpcError as e:
         print("error: %s: %s" % (e.code().name, e.details()), file=sys.stderr)
         return 2

@@ -42,6 +42,7 @@ public sealed class CliContext(string address, string? apiKey, bool json)
     public Clients.Workers.WorkersClient Workers => new(Invoker);
     public Clients.RunHistory.RunHistoryClient RunHistory => new(Invoker);
     public Clients.Sweeps.SweepsClient Sweeps => new(Invoker);
+    public Clients.JobArtifacts.JobArtifactsClient Artifacts => new(Invoker);
 
     /// <summary>A verb with the shared options, whose action gets a <see cref="CliContext"/> and returns an exit code.</summary>
     public static Command Verb(string name, string description, Func<ParseResult, CliContext, CancellationToken, Task<int>> action, params Symbol[] symbols)

@@ -38,6 +38,7 @@ public static class DashboardSetup
             ui => ui.UseForwardedHeaders(ForwardedFrom(proxies)).Use(DashboardHeaders.AddAsync).Use(RequireKeyAsync));
         app.MapRazorPages();
         app.MapGet(PathBase + "/files/{jobId:guid}/{name}", ServeFileAsync);
+        app.MapGet(PathBase + "/artifacts/{jobId:guid}/{**name}", DashboardArtifacts.ServeAsync);
         app.MapGet(AssetsPath + "/{name}", DashboardAssets.Serve);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("Dashboard at {Url}",
             Address(app).Replace("0.0.0.0", "localhost", StringComparison.Ordinal) + PathBase));

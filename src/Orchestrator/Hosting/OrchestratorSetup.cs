@@ -53,7 +53,7 @@ public static class OrchestratorSetup
         services.AddSingleton(provider => new ArtifactStore(provider.GetRequiredService<IOptions<ArtifactOptions>>().Value.ArtifactRoot));
         services.AddSingleton<RendezvousWaiters>().AddSingleton<RendezvousStore>().AddSingleton<AssignmentHub>().AddSingleton<JobEventHub>().AddSingleton<SchedulerSignal>()
             .AddSingleton<NotificationDispatcher>().AddSingleton<JobSubmission>().AddSingleton<WorkerRegistry>().AddSingleton<AttemptReports>()
-            .AddSingleton<ArtifactIntake>().AddSingleton<Scheduler>().AddSingleton<LeaseWatchdog>().AddSingleton<WorkerCredentials>()
+            .AddSingleton<ArtifactIntake>().AddSingleton<JobArtifactCatalog>().AddSingleton<WorkerArtifactScope>().AddSingleton<Scheduler>().AddSingleton<LeaseWatchdog>().AddSingleton<WorkerCredentials>()
             .AddSingleton<LeaseRenewals>().AddSingleton<JobInsertBatcher>();
         services.AddSingleton<SweepSubmission>().AddSingleton<SweepReports>();
         services.AddSingleton<FailedAuthentications>();
@@ -104,6 +104,7 @@ public static class OrchestratorSetup
         app.MapGrpcService<RendezvousService>();
         app.MapGrpcService<RunHistoryService>();
         app.MapGrpcService<SweepsService>();
+        app.MapGrpcService<JobArtifactsService>();
         app.MapGrpcHealthChecksService();
         // The same two answers over plain HTTP for probes that cannot speak gRPC over TLS (Kubernetes httpGet with
         // scheme HTTPS does not verify the certificate): 200 Healthy or 503 Unhealthy.

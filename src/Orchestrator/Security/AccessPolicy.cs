@@ -2,8 +2,9 @@ namespace SpectralDiffusion.Orchestrator.Security;
 
 /// <summary>
 /// Which credential each gRPC method needs. Health and reflection are open; unknown spectral methods need submit.
-/// Workers register (and download artifacts) with the registration token; everything else a worker calls acts as one
-/// worker and also needs that worker's own credential.
+/// Workers register with the registration token; everything else a worker calls acts as one worker and also needs that
+/// worker's own credential (a download, for one, is limited to what the worker's current attempt names). Users read a
+/// job's artifacts with a read key.
 /// </summary>
 public static class AccessPolicy
 {
@@ -15,10 +16,11 @@ public static class AccessPolicy
         return (Service: parts[0][(parts[0].LastIndexOf('.') + 1)..], Method: parts[1]) switch
         {
             ("Workers", "List") => Credential.ReadKey,
-            ("Workers", "Register" or "DownloadArtifact") => Credential.WorkerToken,
+            ("Workers", "Register") => Credential.WorkerToken,
             ("Workers", _) or ("Rendezvous", _) => Credential.WorkerIdentity,
             ("Jobs", "Get" or "List" or "Watch") or ("RunHistory", _) => Credential.ReadKey,
             ("Sweeps", "Get" or "List" or "Report") => Credential.ReadKey,
+            ("JobArtifacts", "List" or "Download") => Credential.ReadKey,
             _ => Credential.SubmitKey,
         };
     }

@@ -17,7 +17,7 @@ namespace SpectralDiffusion.Orchestrator.Services;
 
 /// <summary>spectral.v1.Workers: registration and leases, the assignment stream, reports, and artifact upload/download.</summary>
 internal sealed class WorkersService(WorkerRegistry registry, AttemptReports reports, ArtifactIntake intake, ArtifactStore store,
-    AssignmentHub hub, SchedulerSignal scheduler, Database database, IOptions<LeaseOptions> options,
+    AssignmentHub hub, SchedulerSignal scheduler, Database database, WorkerArtifactScope scope, IOptions<LeaseOptions> options,
     IHostApplicationLifetime lifetime, Leadership leadership) : Workers.WorkersBase
 {
     public override async Task<RegisterWorkerResponse> Register(RegisterWorkerRequest request, ServerCallContext context)
@@ -169,6 +169,7 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
     public override async Task DownloadArtifact(DownloadArtifactRequest request, IServerStreamWriter<ArtifactChunk> responseStream, ServerCallContext context)
     {
         var sha = Ids.ParseArtifact(request.Artifact, "artifact");
+        await scope.RequireNamedAsync((Guid)context.UserState[Security.AuthInterceptor.WorkerIdKey], Ids.Artifact(sha), context.CancellationToken);
         var artifact = await database.ReadAsync((c, t) => ArtifactRepository.FindAsync(c, sha, t), context.CancellationToken)
             ?? throw OrchestratorException.NotFound($"artifact {sha} is not stored on this orchestrator");
         if (!store.Exists(sha))

@@ -43,8 +43,7 @@ public class DataParallelProcessTests(ITestOutputHelper output)
     {
         var checkpoints = await cluster.History.ListCheckpointsAsync(new ListCheckpointsRequest { JobId = jobId });
         var newest = checkpoints.Checkpoints.Where(c => c.Complete).OrderByDescending(c => c.Step).First();
-        var paths = new List<string>();
-        foreach (var shard in newest.ShardArtifacts) paths.Add(await cluster.DownloadAsync(shard));
-        return TrainingState.ReadShards(paths);
+        // The checkpoint consolidated by the orchestrator: one shard of world size 1 holding every rank's tensors.
+        return TrainingState.ReadShards([await cluster.DownloadAsync(jobId, "checkpoint:" + newest.Step)]);
     }
 }

@@ -20,6 +20,7 @@ public sealed class LocalCluster : IAsyncDisposable
 {
     public const string WorkerToken = "e2e-worker-token";
     public const string ApiKey = "e2e-submit-api-key";
+    public const string ReadKey = "e2e-read-api-key";
     readonly EndToEndDatabase database;
     readonly List<ChildProcess> workers = new();
     readonly List<ChildProcess> orchestrators = new();
@@ -46,6 +47,7 @@ public sealed class LocalCluster : IAsyncDisposable
         Sweeps = new Shared.Contracts.V1.Sweeps.SweepsClient(invoker);
         WorkerList = new Workers.WorkersClient(invoker);
         Workers = new Workers.WorkersClient(channel.Intercept(metadata => { metadata.Add("x-worker-token", WorkerToken); return metadata; }));
+        Artifacts = new JobArtifacts.JobArtifactsClient(channel.Intercept(metadata => { metadata.Add("x-api-key", ReadKey); return metadata; }));
     }
 
     public string Root { get; }
@@ -71,6 +73,8 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Workers.List (needs an API key, not the worker token).</summary>
     public Workers.WorkersClient WorkerList { get; }
     public Workers.WorkersClient Workers { get; }
+    /// <summary>A job's artifacts, with the read key (as users download them).</summary>
+    public JobArtifacts.JobArtifactsClient Artifacts { get; }
 
     /// <summary>
     /// A fresh database and folder; the orchestrator is started unless <paramref name="startOrchestrator"/> is false. With
@@ -136,6 +140,8 @@ public sealed class LocalCluster : IAsyncDisposable
             $"--Orchestrator:WorkerToken={WorkerToken}",
             $"--Orchestrator:ApiKeys:0:Key={ApiKey}",
             "--Orchestrator:ApiKeys:0:Role=submit",
+            $"--Orchestrator:ApiKeys:1:Key={ReadKey}",
+            "--Orchestrator:ApiKeys:1:Role=read",
             $"--Orchestrator:Lease={Lease:c}",
             "--Orchestrator:HeartbeatInterval=00:00:01",
             "--Orchestrator:WatchdogInterval=00:00:00.500",
@@ -209,15 +215,16 @@ public sealed class LocalCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Downloads an artifact into the test folder and returns its path.</summary>
-    public async Task<string> DownloadAsync(string artifact)
+    /// <summary>Downloads <paramref name="what"/> of the job (model, checkpoint:STEP, a listed name) with the read key into the
+    /// test folder and returns its path.</summary>
+    public async Task<string> DownloadAsync(string jobId, string what)
     {
-        var path = Path.Combine(Root, "downloads", artifact.Replace("artifact:", ""));
+        var path = Path.Combine(Root, "downloads", jobId, what.Replace('/', '_').Replace(':', '-'));
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using var call = Workers.DownloadArtifact(new DownloadArtifactRequest { Artifact = artifact });
+        using var call = Artifacts.Download(new DownloadJobArtifactRequest { JobId = jobId, What = what });
         await using var file = File.Create(path);
         await foreach (var chunk in call.ResponseStream.ReadAllAsync())
-            if (chunk.PartCase == ArtifactChunk.PartOneofCase.Data) chunk.Data.WriteTo(file);
+            if (chunk.PartCase == JobArtifactChunk.PartOneofCase.Data) chunk.Data.WriteTo(file);
         return path;
     }
 

@@ -45,6 +45,34 @@ public class PythonClientTests(ServerFixture fixture) : IClassFixture<ServerFixt
     }
 
     [PythonGrpcFact]
+    public async Task ArtifactsAndDownload_FinishedJob_ListsThemAndSavesCheckpointWithTheAnnouncedSha256()
+    {
+        var finished = await FinishedJob.RunAsync(server, "python-artifacts");
+        var folder = Directory.CreateTempSubdirectory("python-download-").FullName;
+        try
+        {
+            var listed = await PythonClient.RunAsync(server.Address, OrchestratorServer.ReadKey, "artifacts", finished.JobId);
+            var model = await PythonClient.RunAsync(server.Address, OrchestratorServer.ReadKey, "download", finished.JobId, "--out", folder);
+            var checkpoint = await PythonClient.RunAsync(server.Address, OrchestratorServer.ReadKey, "download", finished.JobId,
+                "--what", "checkpoint:20", "--out", Path.Combine(folder, "whole.safetensors"));
+            var unknown = await PythonClient.RunAsync(server.Address, OrchestratorServer.ReadKey, "download", finished.JobId, "--what", "checkpoint:9");
+
+            Assert.True(listed.ExitCode == 0, listed.Error);
+            Assert.Contains(listed.Output.Split('\n'), line => line.StartsWith("checkpoint-20/shard-1-of-2.safetensors") && line.Contains(FakeWorker.Sha256(finished.Shard1)));
+            Assert.True(model.ExitCode == 0, model.Error);
+            Assert.Equal(finished.Model, await File.ReadAllBytesAsync(Path.Combine(folder, "model.safetensors")));
+            Assert.True(checkpoint.ExitCode == 0, checkpoint.Error);
+            var whole = await File.ReadAllBytesAsync(Path.Combine(folder, "whole.safetensors"));
+            Assert.StartsWith(FakeWorker.Sha256(whole), checkpoint.Output);
+            Assert.Equal(FinishedJob.Tensors.Keys.Order(), TestShards.Read(whole).Tensors.Keys.Order());
+            Assert.Equal(2, unknown.ExitCode);
+            Assert.Contains("NOT_FOUND", unknown.Error);
+            Assert.Contains("step 9", unknown.Error);
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
+
+    [PythonGrpcFact]
     public async Task Submit_UnknownSpecKeyOrWrongKey_FailsNamingTheProblem()
     {
         var spec = Path.Combine(Path.GetTempPath(), $"python-client-{Guid.NewGuid():N}.yaml");

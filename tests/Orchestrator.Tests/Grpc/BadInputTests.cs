@@ -236,9 +236,9 @@ public class BadInputTests(ServerFixture fixture) : IClassFixture<ServerFixture>
     }
 
     [Fact]
-    public async Task DownloadArtifact_Unknown_NotFound()
+    public async Task JobArtifactsDownload_UnknownJob_NotFound()
     {
-        using var call = new Workers.WorkersClient(server.AsWorker).DownloadArtifact(new DownloadArtifactRequest { Artifact = "artifact:" + new string('0', 64) });
+        using var call = new JobArtifacts.JobArtifactsClient(server.AsReader).Download(new DownloadJobArtifactRequest { JobId = Guid.NewGuid().ToString(), What = "model" });
 
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
 

@@ -89,7 +89,7 @@ public class LifecycleTests(ServerFixture fixture) : IClassFixture<ServerFixture
         Assert.Equal([shard0.Artifact, shard1.Artifact], checkpoint.ShardArtifacts);
         var evaluation = Assert.Single((await history.ListEvaluationsAsync(new ListEvaluationsRequest { Preset = "tiny-ldm" })).Evaluations);
         Assert.Equal((42.5, 0.3, 1.6), (evaluation.Fid, evaluation.HighFrequencyError, evaluation.Extra["params_m"]));
-        Assert.Equal(model, await DownloadAsync(a.Client, modelReceipt.Artifact));
+        Assert.Equal(model, await DownloadAsync(new JobArtifacts.JobArtifactsClient(server.AsReader), submitted.Id));
         var workers = await new Workers.WorkersClient(server.AsReader).ListAsync(new ListWorkersRequest());
         Assert.All(workers.Workers.Where(w => w.Id == a.Id || w.Id == b.Id), w => Assert.Equal("idle", w.State));
         Assert.Equal(2L, await fixture.Database.ScalarAsync<long>($"SELECT count(*) FROM loss_curves WHERE job_id = '{submitted.Id}' AND metric = 'loss'"));
@@ -128,12 +128,13 @@ public class LifecycleTests(ServerFixture fixture) : IClassFixture<ServerFixture
         return events;
     }
 
-    static async Task<byte[]> DownloadAsync(Workers.WorkersClient client, string artifact)
+    /// <summary>The job's final model, as its users download it (a read key).</summary>
+    static async Task<byte[]> DownloadAsync(JobArtifacts.JobArtifactsClient client, string jobId)
     {
-        using var call = client.DownloadArtifact(new DownloadArtifactRequest { Artifact = artifact });
+        using var call = client.Download(new DownloadJobArtifactRequest { JobId = jobId, What = "model" });
         var content = new MemoryStream();
         await foreach (var chunk in call.ResponseStream.ReadAllAsync())
-            if (chunk.PartCase == ArtifactChunk.PartOneofCase.Data) chunk.Data.WriteTo(content);
+            if (chunk.PartCase == JobArtifactChunk.PartOneofCase.Data) chunk.Data.WriteTo(content);
         return content.ToArray();
     }
 }

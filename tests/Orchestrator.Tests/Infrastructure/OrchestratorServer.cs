@@ -83,7 +83,7 @@ public sealed class OrchestratorServer : IAsyncDisposable
 
     public CallInvoker AsSubmitter => Invoker("x-api-key", SubmitKey);
     public CallInvoker AsReader => Invoker("x-api-key", ReadKey);
-    /// <summary>The registration token alone: enough to register (and download artifacts), not to act as a worker.</summary>
+    /// <summary>The registration token alone: enough to register, not to act as a worker.</summary>
     public CallInvoker AsWorker => Invoker("x-worker-token", WorkerToken);
 
     /// <summary>The registration token and a worker's credential (its id and the secret Register issued).</summary>
