@@ -12,7 +12,7 @@ public static class OrchestratorCli
                  {
                      ServeCommand.Create(), SubmitCommand.Create(), ResubmitCommand.Create(), ListCommand.Create(), ShowCommand.Create(), WatchCommand.Create(),
                      CancelCommand.Create(), WorkersCommand.Create(), RunsCommand.Create(), HealthCommand.Create(),
-                     SweepCommand.Create(),
+                     SweepCommand.Create(), LogsCommand.Create(),
                  })
             root.Subcommands.Add(verb);
         return root;

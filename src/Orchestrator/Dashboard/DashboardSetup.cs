@@ -38,6 +38,7 @@ public static class DashboardSetup
         app.MapRazorPages();
         app.MapGet(PathBase + "/files/{jobId:guid}/{name}", ServeFileAsync);
         app.MapGet(AssetsPath + "/{name}", DashboardAssets.Serve);
+        app.MapGet(JobLogsEndpoint.PathTemplate, JobLogsEndpoint.ReadAsync);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("Dashboard at {Url}",
             Address(app).Replace("0.0.0.0", "localhost", StringComparison.Ordinal) + PathBase));
         return app;

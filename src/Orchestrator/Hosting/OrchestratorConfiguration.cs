@@ -5,6 +5,7 @@ using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.RankLogs;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Submission;
 
@@ -28,6 +29,7 @@ public static class OrchestratorConfiguration
         .AddSection<SchedulerOptions>(o => o.Problems())
         .AddSection<LeaseOptions>(o => o.Problems())
         .AddSection<SweepOptions>(o => o.Problems())
+        .AddSection<LogOptions>(o => o.Problems())
         .AddSection<ServerOptions>(o => o.Problems());
 
     /// <summary>The options read before the container exists (Kestrel's endpoints, gRPC's message limits).</summary>

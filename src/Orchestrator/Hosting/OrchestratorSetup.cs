@@ -18,6 +18,7 @@ using SpectralDiffusion.Shared.Logging;
 using SpectralDiffusion.Orchestrator.Attempts;
 using SpectralDiffusion.Orchestrator.Delivery;
 using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.RankLogs;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Submission;
 
@@ -55,6 +56,7 @@ public static class OrchestratorSetup
             .AddSingleton<LeaseRenewals>().AddSingleton<JobInsertBatcher>();
         services.AddSingleton<SweepSubmission>().AddSingleton<SweepReports>();
         services.AddSingleton<FailedAuthentications>();
+        services.AddSingleton<LogIntake>().AddSingleton<LogReader>().AddSingleton(provider => new LogFollower(provider.GetRequiredService<LogReader>(), TimeProvider.System));
 
         services.AddHostedService<PortProbe>();
         services.AddHostedService<MigrationService>();
@@ -95,6 +97,7 @@ public static class OrchestratorSetup
         app.MapGrpcService<RendezvousService>();
         app.MapGrpcService<RunHistoryService>();
         app.MapGrpcService<SweepsService>();
+        app.MapGrpcService<LogsService>();
         app.MapGrpcHealthChecksService();
         // The same two answers over plain HTTP for probes that cannot speak gRPC over TLS (Kubernetes httpGet with
         // scheme HTTPS does not verify the certificate): 200 Healthy or 503 Unhealthy.

@@ -19,6 +19,7 @@ public static class AccessPolicy
             ("Workers", _) or ("Rendezvous", _) => Credential.WorkerIdentity,
             ("Jobs", "Get" or "List" or "Watch") or ("RunHistory", _) => Credential.ReadKey,
             ("Sweeps", "Get" or "List" or "Report") => Credential.ReadKey,
+            ("Logs", "Read") => Credential.ReadKey,
             _ => Credential.SubmitKey,
         };
     }

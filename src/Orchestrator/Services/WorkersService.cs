@@ -10,6 +10,7 @@ using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Orchestrator.Attempts;
 using SpectralDiffusion.Orchestrator.Delivery;
 using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.RankLogs;
 using FieldViolation = SpectralDiffusion.Shared.Jobs.FieldViolation;
 
 namespace SpectralDiffusion.Orchestrator.Services;
@@ -17,7 +18,7 @@ namespace SpectralDiffusion.Orchestrator.Services;
 /// <summary>spectral.v1.Workers: registration and leases, the assignment stream, reports, and artifact upload/download.</summary>
 internal sealed class WorkersService(WorkerRegistry registry, AttemptReports reports, ArtifactIntake intake, ArtifactStore store,
     AssignmentHub hub, SchedulerSignal scheduler, Database database, IOptions<LeaseOptions> options,
-    IHostApplicationLifetime lifetime) : Workers.WorkersBase
+    IHostApplicationLifetime lifetime, LogIntake logs) : Workers.WorkersBase
 {
     public override async Task<RegisterWorkerResponse> Register(RegisterWorkerRequest request, ServerCallContext context)
     {
@@ -176,6 +177,13 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
     {
         Workers = { await database.ReadAsync((c, t) => WorkerRepository.ListAsync(c, request.IncludeGone, t), context.CancellationToken) },
     };
+
+    public override async Task<LogReceipt> ShipLogs(LogBatch request, ServerCallContext context)
+    {
+        var batch = new LogBatchIn(Ids.Parse(request.WorkerId, "worker_id"), Ids.Parse(request.JobId, "job_id"), request.Attempt, request.Rank,
+            request.Lines.Select(l => new ShippedLine(l.Time?.ToDateTime() ?? DateTime.UtcNow, l.Level, l.Text.Memory)).ToList(), request.Dropped);
+        return new LogReceipt { Stored = await logs.AppendAsync(batch, context.CancellationToken) };
+    }
 
     static async IAsyncEnumerable<ReadOnlyMemory<byte>> Data(IAsyncStreamReader<ArtifactChunk> stream, [EnumeratorCancellation] CancellationToken cancellation)
     {
