@@ -1,5 +1,6 @@
 using Serilog.Core;
 using Serilog.Events;
+using Serilog.Formatting.Display;
 
 namespace SpectralDiffusion.Worker.Agent;
 
@@ -19,6 +20,9 @@ public sealed class AttemptLogQueue(int capacity = AttemptLogQueue.DefaultCapaci
 {
     public const int DefaultCapacity = 4_096, MaxLineChars = 4_096;
 
+    // As the console shows it: string values without quotes, structures as JSON.
+    static readonly MessageTemplateTextFormatter MessageOnly = new("{Message:lj}");
+
     readonly Lock gate = new();
     readonly Queue<QueuedLogLine> lines = new();
     readonly Dictionary<AttemptRank, long> dropped = [];
@@ -26,7 +30,9 @@ public sealed class AttemptLogQueue(int capacity = AttemptLogQueue.DefaultCapaci
     public void Emit(LogEvent logEvent)
     {
         if (Owner(logEvent) is not { } owner) return;
-        var text = logEvent.RenderMessage();
+        using var rendered = new StringWriter();
+        MessageOnly.Format(logEvent, rendered);
+        var text = rendered.ToString();
         if (logEvent.Exception is { } exception) text += Environment.NewLine + exception;
         if (text.Length > MaxLineChars) text = text[..(MaxLineChars - 1)] + "…";
         var line = new QueuedLogLine(owner, logEvent.Timestamp, LevelName(logEvent.Level), text);

@@ -48,12 +48,12 @@ public class AttemptLogQueueTests
         var before = DateTimeOffset.UtcNow;
 
         using (InAttempt("job-c", 2, 1))
-            log.Error(new InvalidDataException("checkpoint shard 3 is truncated"), "Attempt {Attempt} failed on rank {Rank}", 2, 1);
+            log.Error(new InvalidDataException("checkpoint shard 3 is truncated"), "Attempt {Attempt} of job {JobId} failed on rank {Rank}", 2, "job-c", 1);
         var line = Assert.Single(queue.Take(10).Lines);
 
         Assert.Equal(new AttemptRank("job-c", 2, 1), line.Owner);
         Assert.Equal("ERR", line.Level);
-        Assert.StartsWith("Attempt 2 failed on rank 1", line.Text);
+        Assert.StartsWith("Attempt 2 of job job-c failed on rank 1", line.Text);
         Assert.Contains("InvalidDataException: checkpoint shard 3 is truncated", line.Text);
         Assert.True(line.Time >= before);
     }
