@@ -2,6 +2,7 @@ using System.Text;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using SpectralDiffusion.Orchestrator.Tests.Clients;
 using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Tests.JobLogs;
@@ -125,6 +126,28 @@ public class JobLogsTests(JobLogsTests.SmallCapFixture fixture) : IClassFixture<
         Assert.Equal("before following", first);
         Assert.Equal(("boom on rank 1", 1), (second.Text, second.Rank));
         Assert.Empty(rest);
+    }
+
+    [PythonGrpcFact]
+    public async Task PythonClientLogs_RankWithOmittedMiddle_PrintsAsTheCliDoesAndNotFoundNamesTheRank()
+    {
+        await using var run = await TwoRankJob.StartAsync(server, "logs-python");
+        await ShipAsync(run.A, run.StartA, Enumerable.Range(1, 10).Select(n => ("INF", $"step {n}", new DateTime(2026, 12, 7, 8, 9, 10, DateTimeKind.Utc))).ToArray());
+        await ShipAsync(run.B, run.StartB, ("ERR", "other rank", DateTime.UtcNow));
+
+        var printed = await PythonClient.RunAsync(server.Address, OrchestratorServer.ReadKey, "logs", run.Job.Id, "--rank", "0");
+        var unknown = await PythonClient.RunAsync(server.Address, OrchestratorServer.ReadKey, "logs", run.Job.Id, "--rank", "9");
+
+        Assert.True(printed.ExitCode == 0, $"exit {printed.ExitCode}\n{printed.Output}\n{printed.Error}");
+        var lines = printed.Output.TrimEnd('\n').Split('\n');
+        Assert.Equal(Head + 1 + Tail, lines.Length);
+        Assert.Equal("[attempt 1 rank 0] 08:09:10.000 INF step 1", lines[0]);
+        Assert.Contains($"… {10 - Head - Tail} lines omitted", lines[Head]);
+        Assert.EndsWith("INF step 10", lines[^1]);
+        Assert.DoesNotContain("other rank", printed.Output);
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("NOT_FOUND", unknown.Error);
+        Assert.Contains("no rank 9", unknown.Error);
     }
 
     Task ShipAsync(FakeWorker worker, AssignmentStart start, params (string Level, string Text, DateTime Time)[] lines) =>
