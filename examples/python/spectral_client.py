@@ -9,6 +9,7 @@ The gRPC stubs are generated at run time from the repository's .proto files with
     spectral_client.py history [--type train]                         # run history: runs, final metrics, evaluations
     spectral_client.py artifacts JOB_ID                               # a job's model, checkpoints and files (read key)
     spectral_client.py download JOB_ID [--what model|checkpoint[:STEP]|NAME] [--out PATH]   # SHA-256 checked
+    spectral_client.py logs JOB_ID [--rank N] [--attempt N] [--follow] # a job's log lines, as `orchestrator logs` prints them
 
 The address and key come from --address / --api-key or SD_ORCHESTRATOR / SD_API_KEY, as for the .NET CLI. An active
 orchestrator and its standby are given as a,b: each call goes to the one that answers (a standby answers UNAVAILABLE).
@@ -61,7 +62,8 @@ def generate_stubs(proto_root):
         sys.exit("error: protoc could not compile %s (exit %d)" % (proto_root, status))
     sys.path.insert(0, out)
     return {name: importlib.import_module("spectral.v1." + name) for name in
-            ("spec_pb2", "jobs_pb2", "jobs_pb2_grpc", "history_pb2", "history_pb2_grpc", "artifacts_pb2", "artifacts_pb2_grpc")}
+            ("spec_pb2", "jobs_pb2", "jobs_pb2_grpc", "history_pb2", "history_pb2_grpc", "artifacts_pb2", "artifacts_pb2_grpc",
+             "logs_pb2", "logs_pb2_grpc")}
 
 
 def enum_value(enum_type, text):
@@ -221,6 +223,20 @@ def download(stubs, channel, metadata, job_id, what, out):
     return path, header.sha256
 
 
+def logs(stubs, channel, metadata, job_id, rank=None, attempt=None, follow=False):
+    """Prints the job's log lines as `orchestrator logs` does ("[attempt 1 rank 0] 12:34:56.789 ERR text", UTC)."""
+    request = stubs["logs_pb2"].ReadLogsRequest(job_id=job_id, follow=follow)
+    if rank is not None:
+        request.rank = rank
+    if attempt is not None:
+        request.attempt = attempt
+    for line in stubs["logs_pb2_grpc"].LogsStub(channel).Read(request, metadata=metadata):
+        prefix = "[attempt %d rank %d]" % (line.attempt, line.rank)
+        if line.omitted_before:
+            print("%s … %d lines omitted (the log's size cap keeps the head and the tail) …" % (prefix, line.omitted_before))
+        print("%s %s %s %s" % (prefix, line.time.ToDatetime().strftime("%H:%M:%S.%f")[:12], line.level, line.text), flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Submit, watch and read run history from a Spectral Diffusion orchestrator (gRPC).")
     parser.add_argument("--address", default=os.environ.get("SD_ORCHESTRATOR", "127.0.0.1:5080"),
@@ -243,6 +259,11 @@ def main(argv=None):
     fetch.add_argument("job_id")
     fetch.add_argument("--what", default="model", help="model, checkpoint (newest, one file), checkpoint:STEP, or a listed name")
     fetch.add_argument("--out", default="", help="file or existing folder (default: the artifact's name here)")
+    read_logs = commands.add_parser("logs", help="print a job's log lines (every rank, or one)")
+    read_logs.add_argument("job_id")
+    read_logs.add_argument("--rank", type=int, default=None, help="only this rank's lines")
+    read_logs.add_argument("--attempt", type=int, default=None, help="only this attempt's lines (default: every attempt)")
+    read_logs.add_argument("--follow", action="store_true", help="keep printing new lines until the job ends")
     args = parser.parse_args(argv)
 
     import grpc
@@ -260,6 +281,8 @@ def main(argv=None):
                 return 0 if with_active(addresses, lambda channel: watch(stubs, channel, metadata, job.id)) == "JOB_STATE_SUCCEEDED" else 1
         elif args.command == "watch":
             return 0 if with_active(addresses, lambda channel: watch(stubs, channel, metadata, args.job_id)) == "JOB_STATE_SUCCEEDED" else 1
+        elif args.command == "logs":
+            with_active(addresses, lambda channel: logs(stubs, channel, metadata, args.job_id, args.rank, args.attempt, args.follow))
         elif args.command == "artifacts":
             with_active(addresses, lambda channel: artifacts(stubs, channel, metadata, args.job_id))
         elif args.command == "download":

@@ -12,7 +12,7 @@ public static class OrchestratorCli
                  {
                      ServeCommand.Create(), SubmitCommand.Create(), ResubmitCommand.Create(), ListCommand.Create(), ShowCommand.Create(), WatchCommand.Create(),
                      CancelCommand.Create(), WorkersCommand.Create(), RunsCommand.Create(), HealthCommand.Create(), GcCommand.Create(),
-                     SweepCommand.Create(), ArtifactsCommand.Create(), DownloadCommand.Create(),
+                     SweepCommand.Create(), ArtifactsCommand.Create(), DownloadCommand.Create(), LogsCommand.Create(),
                  })
             root.Subcommands.Add(verb);
         return root;

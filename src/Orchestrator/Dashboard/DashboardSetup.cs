@@ -40,6 +40,7 @@ public static class DashboardSetup
         app.MapGet(PathBase + "/files/{jobId:guid}/{name}", ServeFileAsync);
         app.MapGet(PathBase + "/artifacts/{jobId:guid}/{**name}", DashboardArtifacts.ServeAsync);
         app.MapGet(AssetsPath + "/{name}", DashboardAssets.Serve);
+        app.MapGet(JobLogsEndpoint.PathTemplate, JobLogsEndpoint.ReadAsync);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("Dashboard at {Url}",
             Address(app).Replace("0.0.0.0", "localhost", StringComparison.Ordinal) + PathBase));
         return app;

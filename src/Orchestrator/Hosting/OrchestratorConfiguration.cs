@@ -7,6 +7,7 @@ using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Orchestrator.Standby;
 using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.RankLogs;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Submission;
 
@@ -31,6 +32,7 @@ public static class OrchestratorConfiguration
         .AddSection<LeaseOptions>(o => o.Problems())
         .AddSection<SweepOptions>(o => o.Problems())
         .AddSection<RetentionOptions>(o => o.Problems())
+        .AddSection<LogOptions>(o => o.Problems())
         .AddSection<ServerOptions>(o => o.Problems())
         .AddSection<LeadershipOptions>(o => o.Problems());
 

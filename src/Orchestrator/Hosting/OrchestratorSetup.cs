@@ -20,6 +20,7 @@ using SpectralDiffusion.Orchestrator.Attempts;
 using SpectralDiffusion.Orchestrator.Delivery;
 using SpectralDiffusion.Orchestrator.Standby;
 using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.RankLogs;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Submission;
 
@@ -59,6 +60,7 @@ public static class OrchestratorSetup
         services.AddSingleton<FailedAuthentications>();
         services.AddSingleton<Leadership>().AddSingleton<MigrationService>();
         services.AddSingleton<GarbageCollector>().AddSingleton<RetentionPass>();
+        services.AddSingleton<LogIntake>().AddSingleton<LogReader>().AddSingleton(provider => new LogFollower(provider.GetRequiredService<LogReader>(), TimeProvider.System));
 
         services.AddHostedService<PortProbe>();
         // The lock next: the loops after it run only while this process is the active orchestrator, and it stops after them.
@@ -105,6 +107,7 @@ public static class OrchestratorSetup
         app.MapGrpcService<RunHistoryService>();
         app.MapGrpcService<SweepsService>();
         app.MapGrpcService<JobArtifactsService>();
+        app.MapGrpcService<LogsService>();
         app.MapGrpcHealthChecksService();
         // The same two answers over plain HTTP for probes that cannot speak gRPC over TLS (Kubernetes httpGet with
         // scheme HTTPS does not verify the certificate): 200 Healthy or 503 Unhealthy.

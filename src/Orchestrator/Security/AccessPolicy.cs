@@ -21,6 +21,7 @@ public static class AccessPolicy
             ("Jobs", "Get" or "List" or "Watch") or ("RunHistory", _) => Credential.ReadKey,
             ("Sweeps", "Get" or "List" or "Report") => Credential.ReadKey,
             ("JobArtifacts", "List" or "Download") => Credential.ReadKey,
+            ("Logs", "Read") => Credential.ReadKey,
             _ => Credential.SubmitKey,
         };
     }

@@ -11,6 +11,7 @@ using SpectralDiffusion.Orchestrator.Attempts;
 using SpectralDiffusion.Orchestrator.Delivery;
 using SpectralDiffusion.Orchestrator.Leases;
 using SpectralDiffusion.Orchestrator.Standby;
+using SpectralDiffusion.Orchestrator.RankLogs;
 using FieldViolation = SpectralDiffusion.Shared.Jobs.FieldViolation;
 
 namespace SpectralDiffusion.Orchestrator.Services;
@@ -18,7 +19,7 @@ namespace SpectralDiffusion.Orchestrator.Services;
 /// <summary>spectral.v1.Workers: registration and leases, the assignment stream, reports, and artifact upload/download.</summary>
 internal sealed class WorkersService(WorkerRegistry registry, AttemptReports reports, ArtifactIntake intake, ArtifactStore store,
     AssignmentHub hub, SchedulerSignal scheduler, Database database, WorkerArtifactScope scope, IOptions<LeaseOptions> options,
-    IHostApplicationLifetime lifetime, Leadership leadership) : Workers.WorkersBase
+    IHostApplicationLifetime lifetime, Leadership leadership, LogIntake logs) : Workers.WorkersBase
 {
     public override async Task<RegisterWorkerResponse> Register(RegisterWorkerRequest request, ServerCallContext context)
     {
@@ -189,6 +190,13 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
     {
         Workers = { await database.ReadAsync((c, t) => WorkerRepository.ListAsync(c, request.IncludeGone, t), context.CancellationToken) },
     };
+
+    public override async Task<LogReceipt> ShipLogs(LogBatch request, ServerCallContext context)
+    {
+        var batch = new LogBatchIn(Ids.Parse(request.WorkerId, "worker_id"), Ids.Parse(request.JobId, "job_id"), request.Attempt, request.Rank,
+            request.Lines.Select(l => new ShippedLine(l.Time?.ToDateTime() ?? DateTime.UtcNow, l.Level, l.Text.Memory)).ToList(), request.Dropped);
+        return new LogReceipt { Stored = await logs.AppendAsync(batch, context.CancellationToken) };
+    }
 
     static async IAsyncEnumerable<ReadOnlyMemory<byte>> Data(IAsyncStreamReader<ArtifactChunk> stream, [EnumeratorCancellation] CancellationToken cancellation)
     {

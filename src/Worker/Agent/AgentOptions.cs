@@ -40,6 +40,8 @@ public sealed record AgentOptions
     /// INTERNAL or UNKNOWN before the agent stops with an error (SD_ERROR_RETRIES). UNAVAILABLE (an outage) does not count.
     /// </summary>
     public int UnexpectedErrorRetries { get; init; } = DefaultUnexpectedErrorRetries;
+    /// <summary>Ship the log lines of each attempt to the orchestrator's job logs (SD_SHIP_LOGS; default on).</summary>
+    public bool ShipLogs { get; init; } = true;
     /// <summary>Exit after this many attempts (tests and the local pipeline); 0 = run until stopped.</summary>
     public int MaxAttempts { get; init; }
 

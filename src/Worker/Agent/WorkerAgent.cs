@@ -21,6 +21,9 @@ namespace SpectralDiffusion.Worker.Agent;
 /// </summary>
 public sealed class WorkerAgent(AgentOptions options, ILogger log, TimeProvider? clock = null)
 {
+    // What attempts write also goes to the queue that is shipped to the orchestrator's job logs (unless shipping is off).
+    readonly (AttemptLogQueue? Queue, ILogger Log) attemptLogging = AttemptLogging(options, log);
+
     static readonly StatusCode[] Retryable =
         [StatusCode.Unavailable, StatusCode.AlreadyExists, StatusCode.Internal, StatusCode.DeadlineExceeded, StatusCode.Unknown,
          StatusCode.ResourceExhausted]; // an address blocked for failed logins is unblocked when its window ends
@@ -81,7 +84,7 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log, TimeProvider?
     {
         var workerId = registration.WorkerId;
         using var session = new CancellationTokenSource();
-        var runner = new AttemptRunner(options, connection, workerId, device, session.Token, log);
+        var runner = new AttemptRunner(options, connection, workerId, device, session.Token, attemptLogging.Log);
         var lifecycle = new AttemptLifecycle(runner, time, log, options.MaxAttempts > 0 ? options.MaxAttempts - attemptsRun : null);
         void Lose(Exception? failure)
         {
@@ -89,6 +92,8 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log, TimeProvider?
             session.Cancel();
         }
         var interval = registration.HeartbeatInterval.ToTimeSpan();
+        var shipper = attemptLogging.Queue is { } queue ? new LogShipper(connection.Workers, workerId, queue, log, time) : null;
+        var shipping = shipper?.RunAsync(session.Token) ?? Task.CompletedTask;
         using var heartbeats = new HeartbeatStream(connection.Workers, workerId, beatTimeout: interval);
         var heartbeat = new HeartbeatLoop(heartbeats, interval, Path.Combine(options.WorkDirectory, "alive"), Lose,
             new UnexpectedErrors("Heartbeat", options.Orchestrator, options.UnexpectedErrorRetries), time, log, workerId).RunAsync(session.Token);
@@ -96,13 +101,28 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log, TimeProvider?
             new UnexpectedErrors("Assignments", options.Orchestrator, options.UnexpectedErrorRetries), time, log, workerId).RunAsync(session.Token);
         await using (stop.Register(() => lifecycle.Post(new LifecycleEvent.StopRequested())))
             await lifecycle.RunAsync(CancellationToken.None);
+        // The last lines (an attempt's error) go out while this registration's credential is still good.
+        if (shipper is not null) await shipper.ShipAsync(CancellationToken.None);
         if (lifecycle.End == SessionEnd.Deregister) await DeregisterAsync(connection, workerId);
         await session.CancelAsync();
         await lifecycle.DrainAsync();
-        await Task.WhenAll(feed, heartbeat);
+        await Task.WhenAll(feed, heartbeat, shipping);
         attemptsRun += lifecycle.AttemptsEnded;
         if (lifecycle.Failure is { } failure) throw failure;
         return lifecycle.End == SessionEnd.Deregister;
+    }
+
+    /// <summary>The attempts' logger: <paramref name="inner"/>, with every event of Information and above also offered to the shipping queue.</summary>
+    static (AttemptLogQueue?, ILogger) AttemptLogging(AgentOptions options, ILogger inner)
+    {
+        if (!options.ShipLogs) return (null, inner);
+        var queue = new AttemptLogQueue();
+        return (queue, new LoggerConfiguration()
+            .MinimumLevel.Verbose()
+            .Enrich.FromLogContext()
+            .WriteTo.Logger(inner)
+            .WriteTo.Sink(queue, Serilog.Events.LogEventLevel.Information)
+            .CreateLogger());
     }
 
     ResiliencePipeline Reconnect() => new ResiliencePipelineBuilder { TimeProvider = time }

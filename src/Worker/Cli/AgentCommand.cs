@@ -23,8 +23,10 @@ public static class AgentCommand
         var outageLimit = new Option<double>("--outage-limit") { Description = "seconds a running attempt waits for an unreachable orchestrator before it fails", DefaultValueFactory = _ => OrchestratorOutage.DefaultLimit.TotalSeconds };
         var errorRetries = new Option<int>("--error-retries") { Description = "times in a row a call to the orchestrator is repeated after INTERNAL or UNKNOWN before the agent stops (env SD_ERROR_RETRIES)", DefaultValueFactory = _ => int.TryParse(Env("SD_ERROR_RETRIES", ""), out var n) ? n : AgentOptions.DefaultUnexpectedErrorRetries };
 
+        var shipLogs = new Option<bool>("--ship-logs") { Description = "send each attempt's log lines to the orchestrator's job logs (env SD_SHIP_LOGS=0 turns it off)", DefaultValueFactory = _ => Env("SD_SHIP_LOGS", "1") is not ("0" or "false") };
+
         var command = new Command("agent", "Register with the orchestrator, heartbeat, and run assigned ranks until stopped (SIGTERM finishes the current step and deregisters).");
-        foreach (var option in new Option[] { orchestrator, token, device, name, address, threads, workDirectory, dataRoot, timeout, registered, outageLimit, errorRetries }) command.Options.Add(option);
+        foreach (var option in new Option[] { orchestrator, token, device, name, address, threads, workDirectory, dataRoot, timeout, registered, outageLimit, errorRetries, shipLogs }) command.Options.Add(option);
         command.SetAction(async (parse, cancellation) =>
         {
             var options = new AgentOptions
@@ -33,7 +35,7 @@ public static class AgentCommand
                 Name = parse.GetValue(name)!, AdvertiseAddress = parse.GetValue(address)!, Threads = parse.GetValue(threads),
                 WorkDirectory = parse.GetValue(workDirectory)!, DataRoot = parse.GetValue(dataRoot)!, CollectiveTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 OrchestratorOutageLimit = TimeSpan.FromSeconds(parse.GetValue(outageLimit)), SharedMemoryRegisteredMiB = parse.GetValue(registered),
-                UnexpectedErrorRetries = parse.GetValue(errorRetries),
+                UnexpectedErrorRetries = parse.GetValue(errorRetries), ShipLogs = parse.GetValue(shipLogs),
             };
             var log = SerilogSetup.CreateLogger(SerilogSetup.DefaultConfiguration(), "worker");
             try

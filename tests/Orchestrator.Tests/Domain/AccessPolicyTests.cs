@@ -24,6 +24,8 @@ public class AccessPolicyTests
     [InlineData("/spectral.v1.Workers/CompleteAttempt", Credential.WorkerIdentity)]
     [InlineData("/spectral.v1.Workers/UploadArtifact", Credential.WorkerIdentity)]
     [InlineData("/spectral.v1.Rendezvous/Get", Credential.WorkerIdentity)]
+    [InlineData("/spectral.v1.Workers/ShipLogs", Credential.WorkerIdentity)]
+    [InlineData("/spectral.v1.Logs/Read", Credential.ReadKey)]
     [InlineData("/grpc.health.v1.Health/Check", Credential.None)]
     public void For_Method_NeedsCredential(string method, Credential expected)
     {
