@@ -18,6 +18,7 @@ using SpectralDiffusion.Shared.Logging;
 using SpectralDiffusion.Orchestrator.Attempts;
 using SpectralDiffusion.Orchestrator.Delivery;
 using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.Monitoring;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Submission;
 
@@ -55,6 +56,7 @@ public static class OrchestratorSetup
             .AddSingleton<LeaseRenewals>().AddSingleton<JobInsertBatcher>();
         services.AddSingleton<SweepSubmission>().AddSingleton<SweepReports>();
         services.AddSingleton<FailedAuthentications>();
+        services.AddSingleton<OrchestratorMetrics>().AddSingleton<ClusterGauges>();
 
         services.AddHostedService<PortProbe>();
         services.AddHostedService<MigrationService>();
@@ -64,6 +66,7 @@ public static class OrchestratorSetup
 
         services.AddGrpc(grpc =>
         {
+            grpc.Interceptors.Add<RpcMetricsInterceptor>();
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
             grpc.Interceptors.Add<AuthInterceptor>();
             grpc.Interceptors.Add<RequestValuesInterceptor>();
@@ -102,6 +105,7 @@ public static class OrchestratorSetup
         app.MapHealthChecks(ReadinessPath);
         app.MapGrpcReflectionService();
         app.MapDashboard();
+        app.MapMetrics();
         return app;
     }
 
