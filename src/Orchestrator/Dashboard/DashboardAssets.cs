@@ -11,6 +11,7 @@ public static class DashboardAssets
         ["dashboard.css"] = (Read("dashboard.css"), "text/css; charset=utf-8"),
         ["dashboard.js"] = (Read("dashboard.js"), "text/javascript; charset=utf-8"),
         ["job-logs.js"] = (Read("job-logs.js"), "text/javascript; charset=utf-8"),
+        ["job-live.js"] = (Read("job-live.js"), "text/javascript; charset=utf-8"),
     };
 
     public static IResult Serve(string name) =>

@@ -67,6 +67,12 @@ public sealed class DashboardReader(Database database, SweepReports reports)
                 await DashboardQueries.SweepOfJobAsync(connection, id, token));
         }, cancellation);
 
+    /// <summary>What the job page re-reads while the job runs (<c>?handler=live</c>): the job's row and its curves, one read.</summary>
+    public Task<(JobRow Job, List<MetricCurve> Curves)?> LiveJobAsync(Guid id, CancellationToken cancellation) =>
+        database.ReadAsync(async (connection, token) => await DashboardQueries.JobAsync(connection, id, token) is { } job
+            ? (job, await DashboardQueries.CurvesAsync(connection, id, token))
+            : ((JobRow, List<MetricCurve>)?)null, cancellation);
+
     /// <summary>
     /// The newest <paramref name="candidates"/> jobs to pick from, and the picked runs that exist. An evaluate job is
     /// joined to the job whose model it evaluated (its dependency); a train or distill job to the newest evaluate job that depends on it.

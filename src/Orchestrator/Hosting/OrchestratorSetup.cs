@@ -21,6 +21,7 @@ using SpectralDiffusion.Orchestrator.Delivery;
 using SpectralDiffusion.Orchestrator.Standby;
 using SpectralDiffusion.Orchestrator.Leases;
 using SpectralDiffusion.Orchestrator.RankLogs;
+using SpectralDiffusion.Orchestrator.Monitoring;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Submission;
 
@@ -61,6 +62,7 @@ public static class OrchestratorSetup
         services.AddSingleton<Leadership>().AddSingleton<MigrationService>();
         services.AddSingleton<GarbageCollector>().AddSingleton<RetentionPass>();
         services.AddSingleton<LogIntake>().AddSingleton<LogReader>().AddSingleton(provider => new LogFollower(provider.GetRequiredService<LogReader>(), TimeProvider.System));
+        services.AddSingleton<OrchestratorMetrics>().AddSingleton<ClusterGauges>();
 
         services.AddHostedService<PortProbe>();
         // The lock next: the loops after it run only while this process is the active orchestrator, and it stops after them.
@@ -72,6 +74,7 @@ public static class OrchestratorSetup
 
         services.AddGrpc(grpc =>
         {
+            grpc.Interceptors.Add<RpcMetricsInterceptor>();
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
             grpc.Interceptors.Add<StandbyInterceptor>();
             grpc.Interceptors.Add<AuthInterceptor>();
@@ -115,6 +118,7 @@ public static class OrchestratorSetup
         app.MapHealthChecks(ReadinessPath);
         app.MapGrpcReflectionService();
         app.MapDashboard();
+        app.MapMetrics();
         return app;
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using SpectralDiffusion.Orchestrator.Monitoring;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Scheduling;
 using SpectralDiffusion.Orchestrator.Standby;
@@ -13,7 +14,7 @@ namespace SpectralDiffusion.Orchestrator.Leases;
 /// their attempts abort on every rank.
 /// </summary>
 public sealed class LeaseWatchdog(Database database, WorkerRegistry registry, LeaseRenewals leases, Leadership leadership,
-    IOptions<LeaseOptions> options, ILogger<LeaseWatchdog> logger) : IPeriodicWork
+    IOptions<LeaseOptions> options, OrchestratorMetrics metrics, ILogger<LeaseWatchdog> logger) : IPeriodicWork
 {
     /// <summary>A gap between iterations longer than the interval by more than this is an outage, not scheduling jitter.</summary>
     public static readonly TimeSpan StallTolerance = TimeSpan.FromSeconds(1);
@@ -56,7 +57,10 @@ public sealed class LeaseWatchdog(Database database, WorkerRegistry registry, Le
         // A heartbeat that arrived after this iteration took the batch is written next time; its worker is not judged now.
         foreach (var workerId in expired.Where(id => !leases.HasUnwritten(id)))
             if (await registry.EndAsync(workerId, WorkerRepository.Lost, $"lease of {options.Value.Lease.TotalSeconds:0.#} s expired", cancellation))
+            {
+                metrics.LeaseExpired();
                 lost++;
+            }
         return lost;
     }
 }

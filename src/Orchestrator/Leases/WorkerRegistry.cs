@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Domain;
+using SpectralDiffusion.Orchestrator.Monitoring;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Security;
 using SpectralDiffusion.Shared.Contracts.V1;
@@ -12,7 +13,8 @@ namespace SpectralDiffusion.Orchestrator.Leases;
 
 /// <summary>Worker registration, leases and loss. Losing a busy worker aborts its attempt on every rank (and re-queues or fails the job).</summary>
 public sealed class WorkerRegistry(Database database, NotificationDispatcher dispatcher, AssignmentHub hub, SchedulerSignal scheduler,
-    LeaseRenewals leases, WorkerCredentials credentials, IOptions<LeaseOptions> options, ILogger<WorkerRegistry> logger)
+    LeaseRenewals leases, WorkerCredentials credentials, IOptions<LeaseOptions> options, OrchestratorMetrics metrics,
+    ILogger<WorkerRegistry> logger)
 {
     /// <summary>
     /// Workers registered by this process that have not opened an assignment stream yet. The scheduler assigns connected
@@ -50,6 +52,7 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
     {
         await EnsureLiveAsync(workerId, cancellation);
         leases.Renew(workerId);
+        metrics.HeartbeatAccepted();
         return DateTime.UtcNow + Lease;
     }
 

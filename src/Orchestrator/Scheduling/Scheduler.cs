@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Artifacts;
+using SpectralDiffusion.Orchestrator.Monitoring;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Orchestrator.Attempts;
@@ -19,7 +20,7 @@ namespace SpectralDiffusion.Orchestrator.Scheduling;
 /// A job larger than all live workers of its kind reserves nothing: waiting for busy workers could not help it.
 /// </summary>
 public sealed class Scheduler(Database database, AssignmentHub hub, NotificationDispatcher dispatcher, SchedulerSignal signal,
-    ArtifactStore artifacts, IOptions<SchedulerOptions> options, ILogger<Scheduler> logger) : IPeriodicWork
+    ArtifactStore artifacts, IOptions<SchedulerOptions> options, OrchestratorMetrics metrics, ILogger<Scheduler> logger) : IPeriodicWork
 {
     const int CandidatesPerRound = 512;
 
@@ -34,8 +35,9 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
         var assigned = 0;
         while (!cancellation.IsCancellationRequested && hub.ConnectedWorkers is { Length: > 0 } connected)
         {
-            var (started, notifications) = await database.TransactAsync((connection, token) => AssignRoundAsync(connection, connected, token), cancellation);
+            var (started, notifications, waited) = await database.TransactAsync((connection, token) => AssignRoundAsync(connection, connected, token), cancellation);
             if (started == 0) break;
+            waited.ForEach(metrics.JobScheduled);
             await dispatcher.DispatchAsync(notifications, cancellation);
             assigned += started;
         }
@@ -44,9 +46,10 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
 
     /// <summary>
     /// One transaction: the candidates in priority/FIFO order, every free connected worker of their device kinds locked
-    /// at once, then every candidate that fits started from that pool, written with one statement per table.
+    /// at once, then every candidate that fits started from that pool, written with one statement per table. Returns how
+    /// long each started job had waited in the queue (the scheduling latency).
     /// </summary>
-    async Task<(int Started, Notifications Notifications)> AssignRoundAsync(NpgsqlConnection connection, Guid[] connected, CancellationToken cancellation)
+    async Task<(int Started, Notifications Notifications, List<TimeSpan> Waited)> AssignRoundAsync(NpgsqlConnection connection, Guid[] connected, CancellationToken cancellation)
     {
         var candidates = await connection.QueryAsync("""
             WITH free AS (
@@ -58,7 +61,7 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
                 WHERE state IN ('idle', 'busy') AND lease_expires_at > now()
                 GROUP BY device)
             SELECT j.id, j.world_size, j.device,
-                   now() - coalesce((SELECT max(a.ended_at) FROM attempts a WHERE a.job_id = j.id), j.created_at) >= @reserve_after AS reserves
+                   now() - coalesce((SELECT max(a.ended_at) FROM attempts a WHERE a.job_id = j.id), j.created_at) AS waited
             FROM jobs j
             JOIN live l ON l.device = j.device AND l.workers >= j.world_size
             LEFT JOIN free f ON f.device = j.device
@@ -69,26 +72,30 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
             ORDER BY j.priority DESC, j.seq
             LIMIT @limit
             FOR UPDATE OF j SKIP LOCKED
-            """, r => (Id: r.GetGuid(0), WorldSize: r.GetInt32(1), Device: Domain.JobStates.ParseDevice(r.GetString(2)), Reserves: r.GetBoolean(3)),
+            """, r => (Id: r.GetGuid(0), WorldSize: r.GetInt32(1), Device: Domain.JobStates.ParseDevice(r.GetString(2)), Waited: r.GetFieldValue<TimeSpan>(3)),
             cancellation, ("limit", CandidatesPerRound), ("connected", connected), ("reserve_after", options.Value.ReserveAfter));
-        if (candidates.Count == 0) return (0, new Notifications());
+        if (candidates.Count == 0) return (0, new Notifications(), []);
         var free = await WorkerRepository.ClaimIdleAsync(connection, candidates.Select(c => c.Device).Distinct().ToArray(), connected, cancellation);
         var pools = free.GroupBy(w => w.Device).ToDictionary(g => g.Key, g => new Queue<Guid>(g.Select(w => w.Id)));
         var reserved = new HashSet<DeviceKind>();
         var gangs = new List<(Guid JobId, List<Guid> Workers)>();
+        var waited = new List<TimeSpan>();
         foreach (var candidate in candidates)
         {
             if (reserved.Contains(candidate.Device)) continue;
             if (pools.TryGetValue(candidate.Device, out var pool) && pool.Count >= candidate.WorldSize)
+            {
                 gangs.Add((candidate.Id, Enumerable.Range(0, candidate.WorldSize).Select(_ => pool.Dequeue()).ToList()));
-            else if (candidate.Reserves)
+                waited.Add(candidate.Waited);
+            }
+            else if (candidate.Waited >= options.Value.ReserveAfter)
             {
                 reserved.Add(candidate.Device);
                 logger.LogDebug("Job {JobId} waits for {WorldSize} {Device} workers and reserves them", candidate.Id, candidate.WorldSize, candidate.Device);
             }
         }
-        if (gangs.Count == 0) return (0, new Notifications());
-        return (gangs.Count, await StartAttemptsAsync(connection, gangs, cancellation));
+        if (gangs.Count == 0) return (0, new Notifications(), []);
+        return (gangs.Count, await StartAttemptsAsync(connection, gangs, cancellation), waited);
     }
 
     async Task<Notifications> StartAttemptsAsync(NpgsqlConnection connection, List<(Guid JobId, List<Guid> Workers)> gangs, CancellationToken cancellation)

@@ -18,6 +18,9 @@ namespace SpectralDiffusion.Worker.Training;
 /// </summary>
 public sealed class DiffusionTrainer : IDisposable
 {
+    /// <summary>The metric holding a step's gradient synchronisation time on this rank (all-reduce and waiting for the peers), seconds; absent when training alone.</summary>
+    public const string AllReduceSecondsMetric = "allreduce_seconds";
+
     readonly ITrainingObjective objective;
     readonly NoiseSchedule schedule;
     readonly TrainerOptions options;
@@ -122,7 +125,9 @@ public sealed class DiffusionTrainer : IDisposable
         Phases.Lap(StepPhases.Backward);
         if (synchronizeGradients is not null)
         {
+            var synchronizing = Stopwatch.GetTimestamp();
             synchronizeGradients(parameters);
+            metrics[AllReduceSecondsMetric] = Stopwatch.GetElapsedTime(synchronizing).TotalSeconds;
             Phases.Lap(StepPhases.AllReduce);
         }
         var gradNorm = options.GradClip > 0

@@ -100,6 +100,25 @@ public class DiffusionTrainerTests : IDisposable
     }
 
     [Fact]
+    public void TrainStep_WithGradientSynchroniser_ReportsItsTimeAsAllReduceSeconds()
+    {
+        // Arrange: one trainer alone, one whose synchroniser takes at least 20 ms (a stand-in for waiting on the peers).
+        var schedule = NoiseSchedule.LdmLinear();
+        using var aloneObjective = new DdpmObjective(NewModel(7), schedule);
+        using var syncedObjective = new DdpmObjective(NewModel(7), schedule);
+        using var alone = new DiffusionTrainer(aloneObjective, schedule, TrainingFixtures.Options(2, 2));
+        using var synced = new DiffusionTrainer(syncedObjective, schedule, TrainingFixtures.Options(2, 2), _ => Thread.Sleep(20));
+
+        // Act
+        var aloneMetrics = alone.TrainStep(TrainingFixtures.Images(2, 1), Conditioning.None);
+        var syncedMetrics = synced.TrainStep(TrainingFixtures.Images(2, 1), Conditioning.None);
+
+        // Assert
+        Assert.DoesNotContain(DiffusionTrainer.AllReduceSecondsMetric, aloneMetrics.Keys);
+        Assert.InRange(syncedMetrics[DiffusionTrainer.AllReduceSecondsMetric], 0.02, double.MaxValue);
+    }
+
+    [Fact]
     public void TrainStep_NaNInput_ThrowsWithStepNumber()
     {
         var schedule = NoiseSchedule.LdmLinear();

@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Options;
 using Polly;
-using SpectralDiffusion.Orchestrator.Hosting;
 using SpectralDiffusion.Orchestrator.Leases;
 using SpectralDiffusion.Orchestrator.Persistence;
 
-namespace SpectralDiffusion.Orchestrator.Standby;
+using SpectralDiffusion.Orchestrator.Standby;
+
+namespace SpectralDiffusion.Orchestrator.Hosting;
 
 /// <summary>
 /// Makes this process the active orchestrator or its standby. At start it tries the lock once, so a lone orchestrator is
