@@ -37,6 +37,12 @@ public class DataParallelProcessTests(ITestOutputHelper output)
         }
         Assert.True(compared > 100, $"compared only {compared} tensors");
         Assert.Equal(4, parallelState.Step);
+        // Rank 0 reported its gradient synchronisation time; the rank alone has none to report.
+        var allReduce = await cluster.History.GetMetricSeriesAsync(new GetMetricSeriesRequest { JobId = parallel, Name = DiffusionTrainer.AllReduceSecondsMetric });
+        var alone = await cluster.History.GetMetricSeriesAsync(new GetMetricSeriesRequest { JobId = single, Name = DiffusionTrainer.AllReduceSecondsMetric });
+        Assert.NotEmpty(allReduce.Samples);
+        Assert.All(allReduce.Samples, s => Assert.True(s.Value > 0, $"step {s.Step}: all-reduce {s.Value} s"));
+        Assert.Empty(alone.Samples);
     }
 
     internal static async Task<TrainingState> FinalStateAsync(LocalCluster cluster, string jobId)
