@@ -19,4 +19,15 @@ static class BenchmarkOptions
             throw new ArgumentException($"{name} needs a {(allowZero ? "non-negative" : "positive")} integer, got '{text}'");
         return value;
     }
+
+    /// <summary>The PostgreSQL server a benchmark makes its fresh database on: <c>--database</c>, else SD_BENCH_DATABASE or
+    /// SD_TEST_DATABASE; null, after telling how to give one, when there is none.</summary>
+    public static string? Database(string[] args, string benchmark)
+    {
+        var cluster = Option(args, "--database") ?? Environment.GetEnvironmentVariable("SD_BENCH_DATABASE") ?? Environment.GetEnvironmentVariable("SD_TEST_DATABASE");
+        if (cluster is null)
+            Console.Error.WriteLine($"{benchmark}: needs a PostgreSQL connection string: --database \"Host=...;Username=...\" or env SD_BENCH_DATABASE " +
+                                    "(deploy/local/postgres.sh start prints one); a fresh database is created on that server and dropped after");
+        return cluster;
+    }
 }

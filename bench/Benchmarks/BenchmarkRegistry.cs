@@ -18,6 +18,8 @@ public static class BenchmarkRegistry
             OrchestratorThroughputBenchmark.Run),
         ["orchestrator-scale"] = ("10,000 fake workers and 2,000 gang jobs on one orchestrator process: time to full assignment, heartbeat p50/p99, " +
                                   "wrongful lease expiries, memory (needs PostgreSQL)", OrchestratorScaleBenchmark.Run),
+        ["download"] = ("a 1 GiB artifact through `orchestrator download` vs cp and dd of the same file (MB/s, ratio), peak RSS of the CLI and the server (needs PostgreSQL)",
+            DownloadBenchmark.Run),
     };
 
     public static int Run(string[] args)

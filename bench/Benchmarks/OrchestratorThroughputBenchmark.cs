@@ -35,13 +35,7 @@ public static class OrchestratorThroughputBenchmark
     public static int Run(string[] args)
     {
         string? Arg(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var cluster = Arg("--database") ?? Environment.GetEnvironmentVariable("SD_BENCH_DATABASE") ?? Environment.GetEnvironmentVariable("SD_TEST_DATABASE");
-        if (cluster is null)
-        {
-            Console.Error.WriteLine("orchestrator: needs a PostgreSQL connection string: --database \"Host=...;Username=...\" or env SD_BENCH_DATABASE " +
-                                    "(deploy/local/postgres.sh start prints one); a fresh database is created on that server and dropped after");
-            return 2;
-        }
+        if (BenchmarkOptions.Database(args, "orchestrator") is not { } cluster) return 2;
         var workers = int.Parse(Arg("--workers") ?? "100");
         var jobs = int.Parse(Arg("--jobs") ?? "50");
         if (jobs < 1 || workers % jobs != 0 || workers < Concurrency)
