@@ -63,8 +63,12 @@ public sealed class SimulatedCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>"s" and 7 hex digits of the test's name: a bridge name (NAME-br) must fit 15 characters.</summary>
-    static string NameFor(string test) => "s" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(test)))[..7];
+    /// <summary>
+    /// "s" and 7 hex digits of the checkout's path and the test's name (a bridge name, NAME-br, must fit 15 characters):
+    /// the same test run from two clones at once gets two clusters.
+    /// </summary>
+    static string NameFor(string test) =>
+        "s" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{RepositoryRoot.Path}|{test}")))[..7];
 
     public string AddressOf(string node) => RunScript("address", Name, node).Trim();
 
