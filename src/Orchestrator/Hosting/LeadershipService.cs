@@ -87,23 +87,44 @@ public sealed class LeadershipService(Leadership leadership, IOptions<DatabaseOp
     async Task WatchActiveAsync(CancellationToken cancellation)
     {
         var holder = await activeLock!.HolderAsync(cancellation) ?? "";
+        if (holder.Length > 0 && holder != Advertised) leadership.EndCalls();
         if (holder == leadership.ActiveAddress) return;
         leadership.ActiveAddress = holder;
         logger.LogInformation("Standby: the active orchestrator is {Active}", holder.Length > 0 ? holder : "none (the lock is free)");
     }
 
+    /// <summary>
+    /// Confirms the lock. When its session is gone the lock is taken again at once; the process steps down only when
+    /// another orchestrator holds it. While PostgreSQL cannot be reached nobody can take the lock, so this process goes on
+    /// acting (its loops and calls wait on the database as they did before there was a standby) and checks again.
+    /// </summary>
     async Task CheckAsync(CancellationToken cancellation)
     {
         try
         {
             await activeLock!.EnsureHeldAsync(cancellation).WaitAsync(CheckTimeout, cancellation);
+            return;
         }
         catch (Exception e) when (!cancellation.IsCancellationRequested)
         {
-            if (leadership.Deactivate())
-                logger.LogCritical("Lost the orchestrator lock ({Error}): this process stopped acting at once and is a standby now", e.Message);
             try { await activeLock!.ReleaseAsync().WaitAsync(CheckTimeout, cancellation); }
             catch (TimeoutException) { }
+            bool retaken;
+            try { retaken = await activeLock!.TryAcquireAsync(cancellation).WaitAsync(CheckTimeout, cancellation); }
+            catch (Exception unreachable) when (!cancellation.IsCancellationRequested)
+            {
+                logger.LogWarning("Cannot confirm the orchestrator lock ({Error}; {Unreachable}): PostgreSQL is out of reach, so no other orchestrator " +
+                    "can take it either; acting on until it answers", e.Message, unreachable.Message);
+                return;
+            }
+            if (retaken)
+            {
+                logger.LogWarning("The orchestrator lock's session was lost ({Error}); took the lock again (term {Term} goes on)", e.Message, leadership.Term);
+                return;
+            }
+            if (leadership.Deactivate())
+                logger.LogCritical("Lost the orchestrator lock ({Error}) to another orchestrator: this process stopped acting at once and is a standby now", e.Message);
+            leadership.EndCalls();
         }
     }
 }

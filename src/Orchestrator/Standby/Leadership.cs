@@ -4,13 +4,16 @@ namespace SpectralDiffusion.Orchestrator.Standby;
 /// Whether this process is the active orchestrator: it holds the database's orchestrator lock (<see cref="ActiveLock"/>)
 /// and may schedule, judge leases and answer spectral calls. A standby does none of that. Each time the process becomes
 /// active a new term starts; <see cref="TermEnded"/> is cancelled the moment the term ends (the lock is lost), which
-/// stops the loops and breaks the calls still open.
+/// stops the loops. The calls still open are broken (<see cref="CallsEnded"/>) only once another orchestrator is seen
+/// holding the lock: a lock lost because PostgreSQL went away is usually taken back by this same process when it
+/// returns, and its workers' streams, heartbeats and uploads go on as they did through an outage before.
 /// </summary>
 public sealed class Leadership
 {
     readonly Lock gate = new();
     TaskCompletionSource activated = new(TaskCreationOptions.RunContinuationsAsynchronously);
     CancellationTokenSource term = Ended();
+    CancellationTokenSource calls = Ended();
     volatile bool active;
 
     public bool IsActive => active;
@@ -23,6 +26,24 @@ public sealed class Leadership
     public CancellationToken TermEnded
     {
         get { lock (gate) return term.Token; }
+    }
+
+    /// <summary>Cancelled when the calls accepted while active must be broken off (another orchestrator holds the lock).</summary>
+    public CancellationToken CallsEnded
+    {
+        get { lock (gate) return calls.Token; }
+    }
+
+    /// <summary>Breaks off the calls accepted in earlier terms, so their clients go to the orchestrator that is active now.</summary>
+    public void EndCalls()
+    {
+        CancellationTokenSource ended;
+        lock (gate)
+        {
+            if (active) return;
+            ended = calls;
+        }
+        ended.Cancel();
     }
 
     /// <summary>Returns once this process is active (at once when it is).</summary>
@@ -38,6 +59,7 @@ public sealed class Leadership
         {
             if (active) return;
             term = new CancellationTokenSource();
+            if (calls.IsCancellationRequested) calls = new CancellationTokenSource();
             Term++;
             active = true;
             activated.TrySetResult();

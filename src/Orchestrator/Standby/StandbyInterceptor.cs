@@ -41,7 +41,7 @@ public sealed class StandbyInterceptor(Leadership leadership) : Interceptor
         await continuation(requestStream, responseStream, context);
     }
 
-    /// <summary>Refuses the call on a standby; otherwise breaks it off (the HTTP/2 stream is reset) when the term ends.</summary>
+    /// <summary>Refuses the call on a standby; otherwise breaks it off (the HTTP/2 stream is reset) once another orchestrator holds the lock.</summary>
     IDisposable? Guard(ServerCallContext context)
     {
         if (!context.Method.StartsWith("/spectral.", StringComparison.Ordinal)) return null;
@@ -49,7 +49,7 @@ public sealed class StandbyInterceptor(Leadership leadership) : Interceptor
         if (!leadership.IsActive || term.IsCancellationRequested)
             throw new RpcException(new Status(StatusCode.Unavailable, StandbyMessage(leadership.ActiveAddress)), new Metadata { { RetryPushback, "-1" } });
         var http = context.GetHttpContext();
-        return term.Register(http.Abort);
+        return leadership.CallsEnded.Register(http.Abort);
     }
 
     public static string StandbyMessage(string active) =>

@@ -94,7 +94,10 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log, TimeProvider?
         var interval = registration.HeartbeatInterval.ToTimeSpan();
         var shipper = attemptLogging.Queue is { } queue ? new LogShipper(connection.Workers, workerId, queue, log, time) : null;
         var shipping = shipper?.RunAsync(session.Token) ?? Task.CompletedTask;
-        using var heartbeats = new HeartbeatStream(connection.Workers, workerId, beatTimeout: interval);
+        // A beat may wait up to a third of the lease for its answer before the stream is abandoned: on a slow link an upload
+        // delays the answer by seconds, and abandoning the stream (a reset on the shared connection) costs more than waiting.
+        var beatTimeout = TimeSpan.FromTicks(Math.Max(interval.Ticks, registration.Lease.ToTimeSpan().Ticks / 3));
+        using var heartbeats = new HeartbeatStream(connection.Workers, workerId, beatTimeout);
         var heartbeat = new HeartbeatLoop(heartbeats, interval, Path.Combine(options.WorkDirectory, "alive"), Lose,
             new UnexpectedErrors("Heartbeat", options.Orchestrator, options.UnexpectedErrorRetries), time, log, workerId).RunAsync(session.Token);
         var feed = new AssignmentFeed(ct => AssignmentFeed.Stream(connection.Workers, workerId, ct), lifecycle.Post, Lose,
