@@ -87,44 +87,36 @@ public sealed class LeadershipService(Leadership leadership, IOptions<DatabaseOp
     async Task WatchActiveAsync(CancellationToken cancellation)
     {
         var holder = await activeLock!.HolderAsync(cancellation) ?? "";
-        if (holder.Length > 0 && holder != Advertised) leadership.EndCalls();
+        if (holder.Length > 0 && holder != Advertised && leadership.IsServing)
+        {
+            leadership.ActiveAddress = holder;
+            leadership.EndCalls();
+            logger.LogCritical("The orchestrator lock is held by {Active}: this process is a standby now and broke off its open calls", holder);
+        }
         if (holder == leadership.ActiveAddress) return;
         leadership.ActiveAddress = holder;
         logger.LogInformation("Standby: the active orchestrator is {Active}", holder.Length > 0 ? holder : "none (the lock is free)");
     }
 
     /// <summary>
-    /// Confirms the lock. When its session is gone the lock is taken again at once; the process steps down only when
-    /// another orchestrator holds it. While PostgreSQL cannot be reached nobody can take the lock, so this process goes on
-    /// acting (its loops and calls wait on the database as they did before there was a standby) and checks again.
+    /// Confirms the lock. When the check fails the term ends at once (the loops stop) but calls are still answered: the
+    /// next iterations take the lock back (a new term) or, once another orchestrator is seen holding it, make this
+    /// process a standby that refuses calls and breaks off the open ones (<see cref="WatchActiveAsync"/>). While
+    /// PostgreSQL is out of reach nobody can take the lock, and the workers' calls wait on the database as before.
     /// </summary>
     async Task CheckAsync(CancellationToken cancellation)
     {
         try
         {
             await activeLock!.EnsureHeldAsync(cancellation).WaitAsync(CheckTimeout, cancellation);
-            return;
         }
         catch (Exception e) when (!cancellation.IsCancellationRequested)
         {
+            if (leadership.Deactivate())
+                logger.LogCritical("Lost the orchestrator lock ({Error}): the loops stopped at once; calls are still answered until this process " +
+                    "takes the lock back or sees another orchestrator holding it", e.Message);
             try { await activeLock!.ReleaseAsync().WaitAsync(CheckTimeout, cancellation); }
             catch (TimeoutException) { }
-            bool retaken;
-            try { retaken = await activeLock!.TryAcquireAsync(cancellation).WaitAsync(CheckTimeout, cancellation); }
-            catch (Exception unreachable) when (!cancellation.IsCancellationRequested)
-            {
-                logger.LogWarning("Cannot confirm the orchestrator lock ({Error}; {Unreachable}): PostgreSQL is out of reach, so no other orchestrator " +
-                    "can take it either; acting on until it answers", e.Message, unreachable.Message);
-                return;
-            }
-            if (retaken)
-            {
-                logger.LogWarning("The orchestrator lock's session was lost ({Error}); took the lock again (term {Term} goes on)", e.Message, leadership.Term);
-                return;
-            }
-            if (leadership.Deactivate())
-                logger.LogCritical("Lost the orchestrator lock ({Error}) to another orchestrator: this process stopped acting at once and is a standby now", e.Message);
-            leadership.EndCalls();
         }
     }
 }

@@ -4,9 +4,10 @@ namespace SpectralDiffusion.Orchestrator.Standby;
 /// Whether this process is the active orchestrator: it holds the database's orchestrator lock (<see cref="ActiveLock"/>)
 /// and may schedule, judge leases and answer spectral calls. A standby does none of that. Each time the process becomes
 /// active a new term starts; <see cref="TermEnded"/> is cancelled the moment the term ends (the lock is lost), which
-/// stops the loops. The calls still open are broken (<see cref="CallsEnded"/>) only once another orchestrator is seen
-/// holding the lock: a lock lost because PostgreSQL went away is usually taken back by this same process when it
-/// returns, and its workers' streams, heartbeats and uploads go on as they did through an outage before.
+/// stops the loops. Between losing the lock and knowing who has it the process is suspended: no loop runs, but it still
+/// serves calls (<see cref="IsServing"/>), so a PostgreSQL outage, after which this same process usually takes the lock
+/// back, costs its workers nothing. Once another orchestrator is seen holding the lock the process is a standby: it
+/// refuses calls and breaks off those still open (<see cref="CallsEnded"/>).
 /// </summary>
 public sealed class Leadership
 {
@@ -15,8 +16,12 @@ public sealed class Leadership
     CancellationTokenSource term = Ended();
     CancellationTokenSource calls = Ended();
     volatile bool active;
+    volatile bool serving;
 
+    /// <summary>Holds the lock: the loops may run.</summary>
     public bool IsActive => active;
+    /// <summary>Active, or suspended (the lock unconfirmed, nobody else seen holding it): calls are answered.</summary>
+    public bool IsServing => serving;
     /// <summary>Counts the terms this process has been active; 0 until it first is.</summary>
     public int Term { get; private set; }
     /// <summary>Where the active orchestrator says it serves, as a standby last read it; empty when unknown.</summary>
@@ -41,6 +46,7 @@ public sealed class Leadership
         lock (gate)
         {
             if (active) return;
+            serving = false;
             ended = calls;
         }
         ended.Cancel();
@@ -62,11 +68,13 @@ public sealed class Leadership
             if (calls.IsCancellationRequested) calls = new CancellationTokenSource();
             Term++;
             active = true;
+            serving = true;
             activated.TrySetResult();
         }
     }
 
-    /// <summary>Ends the term at once (the lock is lost or given up). False when this process was not active.</summary>
+    /// <summary>Ends the term at once (the lock is lost or given up): the loops stop, calls are still served until
+    /// <see cref="EndCalls"/>. False when this process was not active.</summary>
     public bool Deactivate()
     {
         CancellationTokenSource ended;

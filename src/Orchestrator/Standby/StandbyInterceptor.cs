@@ -41,12 +41,11 @@ public sealed class StandbyInterceptor(Leadership leadership) : Interceptor
         await continuation(requestStream, responseStream, context);
     }
 
-    /// <summary>Refuses the call on a standby; otherwise breaks it off (the HTTP/2 stream is reset) once another orchestrator holds the lock.</summary>
+    /// <summary>Refuses the call on a standby; otherwise breaks it off (the HTTP/2 stream is reset) once this process is one.</summary>
     IDisposable? Guard(ServerCallContext context)
     {
         if (!context.Method.StartsWith("/spectral.", StringComparison.Ordinal)) return null;
-        var term = leadership.TermEnded;
-        if (!leadership.IsActive || term.IsCancellationRequested)
+        if (!leadership.IsServing)
             throw new RpcException(new Status(StatusCode.Unavailable, StandbyMessage(leadership.ActiveAddress)), new Metadata { { RetryPushback, "-1" } });
         var http = context.GetHttpContext();
         return leadership.CallsEnded.Register(http.Abort);
