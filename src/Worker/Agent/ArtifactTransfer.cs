@@ -50,10 +50,16 @@ public sealed class ArtifactTransfer(Workers.WorkersClient client, string cacheD
         try
         {
             using var call = client.DownloadArtifact(new DownloadArtifactRequest { Artifact = "artifact:" + sha }, cancellationToken: ct);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             await using (var file = File.Create(temporary))
                 await foreach (var chunk in call.ResponseStream.ReadAllAsync(ct))
-                    if (chunk.PartCase == ArtifactChunk.PartOneofCase.Data) chunk.Data.WriteTo(file);
-            var actual = Sha256Hex(temporary);
+                    if (chunk.PartCase == ArtifactChunk.PartOneofCase.Data)
+                    {
+                        // Hashed as it arrives, so the file is not read back a second time to check it.
+                        hash.AppendData(chunk.Data.Span);
+                        chunk.Data.WriteTo(file);
+                    }
+            var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
             // An IOException, not InvalidDataException: a transfer that went wrong may pass on the next attempt.
             if (actual != sha) throw new IOException($"artifact {sha}: downloaded content hashes to {actual}; the copy was discarded");
             File.Move(temporary, path, overwrite: true);
