@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting.Display;
@@ -26,10 +27,21 @@ public sealed class AttemptLogQueue(int capacity = AttemptLogQueue.DefaultCapaci
     readonly Lock gate = new();
     readonly Queue<QueuedLogLine> lines = new();
     readonly Dictionary<AttemptRank, long> dropped = [];
+    long emitTicks;
+
+    /// <summary>Time spent rendering and queuing lines since the queue was made (Stopwatch time, summed over threads).</summary>
+    public TimeSpan EmitTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref emitTicks));
 
     public void Emit(LogEvent logEvent)
     {
         if (Owner(logEvent) is not { } owner) return;
+        var started = Stopwatch.GetTimestamp();
+        try { Enqueue(logEvent, owner); }
+        finally { Interlocked.Add(ref emitTicks, Stopwatch.GetTimestamp() - started); }
+    }
+
+    void Enqueue(LogEvent logEvent, AttemptRank owner)
+    {
         using var rendered = new StringWriter();
         MessageOnly.Format(logEvent, rendered);
         var text = rendered.ToString();

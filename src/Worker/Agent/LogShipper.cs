@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -19,7 +20,12 @@ public sealed class LogShipper(Workers.WorkersClient workers, string workerId, A
     const int BatchLines = 1_000;
 
     readonly TimeProvider time = clock ?? TimeProvider.System;
+    long shipTicks, linesShipped, batchesSent;
     public TimeSpan Interval { get; init; } = DefaultInterval;
+
+    /// <summary>What this shipper has sent, and the wall time its batches took (an upper bound of the CPU they cost).</summary>
+    public (long Lines, long Batches, TimeSpan Time) Shipped =>
+        (Interlocked.Read(ref linesShipped), Interlocked.Read(ref batchesSent), Stopwatch.GetElapsedTime(0, Interlocked.Read(ref shipTicks)));
 
     /// <summary>Ships every <see cref="Interval"/> until <paramref name="session"/> ends, then ships what is left.</summary>
     public async Task RunAsync(CancellationToken session)
@@ -38,6 +44,13 @@ public sealed class LogShipper(Workers.WorkersClient workers, string workerId, A
 
     /// <summary>Ships everything queued now, a batch of at most 1,000 lines per rank of an attempt at a time.</summary>
     public async Task ShipAsync(CancellationToken cancellation)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try { await ShipQueuedAsync(cancellation); }
+        finally { Interlocked.Add(ref shipTicks, Stopwatch.GetTimestamp() - started); }
+    }
+
+    async Task ShipQueuedAsync(CancellationToken cancellation)
     {
         while (true)
         {
@@ -59,6 +72,8 @@ public sealed class LogShipper(Workers.WorkersClient workers, string workerId, A
         try
         {
             await workers.ShipLogsAsync(batch, deadline: DateTime.UtcNow + CallDeadline, cancellationToken: cancellation);
+            Interlocked.Add(ref linesShipped, lines.Count);
+            Interlocked.Increment(ref batchesSent);
         }
         catch (Exception e) when (e is RpcException or OperationCanceledException)
         {

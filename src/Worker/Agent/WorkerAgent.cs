@@ -105,7 +105,13 @@ public sealed class WorkerAgent(AgentOptions options, ILogger log, TimeProvider?
         await using (stop.Register(() => lifecycle.Post(new LifecycleEvent.StopRequested())))
             await lifecycle.RunAsync(CancellationToken.None);
         // The last lines (an attempt's error) go out while this registration's credential is still good.
-        if (shipper is not null) await shipper.ShipAsync(CancellationToken.None);
+        if (shipper is not null)
+        {
+            await shipper.ShipAsync(CancellationToken.None);
+            var (lines, batches, shippingTime) = shipper.Shipped;
+            log.Information("Log shipping this session: {Lines} lines in {Batches} batches; {QueueMs:F1} ms rendering and queuing lines, {ShipMs:F1} ms in shipping calls (wall time)",
+                lines, batches, attemptLogging.Queue!.EmitTime.TotalMilliseconds, shippingTime.TotalMilliseconds);
+        }
         if (lifecycle.End == SessionEnd.Deregister) await DeregisterAsync(connection, workerId);
         await session.CancelAsync();
         await lifecycle.DrainAsync();

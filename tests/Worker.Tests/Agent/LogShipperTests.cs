@@ -91,4 +91,23 @@ public class LogShipperTests
 
         Assert.Empty(workers.Batches);
     }
+
+    [Fact]
+    public async Task Shipped_AfterAnOutageAndARecovery_CountsOnlyDeliveredLinesAndBatches()
+    {
+        var (queue, log, workers, shipper) = Setup();
+        Write(log, "job", 0, "lost");
+        workers.Failure = StatusCode.Unavailable;
+        await shipper.ShipAsync(CancellationToken.None);
+        workers.Failure = null;
+        Write(log, "job", 0, "a");
+        Write(log, "job", 1, "b");
+
+        await shipper.ShipAsync(CancellationToken.None);
+
+        var (lines, batches, time) = shipper.Shipped;
+        Assert.Equal(2, lines);
+        Assert.Equal(2, batches);
+        Assert.True(time > TimeSpan.Zero && queue.EmitTime > TimeSpan.Zero, $"shipping {time}, queuing {queue.EmitTime}");
+    }
 }
