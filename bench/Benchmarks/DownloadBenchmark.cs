@@ -78,7 +78,8 @@ public static class DownloadBenchmark
             await app.StopAsync();
             await app.DisposeAsync();
             Directory.Delete(folder, recursive: true);
-            await using var connection = new NpgsqlConnection(cluster);
+            // The cluster's maintenance database: the one the connection string names may not exist (the benchmark makes its own).
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(cluster) { Database = "postgres" }.ConnectionString);
             await connection.OpenAsync();
             await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", connection);
             await drop.ExecuteNonQueryAsync();
