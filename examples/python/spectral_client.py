@@ -185,12 +185,12 @@ def with_active(addresses, run):
 
 
 def artifacts(stubs, channel, metadata, job_id):
-    """Prints the job's artifacts: name, kind, step, size, SHA-256 (empty for a consolidated checkpoint until downloaded)."""
+    """Prints the job's artifacts: name, kind, step, size, SHA-256."""
     client = stubs["artifacts_pb2_grpc"].JobArtifactsStub(channel)
     listed = client.List(stubs["artifacts_pb2"].ListJobArtifactsRequest(job_id=job_id), metadata=metadata).artifacts
     for artifact in listed:
         print("%-44s %-16s %8s %12d  %s" % (artifact.name, artifact.kind, artifact.step if artifact.kind.startswith("checkpoint") else "",
-                                            artifact.size, artifact.sha256 or "(computed at download)"))
+                                            artifact.size, artifact.sha256))
     return listed
 
 

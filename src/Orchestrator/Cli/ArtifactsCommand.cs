@@ -23,7 +23,7 @@ public static class ArtifactsCommand
                 var table = new Table().AddColumns("NAME", "KIND", "STEP", "SIZE", "SHA-256");
                 foreach (var artifact in listed.Artifacts)
                     table.AddRow(Markup.Escape(artifact.Name), artifact.Kind, artifact.Kind.StartsWith("checkpoint", StringComparison.Ordinal) ? artifact.Step.ToString() : "",
-                        TransferProgress.Size(artifact.Size), artifact.Sha256.Length > 0 ? artifact.Sha256 : "[grey](computed at download)[/]");
+                        TransferProgress.Size(artifact.Size), artifact.Sha256);
                 AnsiConsole.Write(table);
                 return 0;
             }, job);

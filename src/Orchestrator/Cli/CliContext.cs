@@ -101,7 +101,8 @@ public sealed class CliContext(string address, string? apiKey, bool json)
     static CallInvoker CreateInvoker(string address, string? apiKey)
     {
         var invoker = new FailoverInvoker(OrchestratorAddress.ParseList(address, "--address / SD_ORCHESTRATOR")
-            .Select(uri => GrpcChannel.ForAddress(uri).CreateCallInvoker()).ToList());
+            .Select(uri => GrpcChannel.ForAddress(uri, new GrpcChannelOptions { HttpHandler = OrchestratorHttpHandler.Create(), DisposeHttpClient = true })
+                .CreateCallInvoker()).ToList());
         return apiKey is { Length: > 0 } key
             ? invoker.Intercept(metadata =>
             {

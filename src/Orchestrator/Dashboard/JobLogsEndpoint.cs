@@ -1,11 +1,14 @@
+using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.RankLogs;
 
 namespace SpectralDiffusion.Orchestrator.Dashboard;
 
 /// <summary>
-/// <c>GET /ui/jobs/{id}/logs?after=N</c>: the job's next log lines (at most a page) after the cursor, as JSON, for the job
-/// page's Logs section, which polls it while the job runs. <c>ended</c> says the job has ended (the page stops polling
-/// once a read after the end brings nothing new).
+/// <c>GET /ui/jobs/{id}/logs?after=N[&amp;attempt=A][&amp;rank=R]</c>: the job's next log lines (at most a page) after the
+/// cursor, of one attempt or rank when given, as JSON, for the job page's Logs section, which polls it while the job runs.
+/// <c>ended</c> says the job has ended (the page stops polling once a read after the end brings nothing new); <c>attempt</c>
+/// is the job's latest attempt, so the page can offer attempts that started after it was drawn. An unknown job, attempt or
+/// rank is 404 naming it.
 /// </summary>
 public static class JobLogsEndpoint
 {
@@ -14,13 +17,16 @@ public static class JobLogsEndpoint
     public static string Path(Guid jobId) => $"{DashboardSetup.PathBase}/jobs/{jobId}/logs";
 
     public sealed record Line(long Id, int Attempt, int Rank, long Sequence, DateTime Time, string Level, string Text);
-    public sealed record Page(IReadOnlyList<Line> Lines, bool Ended);
+    public sealed record Page(IReadOnlyList<Line> Lines, bool Ended, int Attempt);
 
-    public static async Task<IResult> ReadAsync(Guid jobId, long? after, LogReader reader, CancellationToken cancellation)
+    public static async Task<IResult> ReadAsync(Guid jobId, long? after, int? attempt, int? rank, LogReader reader, CancellationToken cancellation)
     {
+        var filter = new LogFilter(jobId, attempt, rank);
         // Whether the job has ended is read before its lines, so "ended" never hides a line stored in between.
-        if (await reader.JobAsync(jobId, cancellation) is not { } job) return Results.NotFound($"job {jobId} does not exist");
-        var lines = await reader.PageAsync(new LogFilter(jobId, null, null), after ?? 0, LogReader.PageLines, cancellation);
-        return Results.Json(new Page(lines.Select(l => new Line(l.Id, l.Attempt, l.Rank, l.Sequence, l.Time, l.Level, l.Text)).ToList(), job.Ended));
+        LogJob job;
+        try { job = await reader.CheckAsync(filter, cancellation); }
+        catch (OrchestratorException e) when (e.Kind == OrchestratorErrorKind.NotFound) { return Results.NotFound(e.Message); }
+        var lines = await reader.PageAsync(filter, after ?? 0, LogReader.PageLines, cancellation);
+        return Results.Json(new Page(lines.Select(l => new Line(l.Id, l.Attempt, l.Rank, l.Sequence, l.Time, l.Level, l.Text)).ToList(), job.Ended, job.Attempt));
     }
 }

@@ -15,7 +15,9 @@ internal sealed class JobArtifactsService(JobArtifactCatalog artifacts) : Contra
         Artifacts = { (await artifacts.ListAsync(Ids.Parse(request.JobId, "job_id"), context.CancellationToken)).Select(ToProto) },
     };
 
-    /// <summary>The header (size and SHA-256) first, then the content chunk by chunk: nothing larger than a chunk is held.</summary>
+    /// <summary>The header (size and SHA-256) first, then the content chunk by chunk: nothing larger than a chunk is held.
+    /// Each chunk wraps the reader's buffer without a copy: WriteAsync has copied the message into the response when it
+    /// returns, so the buffer is free for the next read.</summary>
     public override async Task Download(DownloadJobArtifactRequest request, IServerStreamWriter<JobArtifactChunk> responseStream, ServerCallContext context)
     {
         var jobId = Ids.Parse(request.JobId, "job_id");
@@ -23,7 +25,7 @@ internal sealed class JobArtifactsService(JobArtifactCatalog artifacts) : Contra
         var download = await artifacts.OpenAsync(jobId, request.What, context.CancellationToken);
         await responseStream.WriteAsync(new JobArtifactChunk { Header = ToProto(download.Entry) }, context.CancellationToken);
         await foreach (var chunk in download.Content.ChunksAsync(ArtifactStore.ChunkBytes, context.CancellationToken))
-            await responseStream.WriteAsync(new JobArtifactChunk { Data = ByteString.CopyFrom(chunk.Span) }, context.CancellationToken);
+            await responseStream.WriteAsync(new JobArtifactChunk { Data = UnsafeByteOperations.UnsafeWrap(chunk) }, context.CancellationToken);
     }
 
     static JobArtifact ToProto(JobArtifactEntry entry) => new()

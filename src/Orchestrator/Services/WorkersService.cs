@@ -179,11 +179,9 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
         {
             Header = new ArtifactHeader { Sha256 = sha, Size = artifact.Size, Name = artifact.Name, Kind = KindOf(artifact.Kind) },
         });
-        await using var file = store.OpenRead(sha);
-        var buffer = new byte[ArtifactStore.ChunkBytes];
-        int read;
-        while ((read = await file.ReadAsync(buffer, context.CancellationToken)) > 0)
-            await responseStream.WriteAsync(new ArtifactChunk { Data = ByteString.CopyFrom(buffer, 0, read) });
+        // As JobArtifacts.Download: each chunk wraps the reader's buffer, which WriteAsync has copied out when it returns.
+        await foreach (var chunk in ArtifactContent.WholeFile(store.PathOf(sha)).ChunksAsync(ArtifactStore.ChunkBytes, context.CancellationToken))
+            await responseStream.WriteAsync(new ArtifactChunk { Data = UnsafeByteOperations.UnsafeWrap(chunk) }, context.CancellationToken);
     }
 
     public override async Task<ListWorkersResponse> List(ListWorkersRequest request, ServerCallContext context) => new()

@@ -41,6 +41,8 @@ public sealed class OrchestratorConnection : IDisposable
             MaxSendMessageSize = 16 * 1024 * 1024,
             // A restarted orchestrator is found within seconds (the default reconnect back-off grows to two minutes).
             MaxReconnectBackoff = TimeSpan.FromSeconds(5),
+            HttpHandler = OrchestratorHttpHandler.Create(),
+            DisposeHttpClient = true,
         })).ToArray();
         var invoker = new FailoverInvoker(channels.Select(channel => channel.CreateCallInvoker()).ToList()).Intercept(metadata =>
         {

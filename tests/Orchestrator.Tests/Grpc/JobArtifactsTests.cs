@@ -1,4 +1,6 @@
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Tests.Grpc;
@@ -32,6 +34,22 @@ public class JobArtifactsTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal((20L, 2), (listed[1].Step, listed[1].WorldSize));
         Assert.Equal((finished.Shard1.Length, FakeWorker.Sha256(finished.Shard1), 1), (listed[3].Size, listed[3].Sha256, listed[3].Rank));
         Assert.Equal((finished.Csv.Length, FakeWorker.Sha256(finished.Csv)), (listed[4].Size, listed[4].Sha256));
+    }
+
+    [Fact]
+    public async Task List_ConsolidatedCheckpoint_Sha256OfTheDownloadedBytesKeptInTheDatabase()
+    {
+        var finished = await FinishedJob.RunAsync(server, "artifacts-checkpoint-sha");
+        var client = new JobArtifacts.JobArtifactsClient(server.AsReader);
+
+        var listed = (await client.ListAsync(new ListJobArtifactsRequest { JobId = finished.JobId })).Artifacts.Single(a => a.Kind == "checkpoint");
+        var (header, content) = await DownloadAsync(client, finished.JobId, listed.Name);
+        var kept = await server.Services.GetRequiredService<Database>().ReadAsync((connection, token) => connection.QuerySingleOrDefaultAsync(
+            "SELECT consolidated_sha256 FROM checkpoints WHERE job_id = @job", r => r.GetString(0), token, ("job", Guid.Parse(finished.JobId))), default);
+
+        Assert.Equal((content.LongLength, FakeWorker.Sha256(content)), (listed.Size, listed.Sha256));
+        Assert.Equal(listed.Sha256, header.Sha256);
+        Assert.Equal(listed.Sha256, kept);
     }
 
     [Fact]
