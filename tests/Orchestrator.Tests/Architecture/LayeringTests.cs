@@ -1,0 +1,108 @@
+using System.Text.RegularExpressions;
+
+namespace SpectralDiffusion.Orchestrator.Tests.Architecture;
+
+/// <summary>
+/// The generated proto types stop at the edge: only `Services/` (the gRPC services, which map) and `Cli/` (the gRPC
+/// clients) of src/Orchestrator may name <c>SpectralDiffusion.Shared.Contracts.V1</c>; the domain, persistence, delivery
+/// and every other folder work on the orchestrator's own types.
+/// </summary>
+public partial class LayeringTests
+{
+    static readonly string[] EdgeFolders = ["Services", "Cli"];
+
+    /// <summary>Files outside the edge that still use the proto types. This list may only shrink.</summary>
+    static readonly string[] NotYetMapped =
+    [
+        "Artifacts/ArtifactIntake.cs",
+        "Attempts/AssignmentFactory.cs",
+        "Attempts/AttemptReports.cs",
+        "Attempts/AttemptTermination.cs",
+        "Dashboard/DashboardQueries.cs",
+        "Dashboard/DashboardReader.cs",
+        "Delivery/AssignmentHub.cs",
+        "Delivery/JobEventHub.cs",
+        "Delivery/NotificationDispatcher.cs",
+        "Delivery/Notifications.cs",
+        "Domain/IllegalJobTransitionException.cs",
+        "Domain/Job.cs",
+        "Domain/JobStates.cs",
+        "Leases/WorkerRegistry.cs",
+        "Monitoring/ClusterGauges.cs",
+        "Persistence/CheckpointRepository.cs",
+        "Persistence/JobInsertBatcher.cs",
+        "Persistence/JobRepository.cs",
+        "Persistence/WorkerRepository.cs",
+        "Scheduling/Scheduler.cs",
+        "Submission/JobSubmission.cs",
+        "Sweeps/SweepRecord.cs",
+        "Sweeps/SweepReport.cs",
+        "Sweeps/SweepReportBuilder.cs",
+        "Sweeps/SweepReports.cs",
+        "Sweeps/SweepRepository.cs",
+        "Sweeps/SweepSubmission.cs",
+    ];
+
+    [Fact]
+    public void ProtoImporters_OutsideTheEdge_OnlyTheListedFiles()
+    {
+        var importers = ProtoImporters(Path.Combine(FolderDependencyTests.Repository, "src", "Orchestrator"));
+
+        var unexpected = importers.Where(f => !EdgeFolders.Contains(f.Split('/')[0])).Except(NotYetMapped).ToList();
+
+        Assert.True(unexpected.Count == 0,
+            "these files use the generated proto types outside Services/ and Cli/; map them in Services/ instead: " + string.Join(", ", unexpected));
+    }
+
+    [Fact]
+    public void NotYetMapped_EveryListedFile_StillUsesTheProtoTypes()
+    {
+        var importers = ProtoImporters(Path.Combine(FolderDependencyTests.Repository, "src", "Orchestrator")).ToHashSet();
+
+        var stale = NotYetMapped.Where(f => !importers.Contains(f)).ToList();
+
+        Assert.True(stale.Count == 0, "no longer use the proto types; take them off LayeringTests.NotYetMapped: " + string.Join(", ", stale));
+    }
+
+    [Fact]
+    public void ProtoImporters_UsingAliasAndQualifiedForms_EachFound()
+    {
+        var root = Directory.CreateTempSubdirectory("layering-").FullName;
+        try
+        {
+            Write(root, "Domain/Plain.cs", "namespace P.Domain;\npublic record Plain(int Value);");
+            Write(root, "Domain/Using.cs", "using SpectralDiffusion.Shared.Contracts.V1;\nnamespace P.Domain;");
+            Write(root, "Persistence/Alias.cs", "using JobState = SpectralDiffusion.Shared.Contracts.V1.JobState;");
+            Write(root, "Delivery/Qualified.cs", "class C { Shared.Contracts.V1.Assignment? a; }");
+            Write(root, "Dashboard/Pages/Page.cshtml", "@using SpectralDiffusion.Shared.Contracts.V1");
+            Write(root, "obj/Generated.cs", "namespace SpectralDiffusion.Shared.Contracts.V1;");
+
+            var importers = ProtoImporters(root);
+
+            Assert.Equal(["Dashboard/Pages/Page.cshtml", "Delivery/Qualified.cs", "Domain/Using.cs", "Persistence/Alias.cs"], importers);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>The source files under <paramref name="root"/> (build outputs aside) that name the proto namespace, as sorted relative paths.</summary>
+    static List<string> ProtoImporters(string root) =>
+        Directory.EnumerateFiles(root, "*.*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".cshtml", StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
+            .Where(f => !f.StartsWith("obj/", StringComparison.Ordinal) && !f.StartsWith("bin/", StringComparison.Ordinal))
+            .Where(f => ProtoNamespace().IsMatch(File.ReadAllText(Path.Combine(root, f))))
+            .Order(StringComparer.Ordinal).ToList();
+
+    static void Write(string root, string relative, string text)
+    {
+        var path = Path.Combine(root, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+    }
+
+    [GeneratedRegex(@"\bContracts\.V1\b")]
+    private static partial Regex ProtoNamespace();
+}
