@@ -10,6 +10,7 @@ using SpectralDiffusion.Shared.Security;
 using SpectralDiffusion.Worker.Agent;
 using SpectralDiffusion.Worker.Torch;
 using SpectralDiffusion.Orchestrator.Leases;
+using SpectralDiffusion.Orchestrator.Services;
 using SpectralDiffusion.Orchestrator.Submission;
 
 namespace SpectralDiffusion.Benchmarks;
@@ -77,18 +78,18 @@ public static class OrchestratorThroughputBenchmark
             //    (JIT, connection pool) are not timed, as a server that has run a while has done them. Rounds alternate
             //    with the same submits made in-process (the domain and PostgreSQL without gRPC), so that the split between
             //    the two holds under changing load.
-            var submission = app.Services.GetRequiredService<JobSubmission>();
+            var (intake, submission) = (app.Services.GetRequiredService<JobSpecIntake>(), app.Services.GetRequiredService<JobSubmission>());
             await RateAsync(WarmUp, (caller, _) => jobsClients[caller].SubmitAsync(new SubmitJobRequest { Spec = Spec("warm-up", 1, DeviceKind.Cuda) }).ResponseAsync);
             var (submitRates, domainRates) = (new List<double>(), new List<double>());
             for (var round = 0; round < Rounds; round++)
             {
                 submitRates.Add(await RateAsync(submits / Rounds, (caller, _) =>
                     jobsClients[caller].SubmitAsync(new SubmitJobRequest { Spec = Spec("submit-bench", 1, DeviceKind.Cuda) }).ResponseAsync));
-                domainRates.Add(await RateAsync(submits / Rounds, (_, _) => submission.SubmitAsync(Spec("submit-domain", 1, DeviceKind.Cuda), CancellationToken.None)));
+                domainRates.Add(await RateAsync(submits / Rounds, (_, _) => submission.SubmitAsync(intake.Accept(Spec("submit-domain", 1, DeviceKind.Cuda)), CancellationToken.None)));
             }
             var submitRate = Median(submitRates);
             Console.WriteLine($"  submits:            {submitRate,8:0} /s  (median of {Rounds} rounds of {submits / Rounds}: {Spread(submitRates)})");
-            Console.WriteLine($"    in-process:       {Median(domainRates),8:0} /s  (JobSubmission.SubmitAsync, no gRPC: {Spread(domainRates)})");
+            Console.WriteLine($"    in-process:       {Median(domainRates),8:0} /s  (JobSpecIntake.Accept and JobSubmission.SubmitAsync, no gRPC: {Spread(domainRates)})");
 
             // 2. Gang assignment: J queued jobs of world size W/J; W workers register, then open their streams at once,
             //    each worker on its own channel.

@@ -1,7 +1,6 @@
 using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Artifacts;
 
@@ -14,14 +13,14 @@ namespace SpectralDiffusion.Orchestrator.Artifacts;
 public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogger<ArtifactIntake> logger)
 {
     /// <param name="uploader">the authenticated worker: an artifact of a job must come from the worker that runs that rank.</param>
-    public async Task<ArtifactReceipt> UploadAsync(ArtifactHeader header, Guid uploader, IAsyncEnumerable<ReadOnlyMemory<byte>> content,
+    public async Task<UploadReceipt> UploadAsync(ArtifactUpload header, Guid uploader, IAsyncEnumerable<ReadOnlyMemory<byte>> content,
         CancellationToken cancellation)
     {
         var jobId = await CheckHeaderAsync(header, cancellation);
         if (jobId is { } job) await CheckUploaderAsync(job, header, uploader, cancellation);
         await store.StoreAsync(content, header.Sha256, header.Size, cancellation);
-        if (header.Kind == ArtifactKind.File && header.Name.Length > 0) await CheckFileContentAsync(header, cancellation);
-        var row = new ArtifactRepository.ArtifactRow(header.Sha256, header.Size, KindName(header.Kind), header.Name);
+        if (header.Kind == ArtifactUploadKind.File && header.Name.Length > 0) await CheckFileContentAsync(header, cancellation);
+        var row = new ArtifactRepository.ArtifactRow(header.Sha256, header.Size, KindName(header.Kind!.Value), header.Name);
         try
         {
             var receipt = await database.TransactAsync(async (connection, token) =>
@@ -31,16 +30,14 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
                 if (!store.Exists(header.Sha256))
                     throw new OrchestratorException(OrchestratorErrorKind.Aborted, $"sha256 {header.Sha256} was removed by retention while it arrived; upload it again");
                 await ArtifactRepository.InsertAsync(connection, row, jobId, token);
-                if (header.Kind == ArtifactKind.File && jobId is { } fileJob && header.Name.Length > 0)
+                if (header.Kind == ArtifactUploadKind.File && jobId is { } fileJob && header.Name.Length > 0)
                     await ArtifactRepository.RecordJobFileAsync(connection, fileJob, header.Attempt, header.Name, header.Sha256, header.Size, token);
-                var receipt = new ArtifactReceipt { Artifact = Ids.Artifact(header.Sha256) };
-                if (header.Kind != ArtifactKind.CheckpointShard) return receipt;
+                var artifact = Ids.Artifact(header.Sha256);
+                if (header.Kind != ArtifactUploadKind.CheckpointShard) return new UploadReceipt(artifact, null, false);
                 var outcome = await CheckpointRepository.AddShardAsync(connection, jobId!.Value, header.Attempt, header.Step, header.WorldSize,
                     header.Rank, header.Sha256, header.Size, token);
                 if (outcome.Conflict is not null) throw OrchestratorException.Precondition(outcome.Conflict);
-                receipt.CheckpointId = outcome.CheckpointId?.ToString() ?? "";
-                receipt.CheckpointComplete = outcome.CompletedNow;
-                return receipt;
+                return new UploadReceipt(artifact, outcome.CheckpointId, outcome.CompletedNow);
             }, cancellation);
             if (receipt.CheckpointComplete)
                 using (LogContext.PushProperty("JobId", jobId))
@@ -56,17 +53,17 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
     }
 
     /// <summary>The header's fields, and for checkpoint shards the job and attempt they belong to; returns the job id if any.</summary>
-    async Task<Guid?> CheckHeaderAsync(ArtifactHeader header, CancellationToken cancellation)
+    async Task<Guid?> CheckHeaderAsync(ArtifactUpload header, CancellationToken cancellation)
     {
-        if (header.Kind == ArtifactKind.Unspecified) throw OrchestratorException.Invalid("header.kind", "is required: checkpoint_shard, model or file");
+        if (header.Kind is null) throw OrchestratorException.Invalid("header.kind", "is required: checkpoint_shard, model or file");
         if (!Shared.Jobs.ModelReference.IsSha256(header.Sha256)) throw OrchestratorException.Invalid("header.sha256", $"'{Shared.Jobs.Echo.Short(header.Sha256)}' is not 64 lower-case hex digits");
         if (header.Size < 0) throw OrchestratorException.Invalid("header.size", $"is {header.Size}; must not be negative");
         if (header.JobId.Length == 0)
-            return header.Kind == ArtifactKind.CheckpointShard ? throw OrchestratorException.Invalid("header.job_id", "a checkpoint shard needs its job") : null;
+            return header.Kind == ArtifactUploadKind.CheckpointShard ? throw OrchestratorException.Invalid("header.job_id", "a checkpoint shard needs its job") : null;
         var jobId = Ids.Parse(header.JobId, "header.job_id");
-        if (header.Kind == ArtifactKind.File && header.Name.Length > 0 && !JobFileName.IsValid(header.Name))
+        if (header.Kind == ArtifactUploadKind.File && header.Name.Length > 0 && !JobFileName.IsValid(header.Name))
             throw OrchestratorException.Invalid("header.name", $"'{Shared.Jobs.Echo.Short(header.Name)}' is not {JobFileName.Rule}");
-        if (header.Kind == ArtifactKind.CheckpointShard)
+        if (header.Kind == ArtifactUploadKind.CheckpointShard)
         {
             if (header.WorldSize < 1) throw OrchestratorException.Invalid("header.world_size", $"is {header.WorldSize}; must be positive");
             if (header.Rank < 0 || header.Rank >= header.WorldSize)
@@ -77,7 +74,7 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
             "SELECT a.world_size FROM jobs j LEFT JOIN attempts a ON a.job_id = j.id AND a.attempt = @attempt WHERE j.id = @job",
             r => r.IsDBNull(0) ? -1 : r.GetInt32(0), token, ("job", jobId), ("attempt", header.Attempt)), cancellation)
             ?? throw OrchestratorException.NotFound($"job {jobId} does not exist");
-        if (header.Kind == ArtifactKind.CheckpointShard && attemptWorldSize != header.WorldSize)
+        if (header.Kind == ArtifactUploadKind.CheckpointShard && attemptWorldSize != header.WorldSize)
             throw attemptWorldSize < 0
                 ? OrchestratorException.Invalid("header.attempt", $"job {jobId} has no attempt {header.Attempt}")
                 : OrchestratorException.Invalid("header.world_size", $"is {header.WorldSize}; attempt {header.Attempt} runs {attemptWorldSize} ranks");
@@ -85,7 +82,7 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
     }
 
     /// <summary>A named job file must be content the product writes (<see cref="JobFileContent"/>); refused content is not kept.</summary>
-    async Task CheckFileContentAsync(ArtifactHeader header, CancellationToken cancellation)
+    async Task CheckFileContentAsync(ArtifactUpload header, CancellationToken cancellation)
     {
         string? problem;
         await using (var stored = store.OpenRead(header.Sha256)) problem = JobFileContent.Problem(header.Name, stored);
@@ -101,7 +98,7 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
             store.Forget(sha256);
     }
 
-    async Task CheckUploaderAsync(Guid jobId, ArtifactHeader header, Guid uploader, CancellationToken cancellation)
+    async Task CheckUploaderAsync(Guid jobId, ArtifactUpload header, Guid uploader, CancellationToken cancellation)
     {
         var runner = await database.ReadAsync((connection, token) => connection.QuerySingleOrDefaultAsync<Guid?>(
             "SELECT worker_id FROM attempt_ranks WHERE job_id = @job AND attempt = @attempt AND rank = @rank",
@@ -111,10 +108,10 @@ public sealed class ArtifactIntake(Database database, ArtifactStore store, ILogg
                 $"worker {uploader} does not run rank {header.Rank} of job {jobId} attempt {header.Attempt}; a worker uploads only its own rank's artifacts");
     }
 
-    static string KindName(ArtifactKind kind) => kind switch
+    static string KindName(ArtifactUploadKind kind) => kind switch
     {
-        ArtifactKind.CheckpointShard => "checkpoint_shard",
-        ArtifactKind.Model => "model",
+        ArtifactUploadKind.CheckpointShard => "checkpoint_shard",
+        ArtifactUploadKind.Model => "model",
         _ => "file",
     };
 }

@@ -1,31 +1,20 @@
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Jobs;
-using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 
 namespace SpectralDiffusion.Orchestrator.Attempts;
 
 /// <summary>Builds the start order each rank of an attempt receives: spec, rank, rendezvous, resume checkpoint, resolved model weights.</summary>
 public static class AssignmentFactory
 {
-    public static async Task<AssignmentStart> StartAsync(NpgsqlConnection connection, Job job, int rank, Guid rendezvousId,
-        CheckpointRef? resumeFrom, CancellationToken cancellation) => new()
-    {
-        JobId = job.Id.ToString(),
-        Attempt = job.Attempt,
-        Rank = rank,
-        WorldSize = job.Spec.WorldSize,
-        RendezvousId = rendezvousId.ToString(),
-        Spec = job.Spec,
-        ResumeFrom = resumeFrom,
-        ModelArtifact = await ResolveAsync(connection, job.Spec.Model, cancellation),
-        TeacherArtifact = await ResolveAsync(connection, job.Spec.Teacher, cancellation),
-    };
+    public static async Task<StartOrder> StartAsync(NpgsqlConnection connection, Job job, int rank, Guid rendezvousId,
+        CheckpointManifest? resumeFrom, CancellationToken cancellation) =>
+        new(job.Id, job.Attempt, rank, job.Spec.WorldSize, rendezvousId, job.Spec.Encoded, resumeFrom,
+            await ResolveAsync(connection, job.Spec.ModelCheckpoint, cancellation), await ResolveAsync(connection, job.Spec.TeacherCheckpoint, cancellation));
 
     /// <summary>The start order of a worker's current assignment, replayed when its stream (re)opens; null when it has none.</summary>
-    public static async Task<AssignmentStart?> CurrentAsync(NpgsqlConnection connection, Guid workerId, CancellationToken cancellation)
+    public static async Task<StartOrder?> CurrentAsync(NpgsqlConnection connection, Guid workerId, CancellationToken cancellation)
     {
         if (await WorkerRepository.AssignmentAsync(connection, workerId, cancellation) is not { } assignment) return null;
         if (await AttemptRepository.LiveAsync(connection, assignment.JobId, assignment.Attempt, cancellation) is not { } live) return null;
@@ -36,13 +25,12 @@ public static class AssignmentFactory
     }
 
     /// <summary>"job:&lt;id&gt;" → that job's final model artifact; "artifact:&lt;sha&gt;" as is; a path or nothing → "".</summary>
-    static async Task<string> ResolveAsync(NpgsqlConnection connection, ModelSpec? model, CancellationToken cancellation)
+    static async Task<string> ResolveAsync(NpgsqlConnection connection, string checkpoint, CancellationToken cancellation)
     {
-        if (model is null) return "";
-        var reference = ModelReference.Parse(model.Checkpoint);
+        var reference = ModelReference.Parse(checkpoint);
         return reference.Kind switch
         {
-            ModelReferenceKind.Artifact => model.Checkpoint,
+            ModelReferenceKind.Artifact => checkpoint,
             ModelReferenceKind.Job => await connection.QuerySingleOrDefaultAsync(
                 "SELECT result_artifact FROM jobs WHERE id = @id", r => r.GetString(0), cancellation, ("id", Guid.Parse(reference.Value))) ?? "",
             _ => "",

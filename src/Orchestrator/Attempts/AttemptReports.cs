@@ -2,9 +2,7 @@ using Npgsql;
 using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Orchestrator.Delivery;
-using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 
 namespace SpectralDiffusion.Orchestrator.Attempts;
 
@@ -40,9 +38,9 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
         await dispatcher.DispatchAsync(notifications, cancellation);
     }
 
-    public async Task CompleteAsync(AttemptResult result, CancellationToken cancellation)
+    public async Task CompleteAsync(AttemptOutcome result, CancellationToken cancellation)
     {
-        var (workerId, jobId) = (Ids.Parse(result.WorkerId, "worker_id"), Ids.Parse(result.JobId, "job_id"));
+        var (workerId, jobId) = (result.WorkerId, result.JobId);
         var finalSha = result.FinalArtifact.Length > 0 ? Ids.ParseArtifact(result.FinalArtifact, "final_artifact") : null;
         var notifications = await database.TransactAsync(async (connection, token) =>
         {
@@ -54,7 +52,7 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
             var notes = new Notifications();
             if (!result.Succeeded)
                 await AttemptTermination.AbortAsync(connection, job, $"rank {result.Rank} failed: {result.Error}", cancel: false, notes, token,
-                    permanent: result.Failure == FailureKind.Permanent);
+                    permanent: result.Permanent);
             else if (await AttemptRepository.RanksAsync(connection, jobId, result.Attempt, token) is var ranks && ranks.All(r => r.Completed && r.Succeeded))
                 await AttemptTermination.SucceedAsync(connection, job, ranks[0].FinalArtifact, notes, token);
             return notes;
@@ -62,8 +60,8 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
         using (LogContext.PushProperty("JobId", jobId))
         using (LogContext.PushProperty("Attempt", result.Attempt))
         using (LogContext.PushProperty("WorkerId", workerId))
-            logger.LogInformation("Job {JobId} attempt {Attempt} rank {Rank} finished: succeeded {Succeeded} {Failure} {Error}",
-                jobId, result.Attempt, result.Rank, result.Succeeded, result.Failure, result.Error);
+            logger.LogInformation("Job {JobId} attempt {Attempt} rank {Rank} finished: succeeded {Succeeded} permanent {Permanent} {Error}",
+                jobId, result.Attempt, result.Rank, result.Succeeded, result.Permanent, result.Error);
         await dispatcher.DispatchAsync(notifications, cancellation);
         scheduler.Nudge();
     }
@@ -83,7 +81,7 @@ public sealed class AttemptReports(Database database, NotificationDispatcher dis
             if ((await AttemptRepository.RanksAsync(connection, jobId, report.Attempt, token)).All(r => r.WorkerId != workerId))
                 throw new OrchestratorException(OrchestratorErrorKind.PermissionDenied,
                     $"worker {workerId} runs no rank of job {jobId} attempt {report.Attempt}");
-            await EvaluationRepository.InsertAsync(connection, report.Preset.Length > 0 ? report : report with { Preset = job.Spec.Model.Preset }, token);
+            await EvaluationRepository.InsertAsync(connection, report.Preset.Length > 0 ? report : report with { Preset = job.Spec.Preset }, token);
             return true;
         }, cancellation);
     }

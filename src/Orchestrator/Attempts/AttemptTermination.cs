@@ -1,8 +1,7 @@
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Delivery;
-using Job = SpectralDiffusion.Orchestrator.Domain.Job;
 
 namespace SpectralDiffusion.Orchestrator.Attempts;
 
@@ -35,10 +34,7 @@ public static class AttemptTermination
         var ranks = await AttemptRepository.RanksAsync(connection, job.Id, attempt, cancellation);
         await EndAsync(connection, job, attempt, expected, cancel ? "cancelled" : "aborted", reason, notifications, cancellation);
         foreach (var rank in ranks)
-            notifications.Send(rank.WorkerId, new Assignment
-            {
-                Abort = new AssignmentAbort { JobId = job.Id.ToString(), Attempt = attempt, Reason = reason, Cancelled = cancel },
-            });
+            notifications.Send(rank.WorkerId, new AbortOrder(job.Id, attempt, reason, cancel));
         notifications.JobChanged(job.Id, cancel ? $"cancelled: {reason}"
             : requeued ? $"attempt {attempt} aborted ({reason}); re-queued, restart {job.Restarts} of {job.Spec.MaxRestarts}"
             : job.FailureReason);

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Npgsql;
+using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Dashboard;
 
@@ -68,9 +68,9 @@ public static class DashboardQueries
     public static Task<List<JobRow>> JobsByIdAsync(NpgsqlConnection connection, IReadOnlyList<Guid> ids, CancellationToken cancellation) =>
         connection.QueryAsync($"SELECT {JobColumns} FROM jobs WHERE id = ANY(@ids) ORDER BY seq", ReadJob, cancellation, ("ids", ids.ToArray()));
 
-    /// <summary>The job's spec exactly as accepted (the stored protobuf).</summary>
-    public static Task<JobSpec?> SpecAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellation) =>
-        connection.QuerySingleOrDefaultAsync("SELECT spec FROM jobs WHERE id = @id", r => JobSpec.Parser.ParseFrom(r.GetFieldValue<byte[]>(0)),
+    /// <summary>The job's spec exactly as accepted (the stored protobuf), with the fields stored beside it.</summary>
+    public static Task<JobSpecDocument?> SpecAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellation) =>
+        connection.QuerySingleOrDefaultAsync($"SELECT {JobRepository.SpecColumns} FROM jobs WHERE id = @id", r => JobRepository.ReadSpec(r, 0),
             cancellation, ("id", id));
 
     public static async Task<List<AttemptRow>> AttemptsAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellation)

@@ -1,8 +1,7 @@
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
+using SpectralDiffusion.Orchestrator.Services;
 using SpectralDiffusion.Orchestrator.Sweeps;
-using JobState = SpectralDiffusion.Shared.Contracts.V1.JobState;
-using JobType = SpectralDiffusion.Shared.Contracts.V1.JobType;
 using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Dashboard;
@@ -52,9 +51,9 @@ public sealed class DashboardReader(Database database, SweepReports reports)
             var (yaml, modelJobs) = ("", (IReadOnlyList<(string, Guid)>)[]);
             if (await DashboardQueries.SpecAsync(connection, id, token) is { } spec)
             {
-                yaml = SpecYaml.From(spec);
-                modelJobs = new[] { (Role: "model", Model: spec.Model), (Role: "teacher", Model: spec.Teacher) }
-                    .Select(m => (m.Role, Reference: ModelReference.Parse(m.Model?.Checkpoint ?? "")))
+                yaml = JobMapping.Yaml(spec.Encoded);
+                modelJobs = new[] { (Role: "model", Checkpoint: spec.ModelCheckpoint), (Role: "teacher", Checkpoint: spec.TeacherCheckpoint) }
+                    .Select(m => (m.Role, Reference: ModelReference.Parse(m.Checkpoint)))
                     .Where(m => m.Reference.Kind == ModelReferenceKind.Job && Guid.TryParse(m.Reference.Value, out _))
                     .Select(m => (m.Role, Guid.Parse(m.Reference.Value))).ToList();
             }

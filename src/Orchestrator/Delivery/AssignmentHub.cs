@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Domain;
 
 namespace SpectralDiffusion.Orchestrator.Delivery;
 
@@ -31,13 +31,13 @@ public sealed class AssignmentHub
         if (connections.TryRemove(workerId, out var connection)) connection.Orders.Writer.TryComplete();
     }
 
-    public bool Send(Guid workerId, Assignment assignment) =>
-        connections.TryGetValue(workerId, out var connection) && connection.Orders.Writer.TryWrite(assignment);
+    public bool Send(Guid workerId, WorkerOrder order) =>
+        connections.TryGetValue(workerId, out var connection) && connection.Orders.Writer.TryWrite(order);
 
     public sealed class Connection(Guid workerId)
     {
         public Guid WorkerId { get; } = workerId;
-        public Channel<Assignment> Orders { get; } = Channel.CreateUnbounded<Assignment>(new UnboundedChannelOptions { SingleReader = true });
+        public Channel<WorkerOrder> Orders { get; } = Channel.CreateUnbounded<WorkerOrder>(new UnboundedChannelOptions { SingleReader = true });
         /// <summary>A newer stream of the same worker took over; closing this one does not lose the worker.</summary>
         public bool Replaced { get; private set; }
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Domain;
 
 namespace SpectralDiffusion.Orchestrator.Delivery;
 
@@ -18,10 +18,10 @@ public sealed class JobEventHub
 
     public bool HasWatchers(Guid jobId) => watchers.TryGetValue(jobId, out var set) && !set.IsEmpty;
 
-    public void Publish(Guid jobId, JobEvent jobEvent)
+    public void Publish(Guid jobId, JobChange change)
     {
         if (!watchers.TryGetValue(jobId, out var set)) return;
-        foreach (var subscription in set.Keys) subscription.Events.Writer.TryWrite(jobEvent);
+        foreach (var subscription in set.Keys) subscription.Events.Writer.TryWrite(change);
     }
 
     void Unsubscribe(Subscription subscription)
@@ -32,7 +32,7 @@ public sealed class JobEventHub
     public sealed class Subscription(Guid jobId, JobEventHub hub) : IDisposable
     {
         public Guid JobId { get; } = jobId;
-        public Channel<JobEvent> Events { get; } = Channel.CreateUnbounded<JobEvent>(new UnboundedChannelOptions { SingleReader = true });
+        public Channel<JobChange> Events { get; } = Channel.CreateUnbounded<JobChange>(new UnboundedChannelOptions { SingleReader = true });
         public void Dispose() => hub.Unsubscribe(this);
     }
 }

@@ -1,7 +1,6 @@
-using Google.Protobuf.WellKnownTypes;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Coordination;
-using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Domain;
 
 namespace SpectralDiffusion.Orchestrator.Delivery;
 
@@ -11,16 +10,16 @@ public sealed class NotificationDispatcher(Database database, AssignmentHub assi
 {
     public async Task DispatchAsync(Notifications notifications, CancellationToken cancellation)
     {
-        foreach (var (workerId, assignment) in notifications.Assignments)
-            if (!assignments.Send(workerId, assignment))
+        foreach (var (workerId, order) in notifications.Orders)
+            if (!assignments.Send(workerId, order))
                 logger.LogDebug("Worker {WorkerId} has no open assignment stream; its {Order} order is not delivered",
-                    workerId, assignment.KindCase);
+                    workerId, order is StartOrder ? "start" : "abort");
         foreach (var rendezvousId in notifications.EndedRendezvous) rendezvous.Drop(rendezvousId);
         foreach (var (jobId, message) in notifications.JobEvents)
         {
             if (!events.HasWatchers(jobId)) continue;
             var job = await database.ReadAsync((connection, token) => JobRepository.GetAsync(connection, jobId, token), cancellation);
-            if (job is not null) events.Publish(jobId, new JobEvent { Job = job, Message = message, At = Timestamp.FromDateTime(DateTime.UtcNow) });
+            if (job is not null) events.Publish(jobId, new JobChange(job, message, DateTime.UtcNow));
         }
     }
 }

@@ -1,4 +1,4 @@
-using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Domain;
 
 namespace SpectralDiffusion.Orchestrator.Delivery;
 
@@ -8,11 +8,11 @@ namespace SpectralDiffusion.Orchestrator.Delivery;
 /// </summary>
 public sealed class Notifications
 {
-    public List<(Guid WorkerId, Assignment Assignment)> Assignments { get; } = [];
+    public List<(Guid WorkerId, WorkerOrder Order)> Orders { get; } = [];
     public List<(Guid JobId, string Message)> JobEvents { get; } = [];
     public List<Guid> EndedRendezvous { get; } = [];
 
-    public void Send(Guid workerId, Assignment assignment) => Assignments.Add((workerId, assignment));
+    public void Send(Guid workerId, WorkerOrder order) => Orders.Add((workerId, order));
     public void JobChanged(Guid jobId, string message) => JobEvents.Add((jobId, message));
     public void RendezvousEnded(Guid rendezvousId) => EndedRendezvous.Add(rendezvousId);
 }

@@ -1,5 +1,3 @@
-using SpectralDiffusion.Shared.Contracts.V1;
-
 namespace SpectralDiffusion.Orchestrator.Domain;
 
 /// <summary>A state change the job's current state does not allow (gRPC FAILED_PRECONDITION).</summary>

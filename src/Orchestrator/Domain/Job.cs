@@ -1,5 +1,3 @@
-using SpectralDiffusion.Shared.Contracts.V1;
-
 namespace SpectralDiffusion.Orchestrator.Domain;
 
 /// <summary>
@@ -7,10 +5,10 @@ namespace SpectralDiffusion.Orchestrator.Domain;
 /// up to <c>max_restarts</c> re-queues. Every method checks the current state and throws
 /// <see cref="IllegalJobTransitionException"/> on an illegal move; persistence saves it compare-and-set.
 /// </summary>
-public sealed class Job(Guid id, JobSpec spec, JobState state)
+public sealed class Job(Guid id, JobSpecDocument spec, JobState state)
 {
     public Guid Id { get; } = id;
-    public JobSpec Spec { get; } = spec;
+    public JobSpecDocument Spec { get; } = spec;
     public JobState State { get; private set; } = state;
     public int Attempt { get; private set; }
     public int Restarts { get; private set; }
@@ -23,9 +21,9 @@ public sealed class Job(Guid id, JobSpec spec, JobState state)
 
     public static bool IsTerminalState(JobState state) => state is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 
-    public static Job Submit(JobSpec spec) => new(Guid.CreateVersion7(), spec, JobState.Queued);
+    public static Job Submit(JobSpecDocument spec) => new(Guid.CreateVersion7(), spec, JobState.Queued);
 
-    public static Job Restore(Guid id, JobSpec spec, JobState state, int attempt, int restarts, string failureReason,
+    public static Job Restore(Guid id, JobSpecDocument spec, JobState state, int attempt, int restarts, string failureReason,
         string resultArtifact, long resumeStep) =>
         new(id, spec, state)
         {

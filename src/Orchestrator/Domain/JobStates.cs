@@ -1,5 +1,3 @@
-using SpectralDiffusion.Shared.Contracts.V1;
-
 namespace SpectralDiffusion.Orchestrator.Domain;
 
 /// <summary>
@@ -16,7 +14,7 @@ public static class JobStates
     public static DeviceKind ParseDevice(string name) => Enum.Parse<DeviceKind>(name, ignoreCase: true);
     public static string Name(SweepState state) => state.ToString().ToUpperInvariant();
 
-    /// <summary>The names of every value of a state or type enum but the unspecified zero, in declaration order.</summary>
+    /// <summary>The names of every value of a state or type enum, in declaration order.</summary>
     public static IReadOnlyList<string> Names<T>() where T : struct, Enum =>
-        Enum.GetValues<T>().Where(value => !value.Equals(default(T))).Select(value => value.ToString().ToUpperInvariant()).ToList();
+        Enum.GetValues<T>().Select(value => value.ToString().ToUpperInvariant()).ToList();
 }

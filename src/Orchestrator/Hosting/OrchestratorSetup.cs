@@ -54,7 +54,7 @@ public static class OrchestratorSetup
         services.AddSingleton(provider => new Database(provider.GetRequiredService<NpgsqlDataSource>(), provider.GetRequiredService<ResiliencePipeline>()));
         services.AddSingleton(provider => new ArtifactStore(provider.GetRequiredService<IOptions<ArtifactOptions>>().Value.ArtifactRoot));
         services.AddSingleton<RendezvousWaiters>().AddSingleton<RendezvousStore>().AddSingleton<AssignmentHub>().AddSingleton<JobEventHub>().AddSingleton<SchedulerSignal>()
-            .AddSingleton<NotificationDispatcher>().AddSingleton<JobSubmission>().AddSingleton<WorkerRegistry>().AddSingleton<AttemptReports>()
+            .AddSingleton<NotificationDispatcher>().AddSingleton<JobSpecIntake>().AddSingleton<JobSubmission>().AddSingleton<WorkerRegistry>().AddSingleton<AttemptReports>()
             .AddSingleton<ArtifactIntake>().AddSingleton<JobArtifactCatalog>().AddSingleton<WorkerArtifactScope>().AddSingleton<Scheduler>().AddSingleton<LeaseWatchdog>().AddSingleton<WorkerCredentials>()
             .AddSingleton<LeaseRenewals>().AddSingleton<JobInsertBatcher>();
         services.AddSingleton<SweepSubmission>().AddSingleton<SweepReports>();

@@ -5,7 +5,6 @@ using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Monitoring;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Security;
-using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Orchestrator.Attempts;
 using SpectralDiffusion.Orchestrator.Delivery;
 
@@ -71,7 +70,7 @@ public sealed class WorkerRegistry(Database database, NotificationDispatcher dis
     /// first stream of a worker registered by this process reads nothing: it cannot have been assigned yet. Call it
     /// before the stream connects (<see cref="AssignmentHub.Connect"/>), which is what makes that hold.
     /// </summary>
-    public async Task<AssignmentStart?> ReplayAsync(Guid workerId, CancellationToken cancellation)
+    public async Task<StartOrder?> ReplayAsync(Guid workerId, CancellationToken cancellation)
     {
         if (neverConnected.TryRemove(workerId, out _)) return null;
         return await database.ReadAsync((connection, token) => WorkerRepository.AssignmentAsync(connection, workerId, token), cancellation) is null ? null

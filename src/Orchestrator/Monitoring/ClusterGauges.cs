@@ -3,8 +3,6 @@ using Npgsql;
 using Prometheus;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Shared.Contracts.V1;
-using JobState = SpectralDiffusion.Shared.Contracts.V1.JobState;
 
 namespace SpectralDiffusion.Orchestrator.Monitoring;
 
@@ -21,7 +19,7 @@ public sealed class ClusterGauges
     /// <summary>How many of the most recently evaluated jobs export their evaluation figures.</summary>
     public const int EvaluatedJobs = 100;
     static readonly string[] WorkerStates = [WorkerRepository.Idle, WorkerRepository.Busy, WorkerRepository.Lost, WorkerRepository.Gone];
-    static readonly string[] Devices = Enum.GetValues<DeviceKind>().Where(d => d != default).Select(JobStates.Name).ToArray();
+    static readonly string[] Devices = Enum.GetValues<DeviceKind>().Select(JobStates.Name).ToArray();
 
     readonly Database database;
     readonly SemaphoreSlim turn = new(1, 1);

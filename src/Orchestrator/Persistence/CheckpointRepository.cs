@@ -1,6 +1,5 @@
-using Google.Protobuf.WellKnownTypes;
 using Npgsql;
-using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Domain;
 
 namespace SpectralDiffusion.Orchestrator.Persistence;
 
@@ -61,12 +60,11 @@ public static class CheckpointRepository
         : storedSha256 is not null && storedSha256 != sha256 ? $"rank {rank}'s shard of step {step} is already stored with sha256 {storedSha256}"
         : null;
 
-    public static async Task<CheckpointRef?> GetAsync(NpgsqlConnection connection, Guid checkpointId, CancellationToken cancellation) =>
-        (await connection.QueryAsync(SelectManifest + " WHERE c.id = @id", Read, cancellation, ("id", checkpointId)))
-            .FirstOrDefault() is { } checkpoint ? ToRef(checkpoint) : null;
+    public static async Task<CheckpointManifest?> GetAsync(NpgsqlConnection connection, Guid checkpointId, CancellationToken cancellation) =>
+        (await connection.QueryAsync(SelectManifest + " WHERE c.id = @id", Read, cancellation, ("id", checkpointId))).FirstOrDefault();
 
     /// <summary>The job's checkpoints (all complete), newest first.</summary>
-    public static Task<List<Checkpoint>> ListAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellation) =>
+    public static Task<List<CheckpointManifest>> ListAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellation) =>
         connection.QueryAsync(SelectManifest + """
              WHERE c.job_id = @job
              ORDER BY c.step DESC, c.attempt DESC
@@ -78,20 +76,6 @@ public static class CheckpointRepository
         FROM checkpoints c
         """;
 
-    static Checkpoint Read(NpgsqlDataReader r)
-    {
-        var checkpoint = new Checkpoint
-        {
-            CheckpointId = r.GetGuid(0).ToString(), JobId = r.GetGuid(1).ToString(), Attempt = r.GetInt32(2), Step = r.GetInt64(3),
-            WorldSize = r.GetInt32(4), Complete = r.GetBoolean(5), CreatedAt = Timestamp.FromDateTime(r.GetDateTime(6)),
-        };
-        checkpoint.ShardArtifacts.AddRange(r.GetFieldValue<string[]>(7));
-        return checkpoint;
-    }
-
-    public static CheckpointRef ToRef(Checkpoint checkpoint) => new()
-    {
-        CheckpointId = checkpoint.CheckpointId, Step = checkpoint.Step, WorldSize = checkpoint.WorldSize,
-        ShardArtifacts = { checkpoint.ShardArtifacts },
-    };
+    static CheckpointManifest Read(NpgsqlDataReader r) =>
+        new(r.GetGuid(0), r.GetGuid(1), r.GetInt32(2), r.GetInt64(3), r.GetInt32(4), r.GetBoolean(5), r.GetDateTime(6), r.GetFieldValue<string[]>(7));
 }

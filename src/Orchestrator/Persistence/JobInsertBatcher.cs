@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using SpectralDiffusion.Orchestrator.Domain;
-using JobView = SpectralDiffusion.Shared.Contracts.V1.Job;
 
 namespace SpectralDiffusion.Orchestrator.Persistence;
 
@@ -17,11 +16,11 @@ public sealed class JobInsertBatcher(Database database)
     readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     int writing;
 
-    sealed record Pending(Job Job, TaskCompletionSource<JobView> Stored);
+    sealed record Pending(Job Job, TaskCompletionSource<JobSnapshot> Stored);
 
-    public Task<JobView> InsertAsync(Job job, CancellationToken cancellation)
+    public Task<JobSnapshot> InsertAsync(Job job, CancellationToken cancellation)
     {
-        var pending = new Pending(job, new TaskCompletionSource<JobView>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(job, new TaskCompletionSource<JobSnapshot>(TaskCreationOptions.RunContinuationsAsynchronously));
         queue.Writer.TryWrite(pending);
         if (Interlocked.CompareExchange(ref writing, 1, 0) == 0) _ = Task.Run(WriteAsync, CancellationToken.None);
         return pending.Stored.Task.WaitAsync(cancellation);

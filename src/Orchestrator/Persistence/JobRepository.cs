@@ -1,19 +1,17 @@
-using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 using System.Text.Json;
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Shared.Contracts.V1;
-using Job = SpectralDiffusion.Orchestrator.Domain.Job;
-using JobView = SpectralDiffusion.Shared.Contracts.V1.Job;
 
 namespace SpectralDiffusion.Orchestrator.Persistence;
 
 /// <summary>The jobs table: the aggregate (load FOR UPDATE, save compare-and-set) and the read model the API returns.</summary>
 public static class JobRepository
 {
+    /// <summary>What a listing filters on: any of <see cref="States"/> (all when empty), the type (any when null), and every label given.</summary>
+    public sealed record Filter(IReadOnlyList<JobState> States, JobType? Type, IReadOnlyDictionary<string, string> Labels);
+
     /// <summary>Inserts a queued job and returns its view as <see cref="GetAsync"/> would, in one statement.</summary>
-    public static async Task<JobView> InsertAsync(NpgsqlConnection connection, Job job, IReadOnlyList<Guid> dependsOn, CancellationToken cancellation,
+    public static async Task<JobSnapshot> InsertAsync(NpgsqlConnection connection, Job job, IReadOnlyList<Guid> dependsOn, CancellationToken cancellation,
         SweepMembership? sweep = null) =>
         (await InsertManyAsync(connection, [(job, dependsOn)], cancellation, [sweep]))[0];
 
@@ -22,7 +20,7 @@ public static class JobRepository
     /// <see cref="GetAsync"/> would: one statement, so all of them are stored or none. <paramref name="sweeps"/>, when
     /// given, names the sweep arm of each job (null for a job outside a sweep).
     /// </summary>
-    public static async Task<List<JobView>> InsertManyAsync(NpgsqlConnection connection, IReadOnlyList<(Job Job, IReadOnlyList<Guid> DependsOn)> jobs,
+    public static async Task<List<JobSnapshot>> InsertManyAsync(NpgsqlConnection connection, IReadOnlyList<(Job Job, IReadOnlyList<Guid> DependsOn)> jobs,
         CancellationToken cancellation, IReadOnlyList<SweepMembership?>? sweeps = null)
     {
         T[] Column<T>(Func<Job, T> value) => jobs.Select(j => value(j.Job)).ToArray();
@@ -42,16 +40,16 @@ public static class JobRepository
                       '{}'::text[], result_artifact, resume_step, seq
             """, r => ReadView(r), cancellation,
             ("ids", Column(j => j.Id)), ("names", Column(j => j.Spec.Name)), ("types", Column(j => JobStates.Name(j.Spec.Type))),
-            ("states", Column(j => JobStates.Name(j.State))), ("specs", Column(j => j.Spec.ToByteArray())),
-            ("spec_jsons", Column(j => JsonFormatter.Default.Format(j.Spec))), ("presets", Column(j => j.Spec.Model.Preset)),
-            ("teacher_presets", Column(j => j.Spec.Teacher?.Preset ?? "")), ("devices", Column(j => JobStates.Name(j.Spec.Device))),
+            ("states", Column(j => JobStates.Name(j.State))), ("specs", Column(j => j.Spec.Encoded)),
+            ("spec_jsons", Column(j => j.Spec.Json)), ("presets", Column(j => j.Spec.Preset)),
+            ("teacher_presets", Column(j => j.Spec.TeacherPreset)), ("devices", Column(j => JobStates.Name(j.Spec.Device))),
             ("world_sizes", Column(j => j.Spec.WorldSize)), ("priorities", Column(j => j.Spec.Priority)),
-            ("max_restarts", Column(j => j.Spec.MaxRestarts)), ("labels", Column(j => JsonSerializer.Serialize(j.Spec.Labels.ToDictionary()))),
+            ("max_restarts", Column(j => j.Spec.MaxRestarts)), ("labels", Column(j => JsonSerializer.Serialize(j.Spec.Labels))),
             ("depends_on", jobs.Select(j => string.Join(',', j.DependsOn)).ToArray()),
             ("sweep_ids", jobs.Select((_, i) => Sweep(i)?.SweepId).ToArray()), ("sweep_arms", jobs.Select((_, i) => Sweep(i)?.Arm).ToArray()),
             ("sweep_seeds", jobs.Select((_, i) => Sweep(i)?.Seed).ToArray()));
         var byId = views.ToDictionary(v => v.Id);
-        return jobs.Select(j => byId[j.Job.Id.ToString()]).ToList();
+        return jobs.Select(j => byId[j.Job.Id]).ToList();
     }
 
     /// <summary>Loads the aggregate and locks its row until the transaction ends.</summary>
@@ -60,11 +58,27 @@ public static class JobRepository
 
     /// <summary>Loads the aggregates that exist among <paramref name="ids"/> and locks their rows until the transaction ends.</summary>
     public static Task<List<Job>> LoadManyForUpdateAsync(NpgsqlConnection connection, Guid[] ids, CancellationToken cancellation) =>
-        connection.QueryAsync("""
-            SELECT id, spec, state, attempt, restarts, failure_reason, result_artifact, resume_step
+        connection.QueryAsync($"""
+            SELECT id, state, attempt, restarts, failure_reason, result_artifact, resume_step, {SpecColumns}
             FROM jobs WHERE id = ANY(@ids) ORDER BY id FOR UPDATE
-            """, r => Job.Restore(r.GetGuid(0), JobSpec.Parser.ParseFrom(r.GetFieldValue<byte[]>(1)), JobStates.Parse(r.GetString(2)),
-                r.GetInt32(3), r.GetInt32(4), r.GetString(5), r.GetString(6), r.GetInt64(7)), cancellation, ("ids", ids));
+            """, r => Job.Restore(r.GetGuid(0), ReadSpec(r, 7), JobStates.Parse(r.GetString(1)),
+                r.GetInt32(2), r.GetInt32(3), r.GetString(4), r.GetString(5), r.GetInt64(6)), cancellation, ("ids", ids));
+
+    /// <summary>
+    /// The columns a <see cref="JobSpecDocument"/> is read from (<see cref="ReadSpec"/>): the spec as accepted, and the
+    /// fields written beside it at insert. The checkpoints are read from the JSON copy, which holds them under their proto
+    /// JSON names (absent when empty).
+    /// </summary>
+    public const string SpecColumns = """
+        spec, spec_json::text, name, type, device, world_size, priority, max_restarts, preset,
+        coalesce(spec_json -> 'model' ->> 'checkpoint', ''), teacher_preset, coalesce(spec_json -> 'teacher' ->> 'checkpoint', ''), labels::text
+        """;
+
+    /// <summary>The spec from the <see cref="SpecColumns"/>, which start at column <paramref name="first"/>.</summary>
+    public static JobSpecDocument ReadSpec(NpgsqlDataReader r, int first) =>
+        new(r.GetFieldValue<byte[]>(first), r.GetString(first + 1), r.GetString(first + 2), JobStates.ParseType(r.GetString(first + 3)),
+            JobStates.ParseDevice(r.GetString(first + 4)), r.GetInt32(first + 5), r.GetInt32(first + 6), r.GetInt32(first + 7),
+            r.GetString(first + 8), r.GetString(first + 9), r.GetString(first + 10), r.GetString(first + 11), r.JsonMap<string>(first + 12));
 
     /// <summary>Saves a state change made to the aggregate, only if the row is still in <paramref name="expected"/>.</summary>
     public static Task SaveAsync(NpgsqlConnection connection, Job job, JobState expected, CancellationToken cancellation) =>
@@ -112,11 +126,11 @@ public static class JobRepository
         FROM jobs j
         """;
 
-    public static Task<JobView?> GetAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellation) =>
+    public static Task<JobSnapshot?> GetAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellation) =>
         connection.QuerySingleOrDefaultAsync(SelectView + " WHERE j.id = @id", r => ReadView(r), cancellation, ("id", id));
 
     /// <summary>Newest first; the page token is the <c>seq</c> of the last job returned.</summary>
-    public static async Task<(List<JobView> Jobs, long? NextSeq)> ListAsync(NpgsqlConnection connection, ListJobsRequest request,
+    public static async Task<(List<JobSnapshot> Jobs, long? NextSeq)> ListAsync(NpgsqlConnection connection, Filter filter,
         int pageSize, long? beforeSeq, CancellationToken cancellation)
     {
         var rows = await connection.QueryAsync(SelectView + """
@@ -127,33 +141,17 @@ public static class JobRepository
              ORDER BY j.seq DESC
              LIMIT @limit
             """, r => (Job: ReadView(r), Seq: r.GetInt64(17)), cancellation,
-            ("states", request.States.Select(JobStates.Name).ToArray()),
-            ("type", request.Type == JobType.Unspecified ? "" : JobStates.Name(request.Type)),
-            ("labels", SqlExtensions.Jsonb(request.Labels.ToDictionary())),
+            ("states", filter.States.Select(JobStates.Name).ToArray()),
+            ("type", filter.Type is { } type ? JobStates.Name(type) : ""),
+            ("labels", SqlExtensions.Jsonb(filter.Labels)),
             ("before", beforeSeq ?? long.MaxValue), ("limit", pageSize + 1));
         var page = rows.Take(pageSize).ToList();
         return (page.Select(p => p.Job).ToList(), rows.Count > pageSize ? page[^1].Seq : null);
     }
 
-    static JobView ReadView(NpgsqlDataReader r)
-    {
-        var job = new JobView
-        {
-            Id = r.GetGuid(0).ToString(),
-            Spec = JobSpec.Parser.ParseFrom(r.GetFieldValue<byte[]>(1)),
-            State = JobStates.Parse(r.GetString(2)),
-            Attempt = r.GetInt32(3),
-            Restarts = r.GetInt32(4),
-            FailureReason = r.GetString(5),
-            CreatedAt = Timestamp.FromDateTime(r.GetDateTime(6)),
-            StartedAt = r.NullableDateTime(7) is { } started ? Timestamp.FromDateTime(started) : null,
-            FinishedAt = r.NullableDateTime(8) is { } finished ? Timestamp.FromDateTime(finished) : null,
-            Progress = new Progress { Step = r.GetInt64(9), TotalSteps = r.GetInt64(10), Phase = r.GetString(11), StepsPerSecond = r.GetDouble(12) },
-            ResultArtifact = r.GetString(15),
-            ResumeStep = r.GetInt64(16),
-        };
-        job.Progress.Metrics.Add(r.JsonMap<double>(13));
-        job.Workers.AddRange(r.GetFieldValue<string[]>(14));
-        return job;
-    }
+    static JobSnapshot ReadView(NpgsqlDataReader r) =>
+        new(r.GetGuid(0), r.GetFieldValue<byte[]>(1), JobStates.Parse(r.GetString(2)), r.GetInt32(3), r.GetInt32(4), r.GetString(5),
+            r.GetDateTime(6), r.NullableDateTime(7), r.NullableDateTime(8),
+            new JobProgress(r.GetInt64(9), r.GetInt64(10), r.GetString(11), r.GetDouble(12), r.JsonMap<double>(13)),
+            r.GetFieldValue<string[]>(14), r.GetString(15), r.GetInt64(16));
 }

@@ -1,7 +1,5 @@
-using Google.Protobuf.WellKnownTypes;
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Persistence;
 
@@ -144,15 +142,7 @@ public static class WorkerRepository
             SELECT id, name, node, device, device_index, state, job_id, rank, lease_expires_at, labels::text FROM workers
             WHERE @all OR state IN ('idle', 'busy')
             ORDER BY registered_at
-            """, r =>
-            {
-                var worker = new WorkerInfo
-                {
-                    Id = r.GetGuid(0).ToString(), Name = r.GetString(1), Node = r.GetString(2), Device = JobStates.ParseDevice(r.GetString(3)),
-                    DeviceIndex = r.GetInt32(4), State = r.GetString(5), JobId = r.IsDBNull(6) ? "" : r.GetGuid(6).ToString(),
-                    Rank = r.IsDBNull(7) ? 0 : r.GetInt32(7), LeaseExpiresAt = Timestamp.FromDateTime(r.GetDateTime(8)),
-                };
-                worker.Labels.Add(r.JsonMap<string>(9));
-                return worker;
-            }, cancellation, ("all", includeGone));
+            """, r => new WorkerInfo(r.GetGuid(0), r.GetString(1), r.GetString(2), JobStates.ParseDevice(r.GetString(3)), r.GetInt32(4), r.GetString(5),
+                r.IsDBNull(6) ? null : r.GetGuid(6), r.IsDBNull(7) ? 0 : r.GetInt32(7), r.GetDateTime(8), r.JsonMap<string>(9)),
+            cancellation, ("all", includeGone));
 }

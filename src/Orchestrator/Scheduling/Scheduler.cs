@@ -2,9 +2,9 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Artifacts;
+using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Monitoring;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Orchestrator.Attempts;
 using SpectralDiffusion.Orchestrator.Delivery;
 
@@ -72,7 +72,7 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
             ORDER BY j.priority DESC, j.seq
             LIMIT @limit
             FOR UPDATE OF j SKIP LOCKED
-            """, r => (Id: r.GetGuid(0), WorldSize: r.GetInt32(1), Device: Domain.JobStates.ParseDevice(r.GetString(2)), Waited: r.GetFieldValue<TimeSpan>(3)),
+            """, r => (Id: r.GetGuid(0), WorldSize: r.GetInt32(1), Device: JobStates.ParseDevice(r.GetString(2)), Waited: r.GetFieldValue<TimeSpan>(3)),
             cancellation, ("limit", CandidatesPerRound), ("connected", connected), ("reserve_after", options.Value.ReserveAfter));
         if (candidates.Count == 0) return (0, new Notifications(), []);
         var free = await WorkerRepository.ClaimIdleAsync(connection, candidates.Select(c => c.Device).Distinct().ToArray(), connected, cancellation);
@@ -110,14 +110,9 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
             var resume = job.Attempt == 0 ? null : await NewestIntactCheckpointAsync(connection, jobId, cancellation);
             var attempt = job.StartAttempt(resume?.Step ?? 0);
             var rendezvousId = Guid.NewGuid();
-            attempts.Add(new(jobId, attempt, rendezvousId, resume is null ? null : Guid.Parse(resume.CheckpointId), workers));
+            attempts.Add(new(jobId, attempt, rendezvousId, resume?.Id, workers));
             var start = await AssignmentFactory.StartAsync(connection, job, 0, rendezvousId, resume, cancellation);
-            for (var rank = 0; rank < workers.Count; rank++)
-            {
-                var order = start.Clone();
-                order.Rank = rank;
-                notifications.Send(workers[rank], new Assignment { Start = order });
-            }
+            for (var rank = 0; rank < workers.Count; rank++) notifications.Send(workers[rank], start with { Rank = rank });
             notifications.JobChanged(jobId, resume is null
                 ? $"attempt {attempt} scheduled on {workers.Count} workers"
                 : $"attempt {attempt} scheduled on {workers.Count} workers, resuming from step {resume.Step}");
@@ -136,14 +131,14 @@ public sealed class Scheduler(Database database, AssignmentHub hub, Notification
     /// The newest checkpoint (manifests are only ever complete) whose every shard is still in the artifact store with its recorded hash; a checkpoint
     /// with a missing, truncated or corrupt shard is passed over (and logged), so the resume falls back to an older one.
     /// </summary>
-    async Task<CheckpointRef?> NewestIntactCheckpointAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellation)
+    async Task<CheckpointManifest?> NewestIntactCheckpointAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellation)
     {
         foreach (var checkpoint in await CheckpointRepository.ListAsync(connection, jobId, cancellation))
         {
             var broken = checkpoint.ShardArtifacts.Where(a => !artifacts.Verify(a["artifact:".Length..])).ToList();
-            if (broken.Count == 0) return CheckpointRepository.ToRef(checkpoint);
+            if (broken.Count == 0) return checkpoint;
             logger.LogWarning("Job {JobId}: checkpoint {CheckpointId} at step {Step} has missing or corrupt shards {Shards}; resuming from an older one",
-                jobId, checkpoint.CheckpointId, checkpoint.Step, broken);
+                jobId, checkpoint.Id, checkpoint.Step, broken);
         }
         return null;
     }

@@ -7,20 +7,21 @@ using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Orchestrator.Delivery;
 using SpectralDiffusion.Orchestrator.Submission;
 using Job = SpectralDiffusion.Shared.Contracts.V1.Job;
+using JobType = SpectralDiffusion.Shared.Contracts.V1.JobType;
 
 namespace SpectralDiffusion.Orchestrator.Services;
 
 /// <summary>spectral.v1.Jobs: validates, delegates to <see cref="JobSubmission"/> and the job queries, streams job events.</summary>
-internal sealed class JobsService(JobSubmission submission, Database database, JobEventHub events, GarbageCollector garbage,
+internal sealed class JobsService(JobSubmission submission, JobSpecIntake intake, Database database, JobEventHub events, GarbageCollector garbage,
     IHostApplicationLifetime lifetime) : Jobs.JobsBase
 {
     public const int DefaultPageSize = 50, MaxPageSize = 500;
 
-    public override Task<Job> Submit(SubmitJobRequest request, ServerCallContext context) =>
-        submission.SubmitAsync(request.Spec, context.CancellationToken);
+    public override async Task<Job> Submit(SubmitJobRequest request, ServerCallContext context) =>
+        JobMapping.ToProto(await submission.SubmitAsync(intake.Accept(request.Spec), context.CancellationToken));
 
     public override async Task<Job> Get(GetJobRequest request, ServerCallContext context) =>
-        await GetAsync(Ids.Parse(request.Id, "id"), context.CancellationToken);
+        JobMapping.ToProto(await GetAsync(Ids.Parse(request.Id, "id"), context.CancellationToken));
 
     public override async Task<ListJobsResponse> List(ListJobsRequest request, ServerCallContext context)
     {
@@ -28,13 +29,15 @@ internal sealed class JobsService(JobSubmission submission, Database database, J
         long? before = request.PageToken.Length == 0 ? null
             : long.TryParse(request.PageToken, out var seq) ? seq : throw OrchestratorException.Invalid("page_token", "is not a token this server returned");
         var pageSize = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
-        var (jobs, next) = await database.ReadAsync((connection, token) => JobRepository.ListAsync(connection, request, pageSize, before, token),
+        var filter = new JobRepository.Filter(request.States.Select((state, i) => JobMapping.ToDomain(state, $"states[{i}]")).ToList(),
+            request.Type == JobType.Unspecified ? null : JobMapping.ToDomain(request.Type, "type"), request.Labels.ToDictionary());
+        var (jobs, next) = await database.ReadAsync((connection, token) => JobRepository.ListAsync(connection, filter, pageSize, before, token),
             context.CancellationToken);
-        return new ListJobsResponse { Jobs = { jobs }, NextPageToken = next?.ToString() ?? "" };
+        return new ListJobsResponse { Jobs = { jobs.Select(JobMapping.ToProto) }, NextPageToken = next?.ToString() ?? "" };
     }
 
-    public override Task<Job> Cancel(CancelJobRequest request, ServerCallContext context) =>
-        submission.CancelAsync(Ids.Parse(request.Id, "id"), request.Reason, context.CancellationToken);
+    public override async Task<Job> Cancel(CancelJobRequest request, ServerCallContext context) =>
+        JobMapping.ToProto(await submission.CancelAsync(Ids.Parse(request.Id, "id"), request.Reason, context.CancellationToken));
 
     /// <summary>
     /// The current state first, then the job after every change until the job ends, the client leaves or the server
@@ -47,14 +50,14 @@ internal sealed class JobsService(JobSubmission submission, Database database, J
         using var subscription = events.Subscribe(id);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var job = await GetAsync(id, context.CancellationToken);
-        await responseStream.WriteAsync(new JobEvent { Job = job, Message = "current state", At = Timestamp.FromDateTime(DateTime.UtcNow) });
+        await responseStream.WriteAsync(JobMapping.ToProto(new JobChange(job, "current state", DateTime.UtcNow)));
         if (Domain.Job.IsTerminalState(job.State)) return;
         try
         {
-            await foreach (var jobEvent in subscription.Events.Reader.ReadAllAsync(stop.Token))
+            await foreach (var change in subscription.Events.Reader.ReadAllAsync(stop.Token))
             {
-                await responseStream.WriteAsync(jobEvent, stop.Token);
-                if (Domain.Job.IsTerminalState(jobEvent.Job.State)) return;
+                await responseStream.WriteAsync(JobMapping.ToProto(change), stop.Token);
+                if (Domain.Job.IsTerminalState(change.Job.State)) return;
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
@@ -73,7 +76,7 @@ internal sealed class JobsService(JobSubmission submission, Database database, J
         };
     }
 
-    async Task<Job> GetAsync(Guid id, CancellationToken cancellation) =>
+    async Task<JobSnapshot> GetAsync(Guid id, CancellationToken cancellation) =>
         await database.ReadAsync((connection, token) => JobRepository.GetAsync(connection, id, token), cancellation)
         ?? throw OrchestratorException.NotFound($"job {id} does not exist");
 }

@@ -3,6 +3,7 @@ using Grpc.Core;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Shared.Contracts.V1;
+using JobType = SpectralDiffusion.Shared.Contracts.V1.JobType;
 
 namespace SpectralDiffusion.Orchestrator.Services;
 
@@ -14,7 +15,7 @@ internal sealed class RunHistoryService(Database database) : RunHistory.RunHisto
     public override async Task<ListRunsResponse> ListRuns(ListRunsRequest request, ServerCallContext context)
     {
         var limit = Limit(request.Limit);
-        var type = request.Type == JobType.Unspecified ? "" : JobStates.Name(request.Type);
+        var type = request.Type == JobType.Unspecified ? "" : JobStates.Name(JobMapping.ToDomain(request.Type, "type"));
         var runs = await database.ReadAsync((c, t) => RunRepository.ListAsync(c, type, request.Preset, limit, t), context.CancellationToken);
         return new ListRunsResponse { Runs = { runs.Select(ToProto) } };
     }
@@ -42,7 +43,7 @@ internal sealed class RunHistoryService(Database database) : RunHistory.RunHisto
 
     static RunSummary ToProto(RunRecord run) => new()
     {
-        JobId = run.JobId.ToString(), Name = run.Name, Type = JobStates.ParseType(run.Type), State = JobStates.Parse(run.State),
+        JobId = run.JobId.ToString(), Name = run.Name, Type = JobMapping.ToProto(JobStates.ParseType(run.Type)), State = JobMapping.ToProto(JobStates.Parse(run.State)),
         Preset = run.Preset, TeacherPreset = run.TeacherPreset, WorldSize = run.WorldSize, Attempts = run.Attempts, Steps = run.Steps,
         FinalMetrics = { run.FinalMetrics.ToDictionary() }, CreatedAt = Timestamp.FromDateTime(run.CreatedAt),
         FinishedAt = run.FinishedAt is { } finished ? Timestamp.FromDateTime(finished) : null,
@@ -89,7 +90,7 @@ internal sealed class RunHistoryService(Database database) : RunHistory.RunHisto
             await RequireJobAsync(c, id, t);
             return await CheckpointRepository.ListAsync(c, id, t);
         }, context.CancellationToken);
-        return new ListCheckpointsResponse { Checkpoints = { checkpoints } };
+        return new ListCheckpointsResponse { Checkpoints = { checkpoints.Select(WorkerMapping.ToProto) } };
     }
 
     static int Limit(int requested) => requested switch

@@ -1,9 +1,13 @@
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Sweeps;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Shared.Jobs;
+using SpectralDiffusion.Shared.Sweeps;
 using Contracts = SpectralDiffusion.Shared.Contracts.V1;
 using SweepReport = SpectralDiffusion.Orchestrator.Sweeps.SweepReport;
 using ReportCurve = SpectralDiffusion.Orchestrator.Sweeps.ReportCurve;
@@ -11,13 +15,31 @@ using GateEvidence = SpectralDiffusion.Orchestrator.Sweeps.GateEvidence;
 
 namespace SpectralDiffusion.Orchestrator.Services;
 
-/// <summary>spectral.v1.Sweeps: delegates to <see cref="SweepSubmission"/> and <see cref="SweepReports"/>, and maps their plain types to the wire.</summary>
-internal sealed class SweepsService(SweepSubmission submission, SweepReports reports, Database database) : Contracts.Sweeps.SweepsBase
+/// <summary>
+/// spectral.v1.Sweeps: checks and expands a submitted sweep in full (<see cref="Plan"/>), delegates to
+/// <see cref="SweepSubmission"/> and <see cref="SweepReports"/>, and maps their plain types to the wire.
+/// </summary>
+internal sealed class SweepsService(SweepSubmission submission, SweepReports reports, Database database, JobSpecIntake jobs,
+    IOptions<SweepOptions> options) : Contracts.Sweeps.SweepsBase
 {
     public const int DefaultLimit = 50, MaxLimit = 500;
 
     public override async Task<Sweep> Submit(SubmitSweepRequest request, ServerCallContext context) =>
-        ToProto(await submission.SubmitAsync(request.Spec, context.CancellationToken));
+        ToProto(await submission.SubmitAsync(Plan(request.Spec), context.CancellationToken));
+
+    /// <summary>The sweep expanded into its jobs (<see cref="SweepExpansion"/>), every one checked, before anything is stored.</summary>
+    SweepPlan Plan(SweepSpec? spec)
+    {
+        if (spec is null) throw OrchestratorException.Invalid("spec", "a sweep spec is required");
+        if (spec.Base is not null) JobSpecDefaults.Apply(spec.Base);
+        var violations = ProtoValues.Violations(spec, "spec");
+        if (violations.Count > 0) throw OrchestratorException.Invalid(violations);
+        ExpandedSweep expanded;
+        try { expanded = SweepExpansion.Expand(spec, options.Value.MaxSweepJobs, jobs.Validator); }
+        catch (SweepSpecException e) { throw OrchestratorException.Invalid(e.Violations); }
+        return new SweepPlan(new SweepSpecDocument(spec.ToByteArray(), JsonFormatter.Default.Format(spec), spec.Name, spec.Seeds.ToList()),
+            expanded.Arms, expanded.Jobs.Select(j => new SweepPlannedJob(j.Id, j.Arm, j.Seed, JobMapping.ToDocument(j.Spec))).ToList());
+    }
 
     public override async Task<Sweep> Get(GetSweepRequest request, ServerCallContext context)
     {
@@ -51,15 +73,15 @@ internal sealed class SweepsService(SweepSubmission submission, SweepReports rep
     static Sweep ToProto(SweepRecord sweep) => new()
     {
         Id = sweep.Id.ToString(),
-        Spec = sweep.Spec,
-        State = sweep.State,
+        Spec = SweepSpec.Parser.ParseFrom(sweep.Spec.Encoded),
+        State = JobMapping.ToProto(sweep.State),
         CreatedAt = Timestamp.FromDateTime(sweep.CreatedAt),
         CancelReason = sweep.CancelReason,
         Jobs =
         {
             sweep.Jobs.Select(j => new SweepJob
             {
-                Arm = j.Arm, Seed = j.Seed, JobId = j.JobId.ToString(), State = j.State, DependsOnArms = { j.DependsOnArms },
+                Arm = j.Arm, Seed = j.Seed, JobId = j.JobId.ToString(), State = JobMapping.ToProto(j.State), DependsOnArms = { j.DependsOnArms },
             }),
         },
     };
@@ -68,7 +90,7 @@ internal sealed class SweepsService(SweepSubmission submission, SweepReports rep
     {
         SweepId = report.SweepId.ToString(),
         Name = report.Name,
-        State = report.State,
+        State = JobMapping.ToProto(report.State),
         Arms =
         {
             report.Arms.Select(a => new ArmReport

@@ -13,6 +13,7 @@ using SpectralDiffusion.Orchestrator.Leases;
 using SpectralDiffusion.Orchestrator.Standby;
 using SpectralDiffusion.Orchestrator.RankLogs;
 using FieldViolation = SpectralDiffusion.Shared.Jobs.FieldViolation;
+using DeviceKind = SpectralDiffusion.Shared.Contracts.V1.DeviceKind;
 
 namespace SpectralDiffusion.Orchestrator.Services;
 
@@ -27,7 +28,7 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
         if (request.Device == DeviceKind.Unspecified) throw OrchestratorException.Invalid("device", "is required: cpu or cuda");
         if (request.DeviceIndex < 0) throw OrchestratorException.Invalid("device_index", $"is {request.DeviceIndex}; must not be negative");
         if (RegistrationTooLong(request) is { Count: > 0 } tooLong) throw OrchestratorException.Invalid(tooLong);
-        var registration = new WorkerRegistration(request.Name, request.Node, JobStates.Name(request.Device), request.DeviceIndex, request.Address,
+        var registration = new WorkerRegistration(request.Name, request.Node, JobStates.Name(JobMapping.ToDomain(request.Device, "device")), request.DeviceIndex, request.Address,
             request.Labels.ToDictionary(), request.Version);
         var (id, _, secret) = await registry.RegisterAsync(registration, context.CancellationToken);
         return new RegisterWorkerResponse
@@ -109,13 +110,13 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         // Replay before connecting: the scheduler assigns connected workers only, so no start order is sent twice.
         if (await registry.ReplayAsync(id, context.CancellationToken) is { } current)
-            await responseStream.WriteAsync(new Assignment { Start = current }, stop.Token);
+            await responseStream.WriteAsync(WorkerMapping.ToProto(current), stop.Token);
         var connection = hub.Connect(id);
         try
         {
             scheduler.Nudge();
             await foreach (var order in connection.Orders.Reader.ReadAllAsync(stop.Token))
-                await responseStream.WriteAsync(order, stop.Token);
+                await responseStream.WriteAsync(WorkerMapping.ToProto(order), stop.Token);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
         finally
@@ -155,7 +156,7 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
 
     public override async Task<Ack> CompleteAttempt(AttemptResult request, ServerCallContext context)
     {
-        await reports.CompleteAsync(request, context.CancellationToken);
+        await reports.CompleteAsync(WorkerMapping.ToDomain(request), context.CancellationToken);
         return new Ack();
     }
 
@@ -164,7 +165,12 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
         if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PartCase != ArtifactChunk.PartOneofCase.Header)
             throw OrchestratorException.Invalid("header", "the first message of an upload must be the ArtifactHeader");
         var uploader = (Guid)context.UserState[Security.AuthInterceptor.WorkerIdKey];
-        return await intake.UploadAsync(requestStream.Current.Header, uploader, Data(requestStream, context.CancellationToken), context.CancellationToken);
+        var receipt = await intake.UploadAsync(WorkerMapping.ToDomain(requestStream.Current.Header), uploader, Data(requestStream, context.CancellationToken),
+            context.CancellationToken);
+        return new ArtifactReceipt
+        {
+            Artifact = receipt.Artifact, CheckpointId = receipt.CheckpointId?.ToString() ?? "", CheckpointComplete = receipt.CheckpointComplete,
+        };
     }
 
     public override async Task DownloadArtifact(DownloadArtifactRequest request, IServerStreamWriter<ArtifactChunk> responseStream, ServerCallContext context)
@@ -186,7 +192,7 @@ internal sealed class WorkersService(WorkerRegistry registry, AttemptReports rep
 
     public override async Task<ListWorkersResponse> List(ListWorkersRequest request, ServerCallContext context) => new()
     {
-        Workers = { await database.ReadAsync((c, t) => WorkerRepository.ListAsync(c, request.IncludeGone, t), context.CancellationToken) },
+        Workers = { (await database.ReadAsync((c, t) => WorkerRepository.ListAsync(c, request.IncludeGone, t), context.CancellationToken)).Select(WorkerMapping.ToProto) },
     };
 
     public override async Task<LogReceipt> ShipLogs(LogBatch request, ServerCallContext context)

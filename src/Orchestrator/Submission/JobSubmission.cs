@@ -1,29 +1,23 @@
-using Microsoft.Extensions.Options;
 using Npgsql;
 using Serilog.Context;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Jobs;
 using SpectralDiffusion.Orchestrator.Attempts;
 using SpectralDiffusion.Orchestrator.Delivery;
-using Job = SpectralDiffusion.Orchestrator.Domain.Job;
-using JobView = SpectralDiffusion.Shared.Contracts.V1.Job;
 
 namespace SpectralDiffusion.Orchestrator.Submission;
 
-/// <summary>Submitting and cancelling jobs: validation (shared with the CLI), references to other jobs and artifacts, and the first/last state.</summary>
+/// <summary>
+/// Submitting and cancelling jobs whose specs were accepted (checked and mapped where they entered): references to other
+/// jobs and artifacts, and the first/last state.
+/// </summary>
 public sealed class JobSubmission(Database database, JobInsertBatcher inserts, NotificationDispatcher dispatcher, SchedulerSignal scheduler,
-    IOptions<SubmissionOptions> options, ILogger<JobSubmission> logger)
+    ILogger<JobSubmission> logger)
 {
-    readonly JobSpecValidator validator = options.Value.CreateValidator();
-
-    public async Task<JobView> SubmitAsync(JobSpec? spec, CancellationToken cancellation)
+    public async Task<JobSnapshot> SubmitAsync(JobSpecDocument spec, CancellationToken cancellation)
     {
-        if (spec is not null) JobSpecDefaults.Apply(spec);
-        var violations = validator.Validate(spec);
-        if (violations.Count > 0) throw OrchestratorException.Invalid(violations);
-        var job = Job.Submit(spec!);
+        var job = Job.Submit(spec);
         // Without references to other jobs or artifacts the insert is the whole unit of work, written with the submits
         // that arrive meanwhile in one statement.
         var view = HasReferences(job.Spec)
@@ -34,26 +28,18 @@ public sealed class JobSubmission(Database database, JobInsertBatcher inserts, N
         notifications.JobChanged(job.Id, "submitted");
         using (LogContext.PushProperty("JobId", job.Id))
             logger.LogInformation("Job {JobId} submitted: {JobType} {Preset} on {WorldSize} {Device} ranks",
-                job.Id, spec!.Type, spec.Model.Preset, spec.WorldSize, spec.Device);
+                job.Id, spec.Type, spec.Preset, spec.WorldSize, spec.Device);
         await dispatcher.DispatchAsync(notifications, cancellation);
         scheduler.Nudge();
         return view;
     }
 
     /// <summary>
-    /// Submits specs together (a sweep, a pipeline): each is validated first (violations name <c>specs[i]</c>), then
-    /// all are stored in one transaction, with one statement for the rows: all of them or none.
+    /// Submits accepted specs together (a sweep, a pipeline): all are stored in one transaction, with one statement for
+    /// the rows: all of them or none.
     /// </summary>
-    public async Task<IReadOnlyList<JobView>> SubmitManyAsync(IReadOnlyList<JobSpec> specs, CancellationToken cancellation)
+    public async Task<IReadOnlyList<JobSnapshot>> SubmitManyAsync(IReadOnlyList<JobSpecDocument> specs, CancellationToken cancellation)
     {
-        var violations = new List<FieldViolation>();
-        for (var i = 0; i < specs.Count; i++)
-        {
-            if (specs[i] is not null) JobSpecDefaults.Apply(specs[i]);
-            violations.AddRange(validator.Validate(specs[i]).Select(v => v with { Field = $"specs[{i}].{v.Field}" }));
-        }
-        if (specs.Count == 0) violations.Add(new("specs", "is empty: give at least one job spec"));
-        if (violations.Count > 0) throw OrchestratorException.Invalid(violations);
         var jobs = specs.Select(Job.Submit).ToList();
         var views = await database.TransactAsync(async (connection, token) =>
         {
@@ -69,7 +55,7 @@ public sealed class JobSubmission(Database database, JobInsertBatcher inserts, N
         return views;
     }
 
-    public async Task<JobView> CancelAsync(Guid id, string reason, CancellationToken cancellation)
+    public async Task<JobSnapshot> CancelAsync(Guid id, string reason, CancellationToken cancellation)
     {
         var (view, notifications) = await database.TransactAsync(async (connection, token) =>
         {
@@ -85,8 +71,8 @@ public sealed class JobSubmission(Database database, JobInsertBatcher inserts, N
         return view;
     }
 
-    static bool HasReferences(JobSpec spec) =>
-        new[] { spec.Model, spec.Teacher }.Any(model => model is not null && ModelReference.Parse(model.Checkpoint).Kind is ModelReferenceKind.Job or ModelReferenceKind.Artifact);
+    static bool HasReferences(JobSpecDocument spec) =>
+        spec.Checkpoints.Any(c => ModelReference.Parse(c.Checkpoint).Kind is ModelReferenceKind.Job or ModelReferenceKind.Artifact);
 
     /// <summary>Cancels a job locked by the caller's transaction: its live attempt is aborted on every rank, a queued job just ends.</summary>
     internal static async Task CancelLockedAsync(NpgsqlConnection connection, Job job, string reason, Notifications notes, CancellationToken cancellation)
@@ -102,15 +88,15 @@ public sealed class JobSubmission(Database database, JobInsertBatcher inserts, N
     }
 
     /// <summary>The jobs whose final model this spec loads (<c>job:&lt;id&gt;</c>), after checking that they and named artifacts exist.</summary>
-    internal static async Task<List<Guid>> CheckReferencesAsync(NpgsqlConnection connection, JobSpec spec, CancellationToken cancellation,
+    internal static async Task<List<Guid>> CheckReferencesAsync(NpgsqlConnection connection, JobSpecDocument spec, CancellationToken cancellation,
         string fieldPrefix = "spec.")
     {
         var dependsOn = new List<Guid>();
         var violations = new List<FieldViolation>();
-        foreach (var (model, field) in new[] { (spec.Model, fieldPrefix + "model.checkpoint"), (spec.Teacher, fieldPrefix + "teacher.checkpoint") })
+        foreach (var (checkpoint, specField) in spec.Checkpoints)
         {
-            if (model is null) continue;
-            var reference = ModelReference.Parse(model.Checkpoint);
+            var field = fieldPrefix + specField;
+            var reference = ModelReference.Parse(checkpoint);
             if (reference.Kind == ModelReferenceKind.Job)
             {
                 var jobId = Guid.Parse(reference.Value);

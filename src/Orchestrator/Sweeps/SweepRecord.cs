@@ -1,4 +1,4 @@
-using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Domain;
 
 namespace SpectralDiffusion.Orchestrator.Sweeps;
 
@@ -6,12 +6,12 @@ namespace SpectralDiffusion.Orchestrator.Sweeps;
 public sealed record SweepJobRecord(Guid JobId, string Arm, long Seed, JobState State, IReadOnlyList<string> DependsOnArms);
 
 /// <summary>A stored sweep and its jobs (in creation order: dependencies first). Its state follows from its jobs.</summary>
-public sealed record SweepRecord(Guid Id, SweepSpec Spec, IReadOnlyList<string> Arms, DateTime CreatedAt, DateTime? CancelledAt, string CancelReason,
+public sealed record SweepRecord(Guid Id, SweepSpecDocument Spec, IReadOnlyList<string> Arms, DateTime CreatedAt, DateTime? CancelledAt, string CancelReason,
     IReadOnlyList<SweepJobRecord> Jobs)
 {
     public SweepState State =>
         CancelledAt is not null ? SweepState.Cancelled
-        : Jobs.Any(j => !Domain.Job.IsTerminalState(j.State)) ? SweepState.Active
+        : Jobs.Any(j => !Job.IsTerminalState(j.State)) ? SweepState.Active
         : Jobs.All(j => j.State == JobState.Succeeded) ? SweepState.Succeeded
         : SweepState.Failed;
 }

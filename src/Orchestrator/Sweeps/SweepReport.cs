@@ -1,4 +1,4 @@
-using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Domain;
 
 namespace SpectralDiffusion.Orchestrator.Sweeps;
 

@@ -1,4 +1,4 @@
-using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Sweeps;

@@ -1,7 +1,6 @@
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Shared.Contracts.V1;
 using SpectralDiffusion.Shared.Jobs;
 
 namespace SpectralDiffusion.Orchestrator.Sweeps;

@@ -1,19 +1,17 @@
-using Google.Protobuf;
 using Npgsql;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Orchestrator.Persistence;
-using SpectralDiffusion.Shared.Contracts.V1;
 
 namespace SpectralDiffusion.Orchestrator.Sweeps;
 
 /// <summary>The sweeps table and the sweep columns of jobs (sweep_id, sweep_arm, sweep_seed).</summary>
 public static class SweepRepository
 {
-    public static Task InsertAsync(NpgsqlConnection connection, Guid id, SweepSpec spec, IReadOnlyList<string> arms, CancellationToken cancellation) =>
+    public static Task InsertAsync(NpgsqlConnection connection, Guid id, SweepSpecDocument spec, IReadOnlyList<string> arms, CancellationToken cancellation) =>
         connection.ExecuteAsync("""
             INSERT INTO sweeps (id, name, spec, spec_json, arms) VALUES (@id, @name, @spec, @spec_json, @arms)
-            """, cancellation, ("id", id), ("name", spec.Name), ("spec", spec.ToByteArray()),
-            ("spec_json", SqlExtensions.Jsonb(JsonFormatter.Default.Format(spec))), ("arms", arms.ToArray()));
+            """, cancellation, ("id", id), ("name", spec.Name), ("spec", spec.Encoded),
+            ("spec_json", SqlExtensions.Jsonb(spec.Json)), ("arms", arms.ToArray()));
 
     /// <summary>Marks the sweep cancelled (locking its row); false when it does not exist.</summary>
     public static async Task<bool> MarkCancelledAsync(NpgsqlConnection connection, Guid id, string reason, CancellationToken cancellation) =>
@@ -39,9 +37,13 @@ public static class SweepRepository
         params (string Name, object? Value)[] parameters)
     {
         var sweeps = await connection.QueryAsync($"""
-            SELECT s.id, s.spec, s.arms, s.created_at, s.cancelled_at, s.cancel_reason FROM sweeps s {where} ORDER BY s.seq DESC LIMIT @limit
-            """, r => (Id: r.GetGuid(0), Spec: SweepSpec.Parser.ParseFrom(r.GetFieldValue<byte[]>(1)), Arms: r.GetFieldValue<string[]>(2),
-                Created: r.GetDateTime(3), Cancelled: r.NullableDateTime(4), Reason: r.GetString(5)),
+            SELECT s.id, s.arms, s.created_at, s.cancelled_at, s.cancel_reason, s.spec, s.spec_json::text, s.name,
+                   ARRAY(SELECT seed::bigint FROM jsonb_array_elements_text(s.spec_json -> 'seeds') WITH ORDINALITY AS e (seed, n) ORDER BY n)
+            FROM sweeps s {where} ORDER BY s.seq DESC LIMIT @limit
+            """, r => (Id: r.GetGuid(0), Arms: r.GetFieldValue<string[]>(1), Created: r.GetDateTime(2), Cancelled: r.NullableDateTime(3),
+                Reason: r.GetString(4),
+                // The seeds are read from the JSON copy, which writes int64 values as strings, in spec order.
+                Spec: new SweepSpecDocument(r.GetFieldValue<byte[]>(5), r.GetString(6), r.GetString(7), r.GetFieldValue<long[]>(8))),
             cancellation, [.. parameters, ("limit", limit)]);
         var jobs = await connection.QueryAsync("""
             SELECT j.sweep_id, j.id, j.sweep_arm, j.sweep_seed, j.state,

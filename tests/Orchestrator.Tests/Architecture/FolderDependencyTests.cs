@@ -5,7 +5,7 @@ namespace SpectralDiffusion.Orchestrator.Tests.Architecture;
 /// <summary>The folders of every src project import one another one way only; the orchestrator's order is the documented one.</summary>
 public partial class FolderDependencyTests
 {
-    static readonly string Repository = FindRepository();
+    internal static readonly string Repository = FindRepository();
 
     [Theory]
     [InlineData("Orchestrator")]

@@ -1,6 +1,5 @@
 using SpectralDiffusion.Orchestrator.Domain;
-using SpectralDiffusion.Shared.Contracts.V1;
-using Job = SpectralDiffusion.Orchestrator.Domain.Job;
+using SpectralDiffusion.Orchestrator.Services;
 
 namespace SpectralDiffusion.Orchestrator.Tests.Domain;
 
@@ -9,7 +8,7 @@ public class JobTests
     [Fact]
     public void AbortAttempt_RestartsRemain_RequeuesThenFailsWhenExhausted()
     {
-        var job = Job.Submit(Specs.Train(maxRestarts: 1));
+        var job = Job.Submit(JobMapping.ToDocument(Specs.Train(maxRestarts: 1)));
         job.StartAttempt(resumeStep: 0);
 
         var requeued = job.AbortAttempt(1, "worker lost");
@@ -26,7 +25,7 @@ public class JobTests
     [Fact]
     public void AbortAttempt_PermanentWithRestartsLeft_FailsAtOnce()
     {
-        var job = Job.Submit(Specs.Train(maxRestarts: 5));
+        var job = Job.Submit(JobMapping.ToDocument(Specs.Train(maxRestarts: 5)));
         job.StartAttempt(resumeStep: 0);
 
         var requeued = job.AbortAttempt(1, "rank 0 failed: dataset.image_size 7 does not match the model's image size 32", permanent: true);
@@ -41,7 +40,7 @@ public class JobTests
     [Fact]
     public void MarkRunning_StaleAttempt_Throws()
     {
-        var job = Job.Submit(Specs.Train(maxRestarts: 1));
+        var job = Job.Submit(JobMapping.ToDocument(Specs.Train(maxRestarts: 1)));
         job.StartAttempt(0);
         job.AbortAttempt(1, "lost");
         job.StartAttempt(0);
@@ -54,7 +53,7 @@ public class JobTests
     [Fact]
     public void MarkRunning_Twice_ChangesStateOnce()
     {
-        var job = Job.Submit(Specs.Train());
+        var job = Job.Submit(JobMapping.ToDocument(Specs.Train()));
         job.StartAttempt(0);
 
         Assert.True(job.MarkRunning(1));
@@ -65,7 +64,7 @@ public class JobTests
     [Fact]
     public void Cancel_TerminalJob_Throws()
     {
-        var job = Job.Submit(Specs.Train());
+        var job = Job.Submit(JobMapping.ToDocument(Specs.Train()));
         job.StartAttempt(0);
         job.Succeed(1, "artifact:" + new string('a', 64));
 
@@ -76,7 +75,7 @@ public class JobTests
     [Fact]
     public void StartAttempt_NotQueued_Throws()
     {
-        var job = Job.Submit(Specs.Train());
+        var job = Job.Submit(JobMapping.ToDocument(Specs.Train()));
         job.StartAttempt(0);
 
         Assert.Throws<IllegalJobTransitionException>(() => job.StartAttempt(0));

@@ -1,7 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using SpectralDiffusion.Orchestrator.Domain;
 using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Services;
 using SpectralDiffusion.Orchestrator.Submission;
+using JobState = SpectralDiffusion.Shared.Contracts.V1.JobState;
+using DeviceKind = SpectralDiffusion.Shared.Contracts.V1.DeviceKind;
 
 namespace SpectralDiffusion.Orchestrator.Tests.Grpc;
 
@@ -49,7 +52,8 @@ public class BatchingTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         var specs = Enumerable.Range(0, 20).Select(i => Cuda(Specs.Train(worldSize: 1, name: $"together-{i}"))).ToList();
 
         // Act
-        var views = await submission.SubmitManyAsync(specs, CancellationToken.None);
+        var intake = server.Services.GetRequiredService<JobSpecIntake>();
+        var views = (await submission.SubmitManyAsync(intake.AcceptMany(specs), CancellationToken.None)).Select(JobMapping.ToProto).ToList();
         var stored = await fixture.Database.ScalarAsync<long>("SELECT count(*) FROM jobs WHERE name LIKE 'together-%'");
 
         // Assert
@@ -60,15 +64,15 @@ public class BatchingTests(ServerFixture fixture) : IClassFixture<ServerFixture>
     }
 
     [Fact]
-    public async Task SubmitMany_OneSpecInvalid_StoresNoneAndNamesTheSpec()
+    public async Task AcceptMany_OneSpecInvalid_StoresNoneAndNamesTheSpec()
     {
         // Arrange: the third of four specs has no world size.
-        var submission = server.Services.GetRequiredService<JobSubmission>();
+        var intake = server.Services.GetRequiredService<JobSpecIntake>();
         var specs = Enumerable.Range(0, 4).Select(i => Cuda(Specs.Train(worldSize: 1, name: $"all-or-none-{i}"))).ToList();
         specs[2].WorldSize = -1;
 
         // Act
-        var refused = await Assert.ThrowsAsync<OrchestratorException>(() => submission.SubmitManyAsync(specs, CancellationToken.None));
+        var refused = Assert.Throws<OrchestratorException>(() => intake.AcceptMany(specs));
         var stored = await fixture.Database.ScalarAsync<long>("SELECT count(*) FROM jobs WHERE name LIKE 'all-or-none-%'");
 
         // Assert

@@ -1,5 +1,5 @@
 using SpectralDiffusion.Orchestrator.Sweeps;
-using SpectralDiffusion.Shared.Contracts.V1;
+using SpectralDiffusion.Orchestrator.Domain;
 
 namespace SpectralDiffusion.Orchestrator.Tests.Sweeps;
 
