@@ -72,9 +72,11 @@ public sealed class LeadershipService(Leadership leadership, IOptions<DatabaseOp
             // What an earlier term learnt (who is live, heartbeats not yet written, who never connected) may be stale now.
             renewals.Forget();
             registry.Forget();
+            var fencingTerm = await activeLock.AdvanceTermAsync(cancellation);
             leadership.ActiveAddress = Advertised;
-            leadership.Activate();
-            logger.LogWarning("This orchestrator ({Address}) is active: it holds the orchestrator lock (term {Term})", Advertised, leadership.Term);
+            leadership.Activate(fencingTerm);
+            logger.LogWarning("This orchestrator ({Address}) is active: it holds the orchestrator lock (term {Term}, orchestrator term {FencingTerm} in the database)",
+                Advertised, leadership.Term, fencingTerm);
             return true;
         }
         catch

@@ -6,7 +6,8 @@ namespace SpectralDiffusion.Orchestrator.Persistence;
 /// <summary>
 /// The unit of work: every call opens a connection (and a transaction for writes) inside the resilience pipeline, so a
 /// transient failure re-runs the whole unit. Work passed here must only touch the database; effects on the outside
-/// world (streams, events) happen after it returns.
+/// world (streams, events) happen after it returns. Within a loop iteration (<see cref="TermFence.RunAsync"/>) every
+/// write is a transaction that first confirms the orchestrator term.
 /// </summary>
 public sealed class Database(NpgsqlDataSource dataSource, ResiliencePipeline pipeline)
 {
@@ -17,6 +18,7 @@ public sealed class Database(NpgsqlDataSource dataSource, ResiliencePipeline pip
         {
             await using var connection = await dataSource.OpenConnectionAsync(token);
             await using var transaction = await connection.BeginTransactionAsync(token);
+            await TermFence.EnsureCurrentAsync(connection, token);
             var result = await work(connection, token);
             await transaction.CommitAsync(token);
             return result;
@@ -24,7 +26,7 @@ public sealed class Database(NpgsqlDataSource dataSource, ResiliencePipeline pip
 
     /// <summary>A write that is one statement, atomic on its own: no transaction to begin and commit (one round trip).</summary>
     public Task<T> StatementAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellation) =>
-        ReadAsync(work, cancellation);
+        TermFence.Current is null ? ReadAsync(work, cancellation) : TransactAsync(work, cancellation);
 
     public async Task<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellation) =>
         await pipeline.ExecuteAsync(async token =>

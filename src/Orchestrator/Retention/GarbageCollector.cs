@@ -28,6 +28,7 @@ public sealed class GarbageCollector(Database database, ArtifactStore store, IOp
                 Dictionary<string, long> freed;
                 await using (var transaction = await connection.BeginTransactionAsync(token))
                 {
+                    await TermFence.EnsureCurrentAsync(connection, token);
                     dropped = await DropRowsAsync(connection, options.Value, token);
                     freed = await DeleteUnnamedArtifactsAsync(connection, dropped.SelectMany(d => d.Sha256s).Distinct().ToArray(), token);
                     if (dryRun) await transaction.RollbackAsync(token);

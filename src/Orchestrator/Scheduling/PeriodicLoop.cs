@@ -1,3 +1,4 @@
+using SpectralDiffusion.Orchestrator.Persistence;
 using SpectralDiffusion.Orchestrator.Standby;
 
 namespace SpectralDiffusion.Orchestrator.Scheduling;
@@ -19,7 +20,11 @@ public sealed class PeriodicLoop<T>(T work, Leadership leadership, ILogger<Perio
             var term = leadership.TermEnded;
             try
             {
-                await work.ExecuteAsync(term);
+                await TermFence.RunAsync(leadership.FencingTerm, () => work.ExecuteAsync(term));
+            }
+            catch (TermEndedException e)
+            {
+                logger.LogWarning("The {Loop} iteration's write was refused: {Reason}", work.Name, e.Message);
             }
             catch (OperationCanceledException) when (term.IsCancellationRequested)
             {

@@ -1,4 +1,5 @@
 using Npgsql;
+using SpectralDiffusion.Orchestrator.Persistence;
 
 namespace SpectralDiffusion.Orchestrator.Standby;
 
@@ -47,6 +48,10 @@ public sealed class ActiveLock(string connectionString, string advertisedAddress
         if ((long)(await command.ExecuteScalarAsync(cancellation))! != 1)
             throw new InvalidOperationException("the orchestrator lock is no longer held by this session");
     }
+
+    /// <summary>Starts a new orchestrator term on the lock's session (<see cref="TermFence.AdvanceAsync"/>); call it holding the lock.</summary>
+    public Task<long> AdvanceTermAsync(CancellationToken cancellation) =>
+        connection is null ? throw new InvalidOperationException("the orchestrator lock is not held") : TermFence.AdvanceAsync(connection, cancellation);
 
     /// <summary>The advertised address of the session that holds the lock; null when nobody holds it.</summary>
     public async Task<string?> HolderAsync(CancellationToken cancellation)

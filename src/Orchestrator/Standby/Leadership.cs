@@ -24,6 +24,8 @@ public sealed class Leadership
     public bool IsServing => serving;
     /// <summary>Counts the terms this process has been active; 0 until it first is.</summary>
     public int Term { get; private set; }
+    /// <summary>The database's orchestrator term this process took over with (<see cref="Persistence.TermFence"/>); its loops' writes are fenced with it.</summary>
+    public long FencingTerm { get; private set; }
     /// <summary>Where the active orchestrator says it serves, as a standby last read it; empty when unknown.</summary>
     public string ActiveAddress { get; set; } = "";
 
@@ -58,12 +60,13 @@ public sealed class Leadership
         lock (gate) return activated.Task.WaitAsync(cancellation);
     }
 
-    /// <summary>Starts a term: the lock is held and the takeover's checks are done.</summary>
-    public void Activate()
+    /// <summary>Starts a term: the lock is held, the takeover's checks are done and the database's term advanced to <paramref name="fencingTerm"/>.</summary>
+    public void Activate(long fencingTerm)
     {
         lock (gate)
         {
             if (active) return;
+            FencingTerm = fencingTerm;
             term = new CancellationTokenSource();
             if (calls.IsCancellationRequested) calls = new CancellationTokenSource();
             Term++;

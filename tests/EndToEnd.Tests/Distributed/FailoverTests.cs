@@ -52,10 +52,10 @@ public class FailoverTests(ITestOutputHelper output)
         // expired, no restart).
         var series = (await cluster.History.GetMetricSeriesAsync(new GetMetricSeriesRequest { JobId = job, Name = "loss" })).Samples;
         var redone = series.Count(s => s.Attempt > 1 && s.Step <= lastStepBeforeKill);
-        output.WriteLine($"failover: killed at step {lastStepBeforeKill} (progress {beforeKill.Progress.Step}); leases unwatched for {unwatched.TotalSeconds:0.00} s " +
-                         $"(database clock: the killed one's last watchdog pass to the standby's first); standby ready {ready.TotalSeconds:0.00} s after the kill; " +
-                         $"step {resumed.Progress.Step} reached {trainingResumed.TotalSeconds:0.00} s after the kill; steps redone: {redone}; " +
-                         $"attempts {finished.Attempt}, restarts {finished.Restarts}");
+        output.WriteLine($"failover: killed at step {lastStepBeforeKill} (progress {beforeKill.Progress.Step}); standby active (ready) " +
+                         $"{ready.TotalSeconds:0.00} s after the kill; first step after it (step {resumed.Progress.Step}) {trainingResumed.TotalSeconds:0.00} s after the kill; " +
+                         $"leases unwatched {unwatched.TotalSeconds:0.00} s (database clock: the killed one's last watchdog pass to the standby's first); " +
+                         $"steps redone: {redone}; attempts {finished.Attempt}, restarts {finished.Restarts}");
         Assert.True(unwatched <= Lease, $"leases went unwatched for {unwatched.TotalSeconds:0.00} s; the lease is {Lease.TotalSeconds} s\n{cluster.Logs()}");
         Assert.Equal((1, 0), (finished.Attempt, finished.Restarts));
         Assert.Equal(0L, await ChaosTests.ScalarAsync(cluster,

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Net;
 using Grpc.Core;
+using Grpc.Health.V1;
 using Microsoft.Extensions.DependencyInjection;
 using SpectralDiffusion.Orchestrator.Standby;
 using SpectralDiffusion.Shared.Contracts.V1;
@@ -89,7 +91,33 @@ public class StandbyTests
         Assert.Empty((await new Jobs.JobsClient(alone.AsSubmitter).ListAsync(new ListJobsRequest())).Jobs);
     }
 
-    static Dictionary<string, string?> Advertised(string address) => new()
+    [Fact]
+    public async Task HealthWatch_ActiveStops_StandbyTurnsServingSoonAfterItBecomesActive()
+    {
+        // Arrange: a grpc.health.v1 Watch of the standby's readiness (the default service).
+        await using var database = await TestDatabase.CreateFreshAsync();
+        var active = await OrchestratorServer.StartAsync(database, Advertised("a:5080"));
+        await using var standby = await OrchestratorServer.StartAsync(database, Advertised("b:5080"));
+        var leadership = standby.Services.GetRequiredService<Leadership>();
+        using var watch = new Health.HealthClient(standby.Anonymous).Watch(new HealthCheckRequest(), deadline: DateTime.UtcNow + 2 * Takeover);
+        Assert.True(await watch.ResponseStream.MoveNext());
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, watch.ResponseStream.Current.Status);
+
+        // Act: the active one stops; note when the standby becomes active and when its watch turns SERVING.
+        var clock = Stopwatch.StartNew();
+        await active.DisposeAsync();
+        var becameActive = Eventually.ReturnsAsync(() => Task.FromResult((leadership.IsActive, clock.Elapsed)), seen => seen.IsActive, Takeover, "the takeover");
+        while (await watch.ResponseStream.MoveNext() && watch.ResponseStream.Current.Status != HealthCheckResponse.Types.ServingStatus.Serving) { }
+        var serving = clock.Elapsed;
+        var activeAt = (await becameActive).Elapsed;
+
+        // Assert: SERVING within a few publish periods of the takeover (the publisher's default period is 30 s).
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, watch.ResponseStream.Current.Status);
+        var bound = 3 * Orchestrator.Hosting.OrchestratorSetup.HealthPublishPeriod + TimeSpan.FromSeconds(2);
+        Assert.True(serving - activeAt < bound, $"active after {activeAt.TotalSeconds:0.00} s, SERVING after {serving.TotalSeconds:0.00} s; bound {bound.TotalSeconds} s");
+    }
+
+    internal static Dictionary<string, string?> Advertised(string address) => new()
     {
         ["Orchestrator:AdvertisedAddress"] = address,
         ["Orchestrator:StandbyPollInterval"] = "00:00:00.200",
@@ -108,7 +136,7 @@ public class StandbyTests
         return (await http.GetAsync(server.DashboardAddress.TrimEnd('/') + Orchestrator.Hosting.OrchestratorSetup.ReadinessPath)).StatusCode;
     }
 
-    static async Task TerminateLockSessionAsync(FreshDatabase database, string advertised)
+    internal static async Task TerminateLockSessionAsync(FreshDatabase database, string advertised)
     {
         var terminated = await database.ScalarAsync<bool>($"""
             SELECT bool_or(pg_terminate_backend(pid)) FROM pg_stat_activity
