@@ -126,7 +126,9 @@ public sealed class GradientSynchronizer(ICollective collective, GradientSynchro
         foreach (var tensor in tensors)
         {
             var size = tensor.NumberOfElements * tensor.ElementSize;
-            if (current is null || bytes >= options.BucketBytes || current[0].dtype != tensor.dtype || current[0].device != tensor.device)
+            // Device is a class without value equality (each .device is a new object): compare its type and index.
+            if (current is null || bytes >= options.BucketBytes || current[0].dtype != tensor.dtype
+                || current[0].device_type != tensor.device_type || current[0].device_index != tensor.device_index)
             {
                 current = [];
                 buckets.Add(current);

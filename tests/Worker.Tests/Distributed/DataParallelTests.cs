@@ -167,6 +167,27 @@ public class DataParallelTests
     }
 
     [Fact]
+    public void SynchronizeGradients_GradientsSmallerThanOneBucket_AllReduceAsOneBucket()
+    {
+        // Arrange: three tensors of 840 floats in all, far under the default 25 MB bucket.
+        TorchRuntime.EnsureLoaded();
+        using var group = new SharedMemoryGroup(2, registeredBytes: 1 << 20);
+
+        // Act
+        var bucketCounts = group.Run(rank =>
+        {
+            var parameters = new[] { 300L, 40, 500 }.Select(n => new Parameter(ones(n))).ToList();
+            stack(parameters.Select(p => p.sum()).ToList()).sum().backward();
+            using var synchronizer = new GradientSynchronizer(rank, new GradientSynchronizerOptions());
+            synchronizer.SynchronizeGradients(parameters);
+            return synchronizer.RegisteredLayout!.Count;
+        });
+
+        // Assert: one all-reduce for all three, not one per tensor.
+        Assert.All(bucketCounts, count => Assert.Equal(1, count));
+    }
+
+    [Fact]
     public void SynchronizeGradients_ParameterUnusedOnOneRank_GetsTheMeanWithZero()
     {
         // Arrange: a two-parameter "model"; rank 1's backward never reaches b.
