@@ -143,7 +143,7 @@ public class DataParallelTests
         var replicas = new[] { Model(seed: 1, dtype), Model(seed: 2, dtype) };
         // Other test classes run in parallel and share torch's global generator: copy rank 0's start explicitly.
         replicas[0].load_state_dict(reference.state_dict());
-        var options = new GradientSynchronizerOptions { BucketBytes = 1024, OverlapBuckets = overlap };
+        var options = new GradientSynchronizerOptions { BucketBytes = 1024, Overlap = overlap ? GradientOverlap.On : GradientOverlap.Off };
 
         // Act
         Train(reference, Optimizer(optimizerName, reference), inputs, targets, synchronizer: null);
@@ -178,7 +178,7 @@ public class DataParallelTests
         {
             var parameters = new[] { 300L, 40, 500 }.Select(n => new Parameter(ones(n))).ToList();
             stack(parameters.Select(p => p.sum()).ToList()).sum().backward();
-            using var synchronizer = new GradientSynchronizer(rank, new GradientSynchronizerOptions());
+            using var synchronizer = new GradientSynchronizer(rank, new GradientSynchronizerOptions { Overlap = GradientOverlap.Off });
             synchronizer.SynchronizeGradients(parameters);
             return synchronizer.RegisteredLayout!.Count;
         });
