@@ -53,7 +53,7 @@ for rate in ${rates//,/ }; do
   done
   columns+=("$rate rank 0=$rate:0" "$rate rank 1=$rate:1")
 done
-grep -h "Gradient overlap" "$state"/worker-*.log | sed 's/^.*\(Gradient overlap.*\)$/\1/' | sort | uniq -c || true
+grep -h "Gradient overlap" "$state"/worker-*.log | sed 's/^.*\(Gradient overlap[^{]*\) .*$/\1/' | sort | uniq -c || true
 
 echo
 echo "2-node tiny-sd distillation across simulated nodes (TCP ring, 1 rank and 1 torch thread per node), batch $batch per rank, $steps steps"

@@ -48,7 +48,7 @@ for run in $(seq 1 "$runs"); do
   if [ "$double" = 1 ]; then measure double 1 $((2 * batch)); fi
   echo "run $run of $runs done (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 done
-grep -h "Gradient overlap" "$state"/worker-*.log | sed 's/^.*\(Gradient overlap.*\)$/\1/' | sort | uniq -c || true
+grep -h "Gradient overlap" "$state"/worker-*.log | sed 's/^.*\(Gradient overlap[^{]*\) .*$/\1/' | sort | uniq -c || true
 
 echo
 echo "data-parallel efficiency: tiny-sd distillation, batch $batch per rank, $steps steps, $runs runs"
