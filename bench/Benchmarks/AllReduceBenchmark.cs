@@ -173,7 +173,7 @@ public static class AllReduceBenchmark
     /// <summary>A registered region of at least <paramref name="bytes"/> plus room for alignment, in whole pages.</summary>
     static long RegionBytes(long bytes) => (bytes + (1 << 20) + 4095) / 4096 * 4096;
 
-    /// <summary>Bucketed gradient all-reduce of a model-sized parameter set, overlap off and on (rank 0 prints).</summary>
+    /// <summary>Bucketed gradient all-reduce of a model-sized parameter set, overlap off and on, and what auto chooses (rank 0 prints).</summary>
     static void GradientSync(ICollective collective, double parametersM)
     {
         var total = (long)(parametersM * 1e6);
@@ -190,7 +190,7 @@ public static class AllReduceBenchmark
         var timings = new Dictionary<bool, double>();
         foreach (var overlap in new[] { false, true })
         {
-            using var synchronizer = new GradientSynchronizer(collective, new GradientSynchronizerOptions { OverlapBuckets = overlap });
+            using var synchronizer = new GradientSynchronizer(collective, new GradientSynchronizerOptions { Overlap = overlap ? GradientOverlap.On : GradientOverlap.Off });
             var best = double.MaxValue;
             for (var i = 0; i < 4; i++)
             {
@@ -201,9 +201,12 @@ public static class AllReduceBenchmark
             }
             timings[overlap] = best;
         }
+        // What a training job's default (overlap: auto) chooses here, from its own trial (medians, mean over ranks).
+        using var auto = new GradientSynchronizer(collective);
+        while (auto.OverlapChoice is null) auto.SynchronizeGradients(parameters);
         if (collective.Rank == 0)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"gradient sync of {total / 1e6:0.0}M float32 parameters in {sizes.Count} tensors, 25 MB buckets: overlap off {timings[false] * 1e3:0.0} ms, on {timings[true] * 1e3:0.0} ms ({timings[false] / timings[true]:0.00}x)"));
+                $"gradient sync of {total / 1e6:0.0}M float32 parameters in {sizes.Count} tensors, 25 MB buckets: overlap off {timings[false] * 1e3:0.0} ms, on {timings[true] * 1e3:0.0} ms ({timings[false] / timings[true]:0.00}x); auto: {auto.OverlapChoice}"));
     }
 
     static double MemoryCopySeconds(long bytes)

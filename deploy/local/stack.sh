@@ -6,9 +6,19 @@ stack_pids=()
 # Benchmarks set stack_worker_prefix=(setsid): a worker in its own session is its own scheduling group under Linux's
 # autogroup, so on a loaded machine two workers get two shares of the CPU, as two workers on two nodes would.
 stack_worker_prefix=("${stack_worker_prefix[@]}")
+# Extra arguments of `orchestrator serve`, and the orchestrator address the workers use (bench/cross-node-distill.sh
+# sets both: the orchestrator listens on every interface, the workers on simulated nodes reach it over their bridge).
+stack_orchestrator_args=("${stack_orchestrator_args[@]}")
+stack_worker_orchestrator="${stack_worker_orchestrator:-}"
+# A command stack_stop runs last (bench/cross-node-distill.sh removes its simulated nodes).
+stack_cleanup="${stack_cleanup:-}"
 stack_started_postgres=0
 stack_token="local-worker-token"
 export SD_API_KEY="${SD_API_KEY:-local-submit-key}" SD_ORCHESTRATOR="http://127.0.0.1:$port"
+
+# stack_worker_launch N CMD...: starts worker agent N. A script may define its own after sourcing this file, e.g. to
+# start each agent on a simulated node.
+stack_worker_launch() { shift; "${stack_worker_prefix[@]}" "$@"; }
 
 stack_say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -28,6 +38,7 @@ stack_stop() {
   for pid in "${stack_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${stack_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ "$stack_started_postgres" = 1 ]; then "$repo/deploy/local/postgres.sh" stop || true; fi
+  if [ -n "${stack_cleanup:-}" ]; then eval "$stack_cleanup"; fi
 }
 
 # stack_keep: leave what was started running after the script ends, and write $state/stop.sh, which stops it.
@@ -69,14 +80,14 @@ stack_start() {
   [ -n "${SD_INCEPTION_WEIGHTS:-}" ] && roots+=(--Orchestrator:DataRoots:1="$(cd "$(dirname "$SD_INCEPTION_WEIGHTS")" && pwd)")
   "${orchestrator[@]}" serve --Orchestrator:Database="${database%Database=*}Database=$name" \
     --Orchestrator:Port="$port" --Orchestrator:ArtifactRoot="$state/artifacts" --Orchestrator:WorkerToken="$stack_token" \
-    --Orchestrator:ApiKeys:0:Key="$SD_API_KEY" --Orchestrator:ApiKeys:0:Role=submit "${roots[@]}" >"$state/orchestrator.log" 2>&1 &
+    --Orchestrator:ApiKeys:0:Key="$SD_API_KEY" --Orchestrator:ApiKeys:0:Role=submit "${roots[@]}" "${stack_orchestrator_args[@]}" >"$state/orchestrator.log" 2>&1 &
   stack_pids+=($!)
   for _ in $(seq 1 60); do "${orchestrator[@]}" health >/dev/null 2>&1 && break; sleep 1; done
   "${orchestrator[@]}" health >/dev/null || { tail -n 30 "$state/orchestrator.log"; exit 1; }
 
   stack_say "starting $workers CPU workers (1 torch thread each, so ranks sharing this machine do not oversubscribe it; logs: $state/worker-*.log)"
   for n in $(seq 1 "$workers"); do
-    "${stack_worker_prefix[@]}" "${worker[@]}" agent --orchestrator "$SD_ORCHESTRATOR" --token "$stack_token" --device cpu --name "cpu-worker-$n" \
+    stack_worker_launch "$n" "${worker[@]}" agent --orchestrator "${stack_worker_orchestrator:-$SD_ORCHESTRATOR}" --token "$stack_token" --device cpu --name "cpu-worker-$n" \
       --threads 1 --work-dir "$state/worker-$n" --data-root "$repo" >"$state/worker-$n.log" 2>&1 &
     stack_pids+=($!)
   done
@@ -90,3 +101,30 @@ stack_start() {
 stack_submit() {
   "${orchestrator[@]}" submit --json "$@" | sed -n 's/^{ *"id": *"\([^"]*\)".*/\1/p' | head -n 1
 }
+
+# stack_distill_teacher: README command 1's teacher trained for one step (enough to distill from in a benchmark); prints
+# the path of its EMA weights.
+stack_distill_teacher() {
+  "${worker[@]}" train examples/pipeline/teacher.yaml --set schedule.steps=1 --set optimizer.warmup_steps=0 --out "$state/teacher-run" >/dev/null
+  cp "$state/teacher-run/model-ema.safetensors" "$state/teacher.safetensors"
+  echo "$state/teacher.safetensors"
+}
+
+# stack_distill_job TEACHER WORLD PER_RANK STEPS: runs the tiny-sd student's distillation (examples/pipeline/student.yaml)
+# with that world size, per-rank batch and steps, no checkpoints and one progress report, and waits until it ends.
+stack_distill_job() {
+  local id
+  id="$(stack_submit examples/pipeline/student.yaml --set "teacher.checkpoint=$1" --set "world_size=$2" \
+        --set "schedule.batch_size=$3" --set "schedule.steps=$4" --set "schedule.log_every=$4" \
+        --set schedule.checkpoint_every=0 --set optimizer.warmup_steps=0)"
+  "${orchestrator[@]}" watch "$id" >/dev/null
+}
+
+# stack_collect_phases TAG PREFIX: appends the "step phases" lines the workers logged since the last call to
+# $state/phases-TAG, each prefixed with PREFIX (bench/step-phases.py reads them).
+stack_collect_phases() {
+  touch "$state/phases-seen"
+  grep -h "step phases" "$state"/worker-*.log | grep -v -F -x -f "$state/phases-seen" | sed "s/^/$2/" >>"$state/phases-$1" || true
+  grep -h "step phases" "$state"/worker-*.log >"$state/phases-seen" || true
+}
+

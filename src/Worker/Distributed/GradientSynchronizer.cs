@@ -9,16 +9,28 @@ namespace SpectralDiffusion.Worker.Distributed;
 /// and before every optimiser step the gradients are concatenated into buckets, all-reduced and divided by the world size.
 /// With every rank holding the mean gradient of its shard, W ranks at batch B step exactly like one rank at batch W·B
 /// under a mean-reduced loss.
-/// TorchSharp 0.107 has no tensor gradient hooks, so all-reduce cannot start during backward; the overlap option
-/// instead pipelines buckets (reduce k while flattening k+1 and copying back k−1).
+/// TorchSharp 0.107 has no tensor gradient hooks, so all-reduce cannot start during backward; overlap instead pipelines
+/// buckets (reduce k on a background thread while flattening k+1 and copying back k−1). Whether that pays depends on
+/// the machine (spare cores, memory bandwidth), so <see cref="GradientOverlap.Auto"/> measures both ways on the first
+/// steps and keeps the faster, the same on every rank (<see cref="OverlapTrial"/>); the gradients are the same bit for
+/// bit either way.
 /// When the collective offers registered memory (<see cref="IRegisteredBuffers"/>), the buckets are flattened into
 /// tensors there (<see cref="RegisteredBucketLayout"/>), which it all-reduces without staging copies; buckets that do
 /// not fit are concatenated into ordinary tensors as without it. Either way the sums are the same, bit for bit.
 /// </summary>
-public sealed class GradientSynchronizer(ICollective collective, GradientSynchronizerOptions? options = null) : IDisposable
+/// <param name="clock">times the synchronisations for <see cref="GradientOverlap.Auto"/> (tests inject one).</param>
+public sealed class GradientSynchronizer(ICollective collective, GradientSynchronizerOptions? options = null, TimeProvider? clock = null) : IDisposable
 {
     readonly GradientSynchronizerOptions options = (options ?? new GradientSynchronizerOptions()).Validated();
+    readonly TimeProvider clock = clock ?? TimeProvider.System;
     RegisteredBucketLayout? layout;
+    OverlapTrial? trial;
+
+    /// <summary>Raised once, on the synchronising thread, when <see cref="GradientOverlap.Auto"/> has chosen.</summary>
+    public event Action<GradientOverlapChoice>? OverlapChosen;
+
+    /// <summary>The mode <see cref="GradientOverlap.Auto"/> chose; null while measuring, and for an explicit mode.</summary>
+    public GradientOverlapChoice? OverlapChoice { get; private set; }
 
     public ICollective Collective { get; } = collective ?? throw new ArgumentNullException(nameof(collective));
 
@@ -51,14 +63,55 @@ public sealed class GradientSynchronizer(ICollective collective, GradientSynchro
         using var _ = no_grad();
         var buckets = Buckets(trainable.Select(p => p.grad!).ToList());
         var registered = Layout(buckets);
-        if (options.OverlapBuckets) ReducePipelined(buckets, registered);
+        var overlap = Overlaps(buckets.Count);
+        var started = clock.GetTimestamp();
+        if (overlap) ReducePipelined(buckets, registered);
         else
             for (var i = 0; i < buckets.Count; i++)
             {
                 var flat = Flatten(buckets[i], registered?[i]);
-                ReduceMean(flat);
+                Collective.AllReduceSum(flat);
+                DivideByWorldSize(flat);
                 CopyBack(flat, buckets[i]);
             }
+        var finished = clock.GetTimestamp();
+        if (trial is not null) RecordTrialStep((finished - started) / (double)clock.TimestampFrequency, buckets[0][0].device);
+    }
+
+    /// <summary>Whether this synchronisation pipelines its buckets: the explicit mode, the choice, or the trial's next step.</summary>
+    bool Overlaps(int bucketCount)
+    {
+        if (options.Overlap != GradientOverlap.Auto) return options.Overlap == GradientOverlap.On;
+        if (OverlapChoice is { } choice) return choice.Overlap;
+        if (bucketCount < 2 || Collective.WorldSize < 2)
+        {
+            // Every rank derives the same buckets, so every rank takes this branch alike.
+            Choose(new GradientOverlapChoice(false, double.NaN, double.NaN,
+                Collective.WorldSize < 2 ? "one rank: nothing to all-reduce" : "one gradient bucket: nothing to overlap"));
+            return false;
+        }
+        trial ??= new OverlapTrial(options.OverlapWarmupSteps, options.OverlapTrialSteps);
+        return trial.NextOverlaps;
+    }
+
+    /// <summary>Records a trial step; after the last one, sums every rank's medians through the collective and chooses.</summary>
+    void RecordTrialStep(double seconds, Device device)
+    {
+        trial!.Record(seconds);
+        if (!trial.Finished) return;
+        var (off, on) = trial.Medians();
+        using var sums = tensor(new[] { off, on }, dtype: ScalarType.Float64, device: device);
+        Collective.AllReduceSum(sums);
+        using var host = sums.cpu();
+        var summed = host.data<double>().ToArray();
+        trial = null;
+        Choose(OverlapTrial.Choose(summed[0], summed[1], Collective.WorldSize));
+    }
+
+    void Choose(GradientOverlapChoice choice)
+    {
+        OverlapChoice = choice;
+        OverlapChosen?.Invoke(choice);
     }
 
     /// <summary>The registered layout of the gradient buckets the last synchronisation used (null when the collective has no registered memory).</summary>
@@ -93,6 +146,7 @@ public sealed class GradientSynchronizer(ICollective collective, GradientSynchro
             {
                 reducing!.GetAwaiter().GetResult();
                 reducing = ReduceInBackground(flat);
+                DivideByWorldSize(previousFlat);
                 CopyBack(previousFlat, previousBucket);
             }
             else
@@ -104,16 +158,20 @@ public sealed class GradientSynchronizer(ICollective collective, GradientSynchro
         if (inFlight is var (lastFlat, lastBucket))
         {
             reducing!.GetAwaiter().GetResult();
+            DivideByWorldSize(lastFlat);
             CopyBack(lastFlat, lastBucket);
         }
     }
 
+    /// <summary>
+    /// Only the all-reduce runs on the background thread (the CPU collectives sum raw memory); the division stays on the
+    /// training thread, so torch never runs operations on two threads of one rank at once.
+    /// </summary>
     Task ReduceInBackground(Tensor flat) =>
-        Task.Factory.StartNew(() => ReduceMean(flat), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Task.Factory.StartNew(() => Collective.AllReduceSum(flat), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    void ReduceMean(Tensor flat)
+    void DivideByWorldSize(Tensor flat)
     {
-        Collective.AllReduceSum(flat);
         if (Collective.WorldSize > 1) flat.div_(Collective.WorldSize);
     }
 
@@ -126,7 +184,9 @@ public sealed class GradientSynchronizer(ICollective collective, GradientSynchro
         foreach (var tensor in tensors)
         {
             var size = tensor.NumberOfElements * tensor.ElementSize;
-            if (current is null || bytes >= options.BucketBytes || current[0].dtype != tensor.dtype || current[0].device != tensor.device)
+            // Device is a class without value equality (each .device is a new object): compare its type and index.
+            if (current is null || bytes >= options.BucketBytes || current[0].dtype != tensor.dtype
+                || current[0].device_type != tensor.device_type || current[0].device_index != tensor.device_index)
             {
                 current = [];
                 buckets.Add(current);

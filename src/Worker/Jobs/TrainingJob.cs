@@ -28,7 +28,7 @@ public static class TrainingJob
         if (host.Rank == 0) host.PublishRunSettings(ResolvedRunSettings.Of(spec, latentSpace));
         var phases = new StepPhases();
         using var objective = CreateObjective(spec, model, teacher, schedule, phases);
-        using var dataParallel = host.Collective is { } collective ? new GradientSynchronizer(collective) : null;
+        using var dataParallel = host.Collective is { } collective ? DataParallel(spec, collective, host) : null;
         var options = Options(spec, host) with { ConditionDropout = ConditioningInputs.Dropout(spec, model.Config) };
         using var suppliedNullContext = ConditioningInputs.NullContext(spec, model.Config);
         using var trainer = new DiffusionTrainer(objective, schedule, options, dataParallel is null ? null : dataParallel.SynchronizeGradients,
@@ -69,6 +69,21 @@ public static class TrainingJob
         }
         if (spec.Evaluation is { NumSamples: > 0 })
             EvaluationJob.Evaluate(spec, averaged, dataset, host, suppliedNullContext, latentSpace);
+    }
+
+    /// <summary>The gradient synchroniser with the spec's overlap mode; each rank logs what auto chooses (all choose alike).</summary>
+    static GradientSynchronizer DataParallel(JobSpec spec, ICollective collective, IJobHost host)
+    {
+        var overlap = spec.GradientOverlap switch
+        {
+            Shared.Contracts.V1.GradientOverlap.Off => Distributed.GradientOverlap.Off,
+            Shared.Contracts.V1.GradientOverlap.On => Distributed.GradientOverlap.On,
+            _ => Distributed.GradientOverlap.Auto,
+        };
+        var synchronizer = new GradientSynchronizer(collective, new GradientSynchronizerOptions { Overlap = overlap });
+        synchronizer.OverlapChosen += choice =>
+            host.Log.Information("Gradient overlap: {Overlap} ({Measurement})", choice.Mode, choice.Measurement);
+        return synchronizer;
     }
 
     static UNetModel LoadTeacher(JobSpec spec, IJobHost host)

@@ -83,8 +83,8 @@ public sealed class StepPhases
         return (Median(stepMilliseconds.Take(tenth)), Median(stepMilliseconds.TakeLast(tenth)));
     }
 
-    /// <summary>The middle value, or the mean of the two middle values of an even count.</summary>
-    static double Median(IEnumerable<double> values)
+    /// <summary>The middle value, or the mean of the two middle values of an even count (at least one value).</summary>
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         var middle = sorted.Length / 2;

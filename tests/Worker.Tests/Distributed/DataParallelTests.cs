@@ -143,7 +143,7 @@ public class DataParallelTests
         var replicas = new[] { Model(seed: 1, dtype), Model(seed: 2, dtype) };
         // Other test classes run in parallel and share torch's global generator: copy rank 0's start explicitly.
         replicas[0].load_state_dict(reference.state_dict());
-        var options = new GradientSynchronizerOptions { BucketBytes = 1024, OverlapBuckets = overlap };
+        var options = new GradientSynchronizerOptions { BucketBytes = 1024, Overlap = overlap ? GradientOverlap.On : GradientOverlap.Off };
 
         // Act
         Train(reference, Optimizer(optimizerName, reference), inputs, targets, synchronizer: null);
@@ -164,6 +164,27 @@ public class DataParallelTests
             foreach (var (actual, wanted) in replica.parameters().Zip(expected))
                 Assert.True(actual.allclose(wanted, rtol: 0, atol: 1e-5), $"max |Δ| = {(actual - wanted).abs().max().to_type(ScalarType.Float64).item<double>()}");
         Assert.True(expected.Zip(initial).Any(pair => pair.First.sub(pair.Second).abs().max().to_type(ScalarType.Float64).item<double>() > 1e-3), "training must change the parameters");
+    }
+
+    [Fact]
+    public void SynchronizeGradients_GradientsSmallerThanOneBucket_AllReduceAsOneBucket()
+    {
+        // Arrange: three tensors of 840 floats in all, far under the default 25 MB bucket.
+        TorchRuntime.EnsureLoaded();
+        using var group = new SharedMemoryGroup(2, registeredBytes: 1 << 20);
+
+        // Act
+        var bucketCounts = group.Run(rank =>
+        {
+            var parameters = new[] { 300L, 40, 500 }.Select(n => new Parameter(ones(n))).ToList();
+            stack(parameters.Select(p => p.sum()).ToList()).sum().backward();
+            using var synchronizer = new GradientSynchronizer(rank, new GradientSynchronizerOptions { Overlap = GradientOverlap.Off });
+            synchronizer.SynchronizeGradients(parameters);
+            return synchronizer.RegisteredLayout!.Count;
+        });
+
+        // Assert: one all-reduce for all three, not one per tensor.
+        Assert.All(bucketCounts, count => Assert.Equal(1, count));
     }
 
     [Fact]
