@@ -50,13 +50,15 @@ public static class DownloadBenchmark
                               $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
             var (jobId, stored) = await PublishModelAsync(address, size, folder);
             File.WriteAllText("/proc/self/clear_refs", "5"); // reset this process's peak RSS: what follows is the serving
-            var results = new Dictionary<string, List<(double Seconds, long PeakKiB)>> { ["cp"] = [], ["dd bs=1M"] = [], ["orchestrator download"] = [] };
+            var results = new Dictionary<string, List<(double Seconds, long PeakKiB)>> { ["cp"] = [], ["dd bs=1M"] = [], ["dd direct"] = [], ["orchestrator download"] = [] };
             var target = Path.Combine(folder, "copy.safetensors");
             for (var round = 0; round < rounds; round++)
                 foreach (var (name, command) in new (string, string[])[]
                 {
                     ("cp", ["cp", stored, target]),
                     ("dd bs=1M", ["dd", $"if={stored}", $"of={target}", "bs=1M", "status=none"]),
+                    // The disk itself: read and write past the page cache (what a copy costs when the file is not cached).
+                    ("dd direct", ["dd", $"if={stored}", $"of={target}", "bs=1M", "iflag=direct", "oflag=direct", "status=none"]),
                     ("orchestrator download", ["dotnet", Path.Combine(AppContext.BaseDirectory, "orchestrator.dll"), "download", jobId, "--out", target, "--address", address]),
                 })
                 {
@@ -69,7 +71,8 @@ public static class DownloadBenchmark
             foreach (var (name, runs) in results)
                 Console.WriteLine($"  {name,-22} {mbps[name],8:0} MB/s  (median of {runs.Count}: {string.Join(", ", runs.Select(v => (size / 1e6 / v.Seconds).ToString("0", CultureInfo.InvariantCulture)))}; " +
                                   $"peak RSS {runs.Max(v => v.PeakKiB) / 1024.0:0} MiB)");
-            Console.WriteLine($"  download/cp {mbps["orchestrator download"] / mbps["cp"]:0.00}, download/dd {mbps["orchestrator download"] / mbps["dd bs=1M"]:0.00}; " +
+            Console.WriteLine($"  download/cp {mbps["orchestrator download"] / mbps["cp"]:0.00}, download/dd {mbps["orchestrator download"] / mbps["dd bs=1M"]:0.00}, " +
+                              $"download/disk (dd direct) {mbps["orchestrator download"] / mbps["dd direct"]:0.00}; " +
                               $"orchestrator peak RSS while serving {serverPeak / 1024.0:0} MiB (process total, in-process server) for a {size >> 20} MiB artifact");
             return 0;
         }
