@@ -103,7 +103,7 @@ public partial class FolderDependencyTests
         return OrderItem().Matches(end < 0 ? section : section[..end]).Select(m => m.Groups["folder"].Value).ToList();
     }
 
-    static void Write(string root, string relative, string text)
+    internal static void Write(string root, string relative, string text)
     {
         var path = Path.Combine(root, relative);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

@@ -29,12 +29,12 @@ public partial class LayeringTests
         var root = Directory.CreateTempSubdirectory("layering-").FullName;
         try
         {
-            Write(root, "Domain/Plain.cs", "namespace P.Domain;\npublic record Plain(int Value);");
-            Write(root, "Domain/Using.cs", "using SpectralDiffusion.Shared.Contracts.V1;\nnamespace P.Domain;");
-            Write(root, "Persistence/Alias.cs", "using JobState = SpectralDiffusion.Shared.Contracts.V1.JobState;");
-            Write(root, "Delivery/Qualified.cs", "class C { Shared.Contracts.V1.Assignment? a; }");
-            Write(root, "Dashboard/Pages/Page.cshtml", "@using SpectralDiffusion.Shared.Contracts.V1");
-            Write(root, "obj/Generated.cs", "namespace SpectralDiffusion.Shared.Contracts.V1;");
+            FolderDependencyTests.Write(root, "Domain/Plain.cs", "namespace P.Domain;\npublic record Plain(int Value);");
+            FolderDependencyTests.Write(root, "Domain/Using.cs", "using SpectralDiffusion.Shared.Contracts.V1;\nnamespace P.Domain;");
+            FolderDependencyTests.Write(root, "Persistence/Alias.cs", "using JobState = SpectralDiffusion.Shared.Contracts.V1.JobState;");
+            FolderDependencyTests.Write(root, "Delivery/Qualified.cs", "class C { Shared.Contracts.V1.Assignment? a; }");
+            FolderDependencyTests.Write(root, "Dashboard/Pages/Page.cshtml", "@using SpectralDiffusion.Shared.Contracts.V1");
+            FolderDependencyTests.Write(root, "obj/Generated.cs", "namespace SpectralDiffusion.Shared.Contracts.V1;");
 
             var importers = ProtoImporters(root);
 
@@ -54,13 +54,6 @@ public partial class LayeringTests
             .Where(f => !f.StartsWith("obj/", StringComparison.Ordinal) && !f.StartsWith("bin/", StringComparison.Ordinal))
             .Where(f => ProtoNamespace().IsMatch(File.ReadAllText(Path.Combine(root, f))))
             .Order(StringComparer.Ordinal).ToList();
-
-    static void Write(string root, string relative, string text)
-    {
-        var path = Path.Combine(root, relative);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, text);
-    }
 
     [GeneratedRegex(@"\bContracts\.V1\b")]
     private static partial Regex ProtoNamespace();
